@@ -1,0 +1,3 @@
+export * from "./digest.js";
+export * from "./schema.js";
+export * from "./load.js";
