@@ -1,0 +1,78 @@
+// What one fetch run has to bring into the cache: every non-local artifact of the selected
+// manifests, once per digest (the same kubelet serves knd and knc), with the kinds and arches
+// that need it. An unpinned dependency is an error before any download starts.
+import { AggregateWorkError, WorkError } from "../errors/index.js";
+import type { Artifact, Manifest } from "../manifest/load.js";
+import { ARCHES, KINDS, type Arch, type ArtifactType, type Kind } from "../manifest/schema.js";
+import { parseIntegrity } from "../cache/path.js";
+
+export interface FetchJob {
+  name: string;
+  version: string;
+  type: ArtifactType;
+  url: string;
+  digest: string;
+  /** Canonical SRI, also the dedupe key. */
+  integrity: string;
+  size: number;
+  kinds: Kind[];
+  arches: Arch[];
+}
+
+export interface PlanOptions {
+  includeBaseImage?: boolean | undefined;
+}
+
+function unpinned(manifest: Manifest, artifact: Artifact): WorkError {
+  return new WorkError(
+    "EUNPINNED",
+    `${manifest.file}: ${artifact.name} ${artifact.version} is not pinned (no digest); run \`podplane-images pin ${artifact.name}@${artifact.version}\` with access to upstream or a mirror`,
+    { file: manifest.file, name: artifact.name, version: artifact.version, url: artifact.url },
+  );
+}
+
+function addUnique<T>(list: T[], item: T): void {
+  if (!list.includes(item)) list.push(item);
+}
+
+export function planFetch(manifests: readonly Manifest[], options: PlanOptions = {}): FetchJob[] {
+  const jobs = new Map<string, FetchJob>();
+  const problems: WorkError[] = [];
+  for (const manifest of manifests) {
+    const artifacts = options.includeBaseImage ? [...manifest.dependencies, manifest.baseImage] : manifest.dependencies;
+    for (const artifact of artifacts) {
+      if (artifact.local) continue;
+      if (!artifact.integrity) {
+        problems.push(unpinned(manifest, artifact));
+        continue;
+      }
+      const integrity = parseIntegrity(artifact.integrity).integrity;
+      const job = jobs.get(integrity) ?? {
+        name: artifact.name,
+        version: artifact.version,
+        type: artifact.type,
+        url: artifact.url,
+        digest: artifact.digest,
+        integrity,
+        size: artifact.size,
+        kinds: [],
+        arches: [],
+      };
+      addUnique(job.kinds, manifest.kind);
+      addUnique(job.arches, manifest.arch);
+      jobs.set(integrity, job);
+    }
+  }
+  if (problems.length === 1 && problems[0]) throw problems[0];
+  if (problems.length > 1) throw new AggregateWorkError(`${problems.length} dependencies are not pinned`, problems);
+  for (const job of jobs.values()) {
+    job.kinds.sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
+    job.arches.sort((a, b) => ARCHES.indexOf(a) - ARCHES.indexOf(b));
+  }
+  return [...jobs.values()].sort((a, b) => a.name.localeCompare(b.name) || (a.arches[0] ?? "").localeCompare(b.arches[0] ?? ""));
+}
+
+/** `kubelet 1.36.1 amd64`: how a job is named in progress lines. */
+export function jobLabel(job: Pick<FetchJob, "name" | "version" | "arches">): string {
+  return `${job.name} ${job.version} ${job.arches.join(",")}`;
+}

@@ -1,0 +1,67 @@
+// fetchArtifacts: plan (dedupe by digest, refuse unpinned), then fetch every job with bounded
+// concurrency. Every failure of the run is reported (one line each), not just the first.
+import pLimit from "p-limit";
+import { AggregateWorkError, WorkError } from "../errors/index.js";
+import { fetchJob, type DownloadContext } from "./download.js";
+import { jobLabel, planFetch } from "./plan.js";
+import { DEFAULT_RETRY } from "./retry.js";
+import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, type FetchedArtifact, type FetchOptions, type FetchSummary } from "./types.js";
+
+function seconds(since: number): number {
+  return Math.round((performance.now() - since) / 10) / 100;
+}
+
+export async function fetchArtifacts(options: FetchOptions): Promise<FetchSummary> {
+  const started = performance.now();
+  const jobs = planFetch(options.manifests, { includeBaseImage: options.includeBaseImage });
+  const context: DownloadContext = {
+    cacheDir: options.cacheDir,
+    mirror: options.mirror,
+    signal: options.signal,
+    retry: options.retry ?? DEFAULT_RETRY,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    onEvent: options.onEvent,
+  };
+  const emit = options.onEvent ?? (() => undefined);
+  const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
+  let bytesDownloaded = 0;
+  const settled = await Promise.allSettled(
+    jobs.map((job) =>
+      limit(async (): Promise<FetchedArtifact> => {
+        const jobStarted = performance.now();
+        emit({ type: "start", job });
+        try {
+          const result = await fetchJob(job, jobLabel(job), context);
+          bytesDownloaded += result.bytesDownloaded;
+          const artifact: FetchedArtifact = {
+            name: job.name,
+            version: job.version,
+            kinds: job.kinds,
+            arches: job.arches,
+            url: job.url,
+            digest: job.digest,
+            integrity: job.integrity,
+            size: job.size,
+            path: result.path,
+            cacheHit: result.cacheHit,
+            seconds: seconds(jobStarted),
+          };
+          emit({ type: "done", job, artifact });
+          return artifact;
+        } catch (error) {
+          emit({ type: "failed", job, error });
+          throw error;
+        }
+      }),
+    ),
+  );
+  const errors = settled.flatMap((result) => (result.status === "rejected" ? [result.reason as Error] : []));
+  if (options.signal?.aborted) {
+    throw errors.find((error) => error instanceof WorkError && error.code === "EABORTED") ?? new WorkError("EABORTED", "fetch interrupted; nothing partial was kept");
+  }
+  const [only] = errors;
+  if (only && errors.length === 1) throw only;
+  if (errors.length > 1) throw new AggregateWorkError(`${errors.length} of ${jobs.length} artifacts failed`, errors);
+  const artifacts = settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  return { artifacts, bytesDownloaded, seconds: seconds(started) };
+}
