@@ -1,0 +1,275 @@
+#!/usr/bin/env bash
+# Bake time: install.sh <knd|knc> <stage-dir>
+# Verifies every staged artifact against artifacts.tsv (refuses a mismatch before installing
+# anything), installs binaries, archive contents and .debs to their runtime paths, installs the
+# vmconfig tree and the kind's systemd units (enabled, nothing started), creates service users
+# and directories, and records it all in /opt/podplane/share/installed.json. Re-running converges.
+set -euo pipefail
+
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+source "${BASH_SOURCE[0]%/*}/../lib/common.sh"
+trap 'err_report $LINENO' ERR
+
+VMCONFIG_TREE="$(cd "$VMCONFIG_HOME/../.." && pwd)"
+readonly VMCONFIG_TREE
+readonly UNIT_DIR="$PODPLANE_ROOT/etc/systemd/system"
+readonly KNC_ONLY_ARTIFACTS=" netsy kube-apiserver kube-scheduler kube-controller-manager kubectl "
+# System users of the services that do not need root (their units say User=).
+readonly SERVICE_USERS=(zot netsy)
+
+KIND=""
+STAGE=""
+declare -a ART_NAME=() ART_VERSION=() ART_TYPE=() ART_DIGEST=() ART_PATH=()
+declare -A INSTALLED_PATHS=()
+declare -a UNITS=()
+
+usage() {
+  echo "usage: install.sh <knd|knc> <stage-dir>" >&2
+  exit 2
+}
+
+read_artifacts() {
+  local tsv="$STAGE/artifacts.tsv" name version type digest rel n=0
+  [[ -f "$tsv" ]] || die "$tsv is missing"
+  while IFS=$'\t' read -r name version type digest rel; do
+    n=$((n + 1))
+    [[ -z "$name" || "$name" == \#* ]] && continue
+    [[ -n "$rel" ]] || die "$tsv line $n: expected 5 TAB-separated fields (name version type digest path)"
+    [[ "$rel" != /* && "$rel" != *..* ]] || die "$tsv line $n: $name: the path must stay inside the stage directory"
+    [[ "$digest" =~ ^sha(256|512):[0-9a-f]+$ ]] || die "$tsv line $n: $name: expected sha256:<hex> or sha512:<hex>, found '$digest'"
+    ART_NAME+=("$name")
+    ART_VERSION+=("$version")
+    ART_TYPE+=("$type")
+    ART_DIGEST+=("$digest")
+    ART_PATH+=("$STAGE/$rel")
+  done <"$tsv"
+}
+
+# Every digest is checked before anything is installed: one bad file installs nothing.
+verify_artifacts() {
+  local i algo expected found bad=0
+  for i in "${!ART_NAME[@]}"; do
+    [[ -f "${ART_PATH[i]}" ]] || die "${ART_NAME[i]}: ${ART_PATH[i]} is missing from the stage"
+    algo=${ART_DIGEST[i]%%:*}
+    expected=${ART_DIGEST[i]#*:}
+    found=$("${algo}sum" "${ART_PATH[i]}")
+    found=${found%% *}
+    if [[ "$found" != "$expected" ]]; then
+      warn "${ART_NAME[i]}: ${ART_PATH[i]}: expected $algo:$expected, found $algo:$found"
+      bad=$((bad + 1))
+    fi
+  done
+  ((bad == 0)) || die "$bad artifact(s) do not match artifacts.tsv: refusing to install"
+  log "verified ${#ART_NAME[@]} artifacts"
+}
+
+# install_file SRC DEST MODE: copies only when the content or mode differs.
+install_file() {
+  local src=$1 dest=$2 mode=$3
+  mkdir -p "${dest%/*}"
+  if [[ -f "$dest" ]] && cmp -s "$src" "$dest"; then
+    chmod "$mode" "$dest"
+    return
+  fi
+  install -m "$mode" "$src" "$dest.podplane-new"
+  mv -f "$dest.podplane-new" "$dest"
+}
+
+record_path() { INSTALLED_PATHS[$1]+="${INSTALLED_PATHS[$1]:+ }$2"; }
+
+install_binary() {
+  local name=$1 src=$2 dest
+  case "$name" in
+    runc) dest=/usr/local/sbin/runc ;;
+    *) dest=/usr/local/bin/$name ;;
+  esac
+  install_file "$src" "$PODPLANE_ROOT$dest" 0755
+  record_path "$name" "$dest"
+}
+
+install_archive() {
+  local name=$1 src=$2 tmp f dest
+  tmp=$(mktemp -d)
+  tar -xzf "$src" -C "$tmp" --no-same-owner --no-same-permissions
+  case "$name" in
+    containerd)
+      for f in "$tmp"/bin/*; do
+        [[ -f "$f" ]] || continue
+        dest=/usr/local/bin/${f##*/}
+        install_file "$f" "$PODPLANE_ROOT$dest" 0755
+        record_path "$name" "$dest"
+      done
+      ;;
+    cni-plugins)
+      for f in "$tmp"/*; do
+        [[ -f "$f" ]] || continue
+        case "${f##*/}" in LICENSE* | README*) continue ;; esac
+        dest=/opt/cni/bin/${f##*/}
+        install_file "$f" "$PODPLANE_ROOT$dest" 0755
+        record_path "$name" "$dest"
+      done
+      ;;
+    *)
+      f=$(find "$tmp" -type f -name "$name" | sort | head -n 1)
+      [[ -n "$f" ]] || die "$name: $src holds no file named $name"
+      dest=/usr/local/bin/$name
+      install_file "$f" "$PODPLANE_ROOT$dest" 0755
+      record_path "$name" "$dest"
+      ;;
+  esac
+  rm -rf "$tmp"
+  [[ -n "${INSTALLED_PATHS[$name]:-}" ]] || die "$name: $src installed nothing"
+}
+
+dpkg_root_args() { [[ -z "$PODPLANE_ROOT" ]] || printf '%s\n' "--root=$PODPLANE_ROOT"; }
+
+# All .debs go in one dpkg -i call (they depend on each other); skipped when every package is
+# already installed at its staged version.
+install_debs() {
+  local -a debs=() root_args=()
+  local i pending=0 have
+  mapfile -t root_args < <(dpkg_root_args)
+  for i in "${!ART_NAME[@]}"; do
+    [[ "${ART_TYPE[i]}" == deb ]] || continue
+    debs+=("${ART_PATH[i]}")
+    have=$(dpkg-query "${root_args[@]}" -W -f='${Version}' "${ART_NAME[i]}" 2>/dev/null || true)
+    [[ "$have" == "${ART_VERSION[i]}" ]] || pending=1
+    case "${ART_NAME[i]}" in
+      fluent-bit) record_path fluent-bit /opt/fluent-bit/bin/fluent-bit ;;
+      *) INSTALLED_PATHS[${ART_NAME[i]}]+="" ;;
+    esac
+  done
+  ((${#debs[@]} > 0)) || return 0
+  if ((pending == 0)); then
+    log "the ${#debs[@]} .deb packages are already installed"
+    return
+  fi
+  log "dpkg -i ${#debs[@]} packages"
+  DEBIAN_FRONTEND=noninteractive dpkg "${root_args[@]}" --force-confold -i "${debs[@]}"
+}
+
+install_artifacts() {
+  local i name
+  for i in "${!ART_NAME[@]}"; do
+    name=${ART_NAME[i]}
+    if [[ "$KIND" == knd && "$KNC_ONLY_ARTIFACTS" == *" $name "* ]]; then
+      warn "$name is a knc artifact: not installed on a knd image"
+      continue
+    fi
+    case "${ART_TYPE[i]}" in
+      binary) install_binary "$name" "${ART_PATH[i]}" ;;
+      tar.gz)
+        if [[ "$name" == vmconfig ]]; then
+          record_path vmconfig /opt/podplane
+          continue
+        fi
+        install_archive "$name" "${ART_PATH[i]}"
+        ;;
+      deb) ;;
+      *) die "$name: cannot install an artifact of type '${ART_TYPE[i]}'" ;;
+    esac
+  done
+  install_debs
+}
+
+# The vmconfig tree: shared scripts, data and the kind's run-wrappers and units only.
+install_vmconfig() {
+  local f rel svc _when _vars
+  while IFS= read -r f; do
+    rel=${f#"$VMCONFIG_TREE"}
+    case "$rel" in
+      /opt/podplane/libexec/* | /etc/systemd/system/*) continue ;;
+      /opt/podplane/bin/* | /opt/podplane/lib/*) install_file "$f" "$PODPLANE_ROOT$rel" 0755 ;;
+      *) install_file "$f" "$PODPLANE_ROOT$rel" 0644 ;;
+    esac
+  done < <(find "$VMCONFIG_TREE" -type f | sort)
+  while IFS=$'\t' read -r svc _when _vars; do
+    install_file "$VMCONFIG_TREE/opt/podplane/libexec/run-$svc.sh" "$PODPLANE_ROOT/opt/podplane/libexec/run-$svc.sh" 0755
+    UNITS+=("$svc.service")
+  done < <(services_for_kind "$KIND")
+  UNITS+=(podplane-configure.service nstance-recv-watch.path nstance-recv-watch.service)
+  for f in "${UNITS[@]}"; do
+    install_file "$VMCONFIG_TREE/etc/systemd/system/$f" "$UNIT_DIR/$f" 0644
+  done
+}
+
+create_users_and_dirs() {
+  local user
+  for user in "${SERVICE_USERS[@]}"; do
+    [[ "$KIND" == knd && " $KNC_ONLY_ARTIFACTS " == *" $user "* ]] && continue
+    if ! grep -q "^$user:" "$PODPLANE_ROOT/etc/passwd" 2>/dev/null; then
+      log "creating system user $user"
+      useradd ${PODPLANE_ROOT:+--root "$PODPLANE_ROOT"} --system --user-group --no-create-home \
+        --home-dir "/var/lib/$user" --shell /usr/sbin/nologin "$user"
+    fi
+  done
+  install -d -m 0755 "$PP_HOME" "$PP_ETC" "$PP_HOME/share" "$PODPLANE_ROOT/opt/cni/bin" "$PODPLANE_ROOT/var/lib/kubelet"
+  install -d -m 0700 "$PP_STATE" "$CONFIG_DIR" "$SERVICE_ENV_DIR" "$RECV_DIR"
+}
+
+# Enabled at bake time: the configure service, the recv watcher and every service the kind always
+# runs. kube2iam and zot depend on runtime values: restart.sh enables them when they apply.
+enable_units() {
+  local -a enable=(podplane-configure.service nstance-recv-watch.path)
+  local svc when _vars unit
+  while IFS=$'\t' read -r svc when _vars; do
+    [[ "$when" == always ]] && enable+=("$svc.service")
+  done < <(services_for_kind "$KIND")
+  systemctl daemon-reload || warn "systemctl daemon-reload failed (no running systemd?): enabling offline"
+  for unit in "${enable[@]}"; do
+    systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl enable "$unit"
+  done
+}
+
+json_string() {
+  local v=${1//\\/\\\\}
+  printf '"%s"' "${v//\"/\\\"}"
+}
+
+write_installed_json() {
+  local i name p first
+  {
+    printf '{\n  "kind": %s,\n  "artifacts": [' "$(json_string "$KIND")"
+    first=1
+    for i in "${!ART_NAME[@]}"; do
+      name=${ART_NAME[i]}
+      [[ -n "${INSTALLED_PATHS[$name]+set}" ]] || continue
+      ((first)) || printf ','
+      first=0
+      printf '\n    {"name": %s, "version": %s, "digest": %s, "paths": [' \
+        "$(json_string "$name")" "$(json_string "${ART_VERSION[i]}")" "$(json_string "${ART_DIGEST[i]}")"
+      local sep=""
+      for p in ${INSTALLED_PATHS[$name]}; do
+        printf '%s%s' "$sep" "$(json_string "$p")"
+        sep=", "
+      done
+      printf ']}'
+    done
+    printf '\n  ],\n  "units": ['
+    local sep=""
+    for p in "${UNITS[@]}"; do
+      printf '%s%s' "$sep" "$(json_string "$p")"
+      sep=", "
+    done
+    printf ']\n}\n'
+  } | write_if_changed "$PP_HOME/share/installed.json" 0644
+  printf '%s\n' "$KIND" | write_if_changed "$PP_KIND_FILE" 0644
+}
+
+main() {
+  (($# == 2)) || usage
+  KIND=$1
+  [[ "$KIND" == knd || "$KIND" == knc ]] || die "unknown kind '$KIND': expected knd or knc"
+  [[ -d "$2" ]] || die "stage directory '$2' does not exist"
+  STAGE="$(cd "$2" && pwd)"
+  read_artifacts
+  verify_artifacts
+  create_users_and_dirs
+  install_artifacts
+  install_vmconfig
+  enable_units
+  write_installed_json
+  log "installed $KIND: ${#ART_NAME[@]} artifacts, ${#UNITS[@]} units"
+}
+
+main "$@"
