@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Lays a root tarball onto a partitioned raw disk (MBR, one ext4 partition), installs GRUB
+# from the image's own grub-pc, and converts the disk to a compressed qcow2.
+# Usage: make-disk.sh ROOTFS_TAR OUT_QCOW2 SIZE_MIB
+# Needs root (loop devices, mount). Everything it sets up is torn down on exit.
+set -euo pipefail
+
+readonly TAR=${1:-}
+readonly OUT=${2:-}
+readonly SIZE_MIB=${3:-3072}
+WORK=""
+LOOP=""
+MNT=""
+
+log() { printf 'make-disk: %s\n' "$*" >&2; }
+die() {
+  log "$*"
+  exit 1
+}
+
+cleanup() {
+  local m
+  if [[ -n "$MNT" ]]; then
+    for m in dev/pts dev proc sys ""; do
+      mountpoint -q "$MNT/$m" 2>/dev/null && umount "$MNT/$m"
+    done
+  fi
+  if [[ -n "$LOOP" ]]; then
+    partx -d "$LOOP" 2>/dev/null || true
+    losetup -d "$LOOP" || true
+  fi
+  [[ -n "$WORK" ]] && rm -rf "$WORK"
+}
+
+partition_disk() {
+  local raw=$1
+  truncate -s "${SIZE_MIB}M" "$raw"
+  printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk --quiet "$raw"
+  LOOP=$(losetup --find --show "$raw")
+  # No udev here: losetup -P creates no partition nodes, partx -a does.
+  partx -a "$LOOP"
+  [[ -b "${LOOP}p1" ]] || die "no partition node ${LOOP}p1 after partx -a"
+}
+
+write_boot_config() {
+  local uuid=$1 kernel initrd
+  kernel=$(cd "$MNT/boot" && find . -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sort -V | tail -n1)
+  initrd=$(cd "$MNT/boot" && find . -maxdepth 1 -name 'initrd.img-*' -printf '%f\n' | sort -V | tail -n1)
+  [[ -n "$kernel" && -n "$initrd" ]] || die "no kernel or initrd in /boot of the root tarball"
+  printf 'UUID=%s / ext4 rw,discard,errors=remount-ro 0 1\n' "$uuid" >"$MNT/etc/fstab"
+  # Written by hand: without udev, update-grub would write root=/dev/loopXp1.
+  mkdir -p "$MNT/boot/grub"
+  cat >"$MNT/boot/grub/grub.cfg" <<CFG
+serial --speed=115200
+terminal_input console serial
+terminal_output console serial
+set timeout=0
+search --no-floppy --fs-uuid --set=root $uuid
+menuentry 'Debian GNU/Linux' {
+  insmod ext2
+  linux /boot/$kernel root=UUID=$uuid ro console=tty0 console=ttyS0,115200 consoleblank=0
+  initrd /boot/$initrd
+}
+CFG
+}
+
+install_grub() {
+  local m
+  for m in dev dev/pts proc sys; do
+    mount --bind "/$m" "$MNT/$m"
+  done
+  chroot "$MNT" grub-install --target=i386-pc --no-floppy --boot-directory=/boot "$LOOP"
+  for m in dev/pts dev proc sys; do
+    umount "$MNT/$m"
+  done
+}
+
+main() {
+  [[ -f "$TAR" && -n "$OUT" ]] || die "usage: make-disk.sh ROOTFS_TAR OUT_QCOW2 [SIZE_MIB]"
+  [[ $(id -u) -eq 0 ]] || die "needs root (loop devices and mount)"
+  trap cleanup EXIT
+  WORK=$(mktemp -d "$(dirname "$OUT")/.make-disk.XXXXXX")
+  MNT="$WORK/mnt"
+  mkdir -p "$MNT"
+  local raw="$WORK/disk.raw" uuid
+  partition_disk "$raw"
+  uuid=$(cat /proc/sys/kernel/random/uuid)
+  mkfs.ext4 -q -L root -U "$uuid" "${LOOP}p1"
+  mount "${LOOP}p1" "$MNT"
+  tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$TAR" -C "$MNT"
+  write_boot_config "$uuid"
+  install_grub
+  umount "$MNT"
+  partx -d "$LOOP"
+  losetup -d "$LOOP"
+  LOOP=""
+  qemu-img convert -c -f raw -O qcow2 "$raw" "$OUT"
+  log "wrote $OUT (root UUID $uuid)"
+}
+
+main "$@"

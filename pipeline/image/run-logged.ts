@@ -1,0 +1,68 @@
+// Runs a child process with its output appended to a log file on disk, keeping the last lines
+// in memory for the error message. Cancelled through an AbortSignal (SIGTERM, then SIGKILL).
+import { createWriteStream } from "node:fs";
+import { execa } from "execa";
+import { WorkError } from "../errors/index.js";
+
+export interface RunLoggedOptions {
+  logPath: string;
+  /** The error code when the command fails (e.g. EBASE, EPACKER). */
+  code: string;
+  signal?: AbortSignal | undefined;
+  cwd?: string | undefined;
+  env?: NodeJS.ProcessEnv | undefined;
+  /** Called with each output line (stdout and stderr interleaved). */
+  onLine?: ((line: string) => void) | undefined;
+  tailLines?: number;
+}
+
+/** Keeps the last `max` non-empty lines. */
+export class LineTail {
+  readonly lines: string[] = [];
+  constructor(private readonly max: number) {}
+  push(line: string): void {
+    if (line.trim() === "") return;
+    this.lines.push(line);
+    if (this.lines.length > this.max) this.lines.shift();
+  }
+}
+
+export async function runLogged(file: string, args: readonly string[], options: RunLoggedOptions): Promise<void> {
+  const log = createWriteStream(options.logPath, { flags: "a" });
+  const tail = new LineTail(options.tailLines ?? 15);
+  log.write(`$ ${[file, ...args].join(" ")}\n`);
+  try {
+    const child = execa(file, args, {
+      cwd: options.cwd,
+      env: options.env,
+      all: true,
+      buffer: false,
+      stdin: "ignore",
+      reject: false,
+      cancelSignal: options.signal,
+      forceKillAfterDelay: 10_000,
+    });
+    child.all.setEncoding("utf8");
+    let partial = "";
+    child.all.on("data", (chunk: string) => {
+      log.write(chunk);
+      const parts = (partial + chunk).split("\n");
+      partial = parts.pop() ?? "";
+      for (const line of parts) {
+        tail.push(line);
+        options.onLine?.(line);
+      }
+    });
+    const result = await child;
+    if (partial) tail.push(partial);
+    if (result.isCanceled) {
+      throw new WorkError("ECANCELED", `${file} was cancelled`, { command: file }, { logPath: options.logPath });
+    }
+    if (result.failed) {
+      const how = result.signal ? `was killed by ${result.signal}` : `exited with ${String(result.exitCode)}`;
+      throw new WorkError(options.code, `${file} ${how}; last lines:\n${tail.lines.map((l) => `  ${l}`).join("\n")}`, { command: file, exitCode: result.exitCode, signal: result.signal, tail: tail.lines }, { logPath: options.logPath });
+    }
+  } finally {
+    await new Promise<void>((resolve) => log.end(resolve));
+  }
+}
