@@ -21,6 +21,8 @@ export interface FetchJob {
 
 export interface PlanOptions {
   includeBaseImage?: boolean | undefined;
+  /** "error" (default): refuse unpinned dependencies; "skip": leave them out (verify, mirror export). */
+  unpinned?: "error" | "skip";
 }
 
 function unpinned(manifest: Manifest, artifact: Artifact): WorkError {
@@ -43,6 +45,7 @@ export function planFetch(manifests: readonly Manifest[], options: PlanOptions =
     for (const artifact of artifacts) {
       if (artifact.local) continue;
       if (!artifact.integrity) {
+        if (options.unpinned === "skip") continue;
         problems.push(unpinned(manifest, artifact));
         continue;
       }

@@ -1,0 +1,3 @@
+export * from "./renderer.js";
+export * from "./tracked.js";
+export * from "./signals.js";
