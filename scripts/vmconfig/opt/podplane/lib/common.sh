@@ -247,3 +247,20 @@ check_value() {
       ;;
   esac
 }
+
+# write_mutable_env ARRAY: mutable.env with the 36 variables in variables.tsv order, each value
+# single-quoted so that sourcing the file can never run anything. Atomic, write-if-changed, 0600.
+write_mutable_env() {
+  local -n values=$1
+  local name
+  for name in "${MUTABLE_NAMES[@]}"; do
+    printf '%s=%s\n' "$name" "$(quote_single "${values[$name]:-}")"
+  done | write_if_changed "$MUTABLE_ENV" 0600
+}
+
+# One configure/update at a time (the boot-time unit and cloud-init may both run configure.sh).
+take_lock() {
+  mkdir -p "$PP_STATE"
+  exec 9>>"$PP_STATE/vmconfig.lock"
+  flock -w 300 9 || die "another vmconfig script has held $PP_STATE/vmconfig.lock for 5 minutes"
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Every boot and every update: merges user-data.env (immutable) + detected.env + mutable.env
+# (which overrides user-data for the 36 mutable variables) into /opt/env/<service>.env for each
+# service of the image's kind that applies, with only the variables that service uses
+# (services.tsv), then runs restart.sh. Same inputs: no file changes, no restarts.
+set -euo pipefail
+
+# shellcheck source=SCRIPTDIR/../lib/common.sh
+source "${BASH_SOURCE[0]%/*}/../lib/common.sh"
+trap 'err_report $LINENO' ERR
+
+declare -A ENV=()
+
+# merge FILE ALLOWED_SOURCES: adds FILE's variables to ENV; a name from another source is an error.
+merge() {
+  local file=$1 allowed=$2 name
+  local -A from=()
+  read_env_file "$file" from
+  for name in "${!from[@]}"; do
+    [[ -n "${ALL_SOURCE[$name]+set}" ]] || die "$file: unknown variable $name"
+    [[ " $allowed " == *" ${ALL_SOURCE[$name]} "* ]] || die "$file: $name cannot be set here (it is a ${ALL_SOURCE[$name]} variable)"
+    ENV[$name]=${from[$name]}
+  done
+}
+
+validate() {
+  local kind=$1 name reason
+  for name in "${!ENV[@]}"; do
+    reason=$(check_value "${ALL_TYPE[$name]}" "${ENV[$name]}") || die "$name: $reason"
+  done
+  for name in "${!ALL_REQUIRED[@]}"; do
+    [[ "${ALL_REQUIRED[$name]}" != yes || -n "${ENV[$name]:-}" ]] || die "$name is required but empty or missing"
+  done
+  [[ "${ENV[PODPLANE_KIND]}" == "$kind" ]] || die "PODPLANE_KIND: user-data is for ${ENV[PODPLANE_KIND]}, this image is $kind"
+}
+
+# applies WHEN: "always", or NAME=value compared with the merged environment.
+applies() {
+  [[ "$1" == always ]] && return 0
+  [[ "${ENV[${1%%=*}]:-}" == "${1#*=}" ]]
+}
+
+write_service_envs() {
+  local kind=$1 svc when vars name
+  local -a names
+  while IFS=$'\t' read -r svc when vars; do
+    if ! applies "$when"; then
+      [[ ! -f "$SERVICE_ENV_DIR/$svc.env" ]] || {
+        rm -f "$SERVICE_ENV_DIR/$svc.env"
+        log "$svc no longer applies ($when): env file removed"
+      }
+      continue
+    fi
+    IFS=, read -r -a names <<<"$vars"
+    for name in "${names[@]}"; do
+      printf '%s=%s\n' "$name" "$(quote_double "${ENV[$name]:-}")"
+    done | write_if_changed "$SERVICE_ENV_DIR/$svc.env" 0600
+    ((WRITE_CHANGED == 0)) || log "wrote $SERVICE_ENV_DIR/$svc.env"
+  done < <(services_for_kind "$kind")
+}
+
+# SSH_AUTHORIZED_KEY → the file sshd reads for root (etc/ssh/sshd_config.d/podplane.conf).
+write_ssh_key() {
+  local file="$PP_ETC/ssh/authorized_keys.root"
+  if [[ -n "${ENV[SSH_AUTHORIZED_KEY]:-}" ]]; then
+    printf '%s\n' "${ENV[SSH_AUTHORIZED_KEY]}" | write_if_changed "$file" 0644
+  else
+    rm -f "$file"
+  fi
+}
+
+main() {
+  [[ -f "$USER_DATA_ENV" ]] || die "$USER_DATA_ENV is missing: the cloud-init user-data has not run, nothing to configure"
+  local kind
+  kind=$(image_kind)
+  take_lock
+  load_variables
+  "$VMCONFIG_HOME/bin/bootstrap.sh"
+  merge "$USER_DATA_ENV" "user-data settable derived"
+  merge "$DETECTED_ENV" "detected"
+  merge "$MUTABLE_ENV" "settable derived"
+  validate "$kind"
+  install -d -m 0700 "$SERVICE_ENV_DIR"
+  write_service_envs "$kind"
+  write_ssh_key
+  "$VMCONFIG_HOME/bin/restart.sh"
+}
+
+main "$@"

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Common setup for the vmconfig bats suites: a temporary PODPLANE_ROOT, stubs on PATH
+# (systemctl, dpkg, useradd, logger, hostname, ip) and helpers to install a kind and write
+# user-data.env.
+
+# shellcheck source=stubs.bash
+source "${BATS_TEST_DIRNAME}/helpers/stubs.bash"
+
+VMCONFIG_TREE="$(cd "${BATS_TEST_DIRNAME}/../../scripts/vmconfig" && pwd)"
+BIN="$VMCONFIG_TREE/opt/podplane/bin"
+KNC_SERVICES="nstance-agent fluent-bit containerd kubelet netsy kube-apiserver kube-scheduler kube-controller-manager"
+KND_SERVICES="nstance-agent fluent-bit containerd kubelet"
+
+vmconfig_setup() {
+  export PODPLANE_ROOT="$BATS_TEST_TMPDIR/root"
+  export STUB_LOG="$BATS_TEST_TMPDIR/calls.log"
+  export STUB_STATE="$BATS_TEST_TMPDIR/stub-state"
+  mkdir -p "$PODPLANE_ROOT"
+  : >"$STUB_LOG"
+  make_stubs "$BATS_TEST_TMPDIR/bin"
+  printf '#!/usr/bin/env bash\necho node-1\n' >"$BATS_TEST_TMPDIR/bin/hostname"
+  cat >"$BATS_TEST_TMPDIR/bin/ip" <<'STUB'
+#!/usr/bin/env bash
+case "$*" in
+  "-4 -o route get"*) echo "1.1.1.1 via 10.0.2.2 dev eth0 src 10.0.2.15 uid 0" ;;
+  *) exit 2 ;;
+esac
+STUB
+  chmod +x "$BATS_TEST_TMPDIR/bin/hostname" "$BATS_TEST_TMPDIR/bin/ip"
+  export PATH="$BATS_TEST_TMPDIR/bin:$PATH"
+}
+
+# install_kind KIND: runs install.sh with an empty stage (the vmconfig tree, units, users).
+install_kind() {
+  local stage="$BATS_TEST_TMPDIR/empty-stage"
+  mkdir -p "$stage"
+  : >"$stage/artifacts.tsv"
+  bash "$BIN/install.sh" "$1" "$stage" 2>/dev/null
+  : >"$STUB_LOG"
+}
+
+# write_user_data KIND [NAME=value ...]: user-data.env as the rendered user-data writes it.
+write_user_data() {
+  local kind=$1 kv
+  shift
+  mkdir -p "$PODPLANE_ROOT/opt/podplane/etc"
+  {
+    printf "PODPLANE_KIND='%s'\nPROVIDER='qemu'\nINSTANCE_ID='i-0123'\nCLUSTER_ID='c-test'\n" "$kind"
+    for kv in "$@"; do
+      printf "%s='%s'\n" "${kv%%=*}" "${kv#*=}"
+    done
+  } >"$PODPLANE_ROOT/opt/podplane/etc/user-data.env"
+  chmod 0600 "$PODPLANE_ROOT/opt/podplane/etc/user-data.env"
+}
+
+# boot KIND [NAME=value ...]: install, user-data, first configure run; then a clean call log.
+boot() {
+  install_kind "$1"
+  write_user_data "$@"
+  bash "$BIN/configure.sh" 2>/dev/null
+  : >"$STUB_LOG"
+}
+
+# The services systemctl was asked to $1 (start, restart, stop, ...), sorted, space-separated.
+units_called() {
+  calls "systemctl $1" | awk '{ print $3 }' | sed 's/\.service$//' | sort | tr '\n' ' ' | sed 's/ $//'
+}
+
+sorted() { tr ' ' '\n' <<<"$*" | sort | tr '\n' ' ' | sed 's/ $//'; }
+
+env_file() { printf '%s' "$PODPLANE_ROOT/opt/env/$1.env"; }
+
+# not CMD...: fails when CMD succeeds (a bare `! cmd` does not fail a bats test).
+not() {
+  if "$@"; then
+    echo "expected to fail: $*" >&2
+    return 1
+  fi
+}
