@@ -3,13 +3,14 @@
 # (systemctl, dpkg, useradd, logger, hostname, ip) and helpers to install a kind and write
 # user-data.env.
 
-# shellcheck source=stubs.bash
+# shellcheck source=SCRIPTDIR/stubs.bash
 source "${BATS_TEST_DIRNAME}/helpers/stubs.bash"
 
+# Used by the .bats files that load this helper.
 VMCONFIG_TREE="$(cd "${BATS_TEST_DIRNAME}/../../scripts/vmconfig" && pwd)"
-BIN="$VMCONFIG_TREE/opt/podplane/bin"
-KNC_SERVICES="nstance-agent fluent-bit containerd kubelet netsy kube-apiserver kube-scheduler kube-controller-manager"
-KND_SERVICES="nstance-agent fluent-bit containerd kubelet"
+export VMCONFIG_TREE BIN="$VMCONFIG_TREE/opt/podplane/bin"
+export KNC_SERVICES="nstance-agent fluent-bit containerd kubelet netsy kube-apiserver kube-scheduler kube-controller-manager"
+export KND_SERVICES="nstance-agent fluent-bit containerd kubelet"
 
 vmconfig_setup() {
   export PODPLANE_ROOT="$BATS_TEST_TMPDIR/root"
