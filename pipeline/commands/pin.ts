@@ -1,11 +1,58 @@
+// `pin NAME@VERSION`: resolve, download, cross-check against upstream's checksum file, and
+// write version/url/digest/size into every matching lock manifest.
 import type { Command } from "commander";
-import { WorkError } from "../errors/index.js";
+import { DEFAULT_MANIFESTS_DIR, parseArches, parseKinds } from "../cli/options.js";
+import { printError, printJson, printLine } from "../cli/output.js";
+import { CATALOG, CATALOG_GROUPS } from "../catalog/index.js";
+import { pinDependency } from "../pin/index.js";
+import { withInterrupts } from "../progress/index.js";
+import type { Arch, Kind } from "../manifest/index.js";
+import { addCacheOption, addMirrorOption, EXIT_CODES_HELP, type CacheFlags } from "./fetch.js";
+
+interface PinFlags extends CacheFlags {
+  kind?: Kind[];
+  arch?: Arch[];
+  manifests: string;
+  json?: boolean;
+}
 
 export function register(program: Command): Command {
-  return program
+  const names = [...Object.keys(CATALOG_GROUPS), ...CATALOG.map((e) => e.name)].join(", ");
+  const command = program
     .command("pin")
-    .description("Pin NAME@VERSION: download, cross-check upstream's checksum, write digest and size into the manifests")
-    .action(() => {
-      throw new WorkError("ENOTIMPLEMENTED", "pin is not built yet");
-    });
+    .argument("<name@version>", "dependency and version, e.g. kubernetes@1.36.2 (all Kubernetes binaries) or runc@1.4.3")
+    .description("Pin a dependency version: download it, cross-check upstream's checksum file, write digest and size into the manifests")
+    .addHelpText(
+      "after",
+      `
+Names: ${names}.
+The URL comes from the catalog (pipeline/catalog). The digest is taken from upstream's checksum
+file (bare hex, "hex  name", "hex *name" or PGP clear-signed lines; the PGP signature itself is
+not checked) and the download must match it. The .deb packages have no checksum file we read:
+they are pinned by the digest of what was downloaded. With --mirror, the checksum file is read
+from the mirror too. Manifests are edited in place with minimal edits (the diff is the change);
+if any download fails, none is changed.
+${EXIT_CODES_HELP}`,
+    )
+    .option("--kind <kinds>", "only these kinds' manifests (default: every kind that needs it)", parseKinds)
+    .option("--arch <arches>", "only these arches (default: all)", parseArches)
+    .option("--manifests <dir>", "directory of lock manifests", DEFAULT_MANIFESTS_DIR);
+  addMirrorOption(command);
+  addCacheOption(command);
+  return command.option("--json", "print one JSON document on stdout").action(async (spec: string, flags: PinFlags) => {
+    const result = await withInterrupts((signal) =>
+      pinDependency({
+        spec,
+        manifestsDir: flags.manifests,
+        kinds: flags.kind,
+        arches: flags.arch,
+        cacheDir: flags.cache,
+        mirror: flags.mirror,
+        signal,
+        onProgress: printError,
+      }),
+    );
+    if (flags.json) return printJson({ ok: true, ...result });
+    for (const f of result.files) printLine(`${f.changed.length > 0 ? "updated" : "unchanged"} ${f.file}${f.changed.length > 0 ? `: ${f.changed.join(", ")}` : ""}`);
+  });
 }

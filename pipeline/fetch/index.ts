@@ -6,3 +6,4 @@ export { planFetch, jobLabel, type FetchJob, type PlanOptions } from "./plan.js"
 export { resolveSource, mirrorRelativePath, describeSource, type ArtifactSource } from "./mirror.js";
 export { isRetriable, withRetries, DEFAULT_RETRY, type RetryPolicy } from "./retry.js";
 export { downloadToCache, type DownloadContext } from "./download.js";
+export { fetchText } from "./text.js";

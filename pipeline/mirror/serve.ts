@@ -1,0 +1,66 @@
+// mirror serve: a static file server for a mirror tree, on loopback by default. GET and HEAD
+// only; a path outside the tree or a missing file is a 404.
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+import path from "node:path";
+
+export interface MirrorServer {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+async function resolveFile(root: string, urlPath: string): Promise<string | undefined> {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(urlPath.split("?")[0] ?? "/");
+  } catch {
+    return undefined;
+  }
+  const file = path.resolve(root, `.${path.posix.normalize(`/${decoded}`)}`);
+  if (file !== root && !file.startsWith(`${root}${path.sep}`)) return undefined;
+  try {
+    return (await stat(file)).isFile() ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function serveMirror(options: { dir: string; port?: number; host?: string; log?: (line: string) => void }): Promise<MirrorServer> {
+  const root = path.resolve(options.dir);
+  const host = options.host ?? "127.0.0.1";
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const file = req.method === "GET" || req.method === "HEAD" ? await resolveFile(root, req.url ?? "/") : undefined;
+      if (!file) {
+        res.writeHead(req.method === "GET" || req.method === "HEAD" ? 404 : 405, { "content-type": "text/plain" });
+        res.end("not found\n");
+        options.log?.(`404 ${req.method ?? ""} ${req.url ?? ""}`);
+        return;
+      }
+      const { size } = await stat(file);
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": size });
+      options.log?.(`200 ${req.method ?? ""} ${req.url ?? ""} ${size}`);
+      if (req.method === "HEAD") return res.end();
+      createReadStream(file, { highWaterMark: 1024 * 1024 })
+        .on("error", () => res.destroy())
+        .pipe(res);
+    })().catch(() => res.destroy());
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

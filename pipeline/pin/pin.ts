@@ -1,0 +1,156 @@
+// pin NAME@VERSION: build each URL from the catalog, fetch upstream's checksum file (through
+// the mirror when one is set), download the artifact verified against that checksum into the
+// cache, and write version/url/digest/size into every matching manifest. All or nothing: if
+// any download or cross-check fails, no manifest is changed.
+import { randomUUID } from "node:crypto";
+import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import pLimit from "p-limit";
+import { catalogEntry, parseChecksumFile, resolveCatalogName, type CatalogEntry } from "../catalog/index.js";
+import { AggregateWorkError, UsageError, WorkError } from "../errors/index.js";
+import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, downloadToCache, fetchText, type DownloadContext, type RetryPolicy } from "../fetch/index.js";
+import { digestToIntegrity, integrityToDigest, loadManifests, parseManifest, type Arch, type Kind, type Manifest } from "../manifest/index.js";
+import { pinInManifestText } from "./edit.js";
+
+export interface PinOptions {
+  /** `NAME@VERSION`, e.g. `kubernetes@1.36.2` or `runc@v1.4.3`. */
+  spec: string;
+  manifestsDir: string;
+  kinds?: readonly Kind[] | undefined;
+  arches?: readonly Arch[] | undefined;
+  cacheDir: string;
+  mirror?: string | undefined;
+  signal?: AbortSignal | undefined;
+  retry?: RetryPolicy | undefined;
+  timeoutMs?: number | undefined;
+  onProgress?: ((line: string) => void) | undefined;
+}
+
+export interface PinnedArtifact {
+  name: string;
+  version: string;
+  arch: Arch;
+  url: string;
+  digest: string;
+  size: number;
+  /** The checksum file the digest was cross-checked against; undefined when upstream has none we read. */
+  checksum: { url: string; format: string } | undefined;
+  note: string | undefined;
+}
+
+export interface PinResult {
+  pins: PinnedArtifact[];
+  files: { file: string; changed: string[] }[];
+}
+
+export function parsePinSpec(spec: string): { name: string; version: string } {
+  const match = /^([a-z0-9][a-z0-9-]*)@v?([0-9A-Za-z][0-9A-Za-z.+~_-]*)$/.exec(spec.trim());
+  if (!match?.[1] || !match[2]) throw new UsageError(`expected NAME@VERSION (e.g. kubernetes@1.36.2), found ${JSON.stringify(spec)}`, "EUSAGE");
+  return { name: match[1], version: match[2] };
+}
+
+interface Target {
+  manifest: Manifest;
+  entry: CatalogEntry;
+}
+
+function fileNameOf(url: string): string {
+  return decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");
+}
+
+async function pinOne(entry: CatalogEntry, version: string, arch: Arch, context: DownloadContext): Promise<PinnedArtifact> {
+  const url = entry.url(version, arch);
+  const label = `${entry.name} ${version} ${arch}`;
+  if (!entry.checksum) {
+    const written = await downloadToCache(url, { label, algorithm: entry.algorithm }, context);
+    return { name: entry.name, version, arch, url, digest: integrityToDigest(written.integrity), size: written.size, checksum: undefined, note: entry.noChecksum };
+  }
+  const checksumUrl = entry.checksum.url(version, arch);
+  const { text, from } = await fetchText(checksumUrl, `${label} checksum file`, context);
+  const hex = parseChecksumFile(text, { format: entry.checksum.format, algorithm: entry.checksum.algorithm, fileName: fileNameOf(url), source: from });
+  const expected = `${entry.checksum.algorithm}:${hex}`;
+  try {
+    const written = await downloadToCache(url, { label, integrity: digestToIntegrity(expected) }, context);
+    return { name: entry.name, version, arch, url, digest: expected, size: written.size, checksum: { url: checksumUrl, format: entry.checksum.format }, note: undefined };
+  } catch (error) {
+    if (error instanceof WorkError && error.code === "EINTEGRITY") {
+      throw new WorkError(
+        "EINTEGRITY",
+        `${label}: ${typeof error.data.url === "string" ? error.data.url : url} does not match upstream's checksum file ${from}: expected ${expected}, found ${typeof error.data.found === "string" ? error.data.found : "?"}`,
+        { ...error.data, name: entry.name, url, checksumUrl: from, expected },
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+async function writeAtomically(file: string, text: string): Promise<void> {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomUUID()}.tmp`);
+  try {
+    await writeFile(tmp, text);
+    await rename(tmp, file);
+  } finally {
+    await rm(tmp, { force: true });
+  }
+}
+
+export async function pinDependency(options: PinOptions): Promise<PinResult> {
+  const { name, version } = parsePinSpec(options.spec);
+  const entries = resolveCatalogName(name);
+  const manifests = await loadManifests(options.manifestsDir, { kinds: options.kinds, arches: options.arches });
+  const targets: Target[] = manifests.flatMap((manifest) => entries.filter((entry) => entry.kinds.includes(manifest.kind)).map((entry) => ({ manifest, entry })));
+  if (targets.length === 0) {
+    throw new UsageError(`no selected manifest needs ${name} (it is for ${[...new Set(entries.flatMap((e) => e.kinds))].join(", ")})`, "EUSAGE");
+  }
+  const context: DownloadContext = {
+    cacheDir: options.cacheDir,
+    mirror: options.mirror,
+    signal: options.signal,
+    retry: options.retry ?? DEFAULT_RETRY,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+  };
+  // one download per dependency and arch, shared by the knd and knc manifests
+  const wanted = new Map<string, { entry: CatalogEntry; arch: Arch }>();
+  for (const t of targets) wanted.set(`${t.entry.name}@${t.manifest.arch}`, { entry: t.entry, arch: t.manifest.arch });
+  const limit = pLimit(4);
+  const settled = await Promise.allSettled(
+    [...wanted.values()].map(({ entry, arch }) =>
+      limit(async () => {
+        options.onProgress?.(`${entry.name} ${version} ${arch}: downloading ${entry.url(version, arch)}`);
+        const pinned = await pinOne(entry, version, arch, context);
+        options.onProgress?.(`${entry.name} ${version} ${arch}: ${pinned.digest} (${pinned.size} bytes)${pinned.checksum ? `, matches ${pinned.checksum.url}` : `; ${pinned.note ?? ""}`}`);
+        return pinned;
+      }),
+    ),
+  );
+  const errors = settled.flatMap((s) => (s.status === "rejected" ? [s.reason instanceof Error ? s.reason : new Error(String(s.reason))] : []));
+  const [only] = errors;
+  if (only && errors.length === 1) throw only;
+  if (errors.length > 1) throw new AggregateWorkError(`${errors.length} downloads failed; no manifest was changed`, errors);
+  const pins = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+
+  const files: PinResult["files"] = [];
+  for (const manifest of manifests) {
+    const mine = targets.filter((t) => t.manifest === manifest);
+    if (mine.length === 0) continue;
+    let text = await readFile(manifest.file, "utf8");
+    const changed: string[] = [];
+    for (const { entry } of mine) {
+      const pin = pins.find((p) => p.name === entry.name && p.arch === manifest.arch);
+      if (!pin) continue;
+      const result = pinInManifestText(text, entry.name, { version, url: pin.url, type: catalogEntry(entry.name)?.type ?? entry.type, digest: pin.digest, size: pin.size });
+      text = result.text;
+      changed.push(...result.changed.map((field) => `${entry.name}.${field}`));
+    }
+    if (changed.length === 0) {
+      files.push({ file: manifest.file, changed });
+      continue;
+    }
+    const check = parseManifest(manifest.file, text);
+    if (!check.manifest) throw new WorkError("EMANIFEST", `pinning would make ${manifest.file} invalid: ${check.problems.join("; ")}`, { file: manifest.file });
+    await writeAtomically(manifest.file, text);
+    files.push({ file: manifest.file, changed });
+  }
+  return { pins, files };
+}

@@ -1,0 +1,159 @@
+import { randomBytes } from "node:crypto";
+import { cp, readFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { UsageError, WorkError } from "../../pipeline/errors/index.js";
+import { loadManifests } from "../../pipeline/manifest/index.js";
+import { pinDependency, pinInManifestText, type PinOptions } from "../../pipeline/pin/index.js";
+import { startFixtureServer, type FixtureServer } from "../fixtures/http-server.js";
+import { digestOf, listFiles, mirrorPath, REPO, tempDir } from "../fetch/helpers.js";
+
+async function setup() {
+  const dir = await tempDir("pp-pin-");
+  const manifestsDir = path.join(dir, "manifests");
+  await cp(path.join(REPO, "manifests"), manifestsDir, { recursive: true });
+  const mirror = await startFixtureServer();
+  onTestFinished(() => mirror.close());
+  const pin = (spec: string, extra: Partial<PinOptions> = {}) =>
+    pinDependency({ spec, manifestsDir, cacheDir: path.join(dir, "cache"), mirror: mirror.url, retry: { retries: 0, baseDelayMs: 1 }, ...extra });
+  return { dir, manifestsDir, mirror, pin };
+}
+
+/** Serves random bytes at `url` on the mirror and returns them. */
+function serve(mirror: FixtureServer, url: string, size = 4096): Buffer {
+  const bytes = randomBytes(size);
+  mirror.file(mirrorPath(url), bytes);
+  return bytes;
+}
+
+function hex(digest: string): string {
+  return digest.slice(digest.indexOf(":") + 1);
+}
+
+/** The lines that differ between two texts of the same line count. */
+function changedLines(before: string, after: string): string[] {
+  const a = before.split("\n");
+  const b = after.split("\n");
+  expect(b).toHaveLength(a.length);
+  return b.filter((line, i) => line !== a[i]).map((line) => line.trim());
+}
+
+const GH = "https://github.com";
+
+describe("pin", () => {
+  it("kubernetes@V pins every Kubernetes binary of every matching manifest from bare-hex checksum files; the diff is only the change", async () => {
+    const { manifestsDir, mirror, pin } = await setup();
+    const digests = new Map<string, string>();
+    for (const arch of ["amd64", "arm64"]) {
+      for (const bin of ["kubelet", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubectl"]) {
+        const url = `https://dl.k8s.io/release/v1.37.0/bin/linux/${arch}/${bin}`;
+        const bytes = serve(mirror, url);
+        digests.set(`${bin}/${arch}`, digestOf(bytes));
+        mirror.file(mirrorPath(`${url}.sha256`), hex(digestOf(bytes)));
+      }
+    }
+    const before = await readFile(path.join(manifestsDir, "knd.debian-13.amd64.json"), "utf8");
+    const result = await pin("kubernetes@v1.37.0");
+    expect(result.pins).toHaveLength(10);
+    expect(result.files.map((f) => [path.basename(f.file), f.changed.length])).toEqual([
+      ["knc.debian-13.amd64.json", 20],
+      ["knc.debian-13.arm64.json", 20],
+      ["knd.debian-13.amd64.json", 4],
+      ["knd.debian-13.arm64.json", 4],
+    ]);
+    const after = await readFile(path.join(manifestsDir, "knd.debian-13.amd64.json"), "utf8");
+    expect(changedLines(before, after)).toEqual([
+      `"version": "1.37.0",`,
+      `"url": "https://dl.k8s.io/release/v1.37.0/bin/linux/amd64/kubelet",`,
+      `"digest": "${digests.get("kubelet/amd64")}",`,
+      `"size": 4096`,
+    ]);
+    const [knc] = await loadManifests(manifestsDir, { kinds: ["knc"], arches: ["arm64"] });
+    expect(knc?.dependencies.find((d) => d.name === "kubectl")).toMatchObject({ version: "1.37.0", digest: digests.get("kubectl/arm64"), size: 4096 });
+  });
+
+  it("cross-checks `hex  name`, `hex *name`, PGP clear-signed and sha512 checksum files", async () => {
+    const { manifestsDir, mirror, pin } = await setup();
+    const containerdUrl = `${GH}/containerd/containerd/releases/download/v2.4.0/containerd-2.4.0-linux-amd64.tar.gz`;
+    const containerd = serve(mirror, containerdUrl);
+    mirror.file(mirrorPath(`${containerdUrl}.sha256sum`), `${hex(digestOf(containerd))}  containerd-2.4.0-linux-amd64.tar.gz\n`);
+
+    const zotUrl = `${GH}/project-zot/zot/releases/download/v2.2.0/zot-linux-amd64-minimal`;
+    const zot = serve(mirror, zotUrl);
+    mirror.file(
+      mirrorPath(`${GH}/project-zot/zot/releases/download/v2.2.0/checksums.sha256.txt`),
+      `${"0".repeat(64)} *zot-linux-amd64\n${hex(digestOf(zot))} *zot-linux-amd64-minimal\n`,
+    );
+
+    const runcUrl = `${GH}/opencontainers/runc/releases/download/v1.5.0/runc.amd64`;
+    const runc = serve(mirror, runcUrl);
+    mirror.file(
+      mirrorPath(`${GH}/opencontainers/runc/releases/download/v1.5.0/runc.sha256sum`),
+      `-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n${hex(digestOf(runc))}  runc.amd64\n${"1".repeat(64)}  runc.arm64\n-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n`,
+    );
+
+    const kube2iamUrl = `${GH}/podplane/kube2iam-binaries/releases/download/0.11.2/kube2iam_0.11.2_linux_amd64.tar.gz`;
+    const kube2iam = serve(mirror, kube2iamUrl);
+    mirror.file(mirrorPath(`${GH}/podplane/kube2iam-binaries/releases/download/0.11.2/kube2iam_0.11.2_checksums.txt`), `${hex(digestOf(kube2iam, "sha512"))}  kube2iam_0.11.2_linux_amd64.tar.gz\n`);
+
+    for (const spec of ["containerd@2.4.0", "zot@2.2.0", "runc@1.5.0", "kube2iam@0.11.2"]) {
+      const result = await pin(spec, { arches: ["amd64"] });
+      expect(result.pins[0]?.checksum, spec).toBeDefined();
+    }
+    const [knd] = await loadManifests(manifestsDir, { kinds: ["knd"], arches: ["amd64"] });
+    const dep = (name: string) => knd?.dependencies.find((d) => d.name === name);
+    expect(dep("containerd")).toMatchObject({ version: "2.4.0", url: containerdUrl, digest: digestOf(containerd) });
+    expect(dep("zot")).toMatchObject({ version: "2.2.0", digest: digestOf(zot) });
+    expect(dep("runc")).toMatchObject({ version: "1.5.0", digest: digestOf(runc) });
+    expect(dep("kube2iam")).toMatchObject({ version: "0.11.2", digest: digestOf(kube2iam, "sha512"), size: 4096 });
+  });
+
+  it("refuses a download that does not match upstream's checksum file and changes nothing", async () => {
+    const { dir, manifestsDir, mirror, pin } = await setup();
+    const url = `${GH}/netsy-dev/netsy/releases/download/v1.2.0/netsy_1.2.0_linux_amd64.tar.gz`;
+    serve(mirror, url);
+    const sums = `${GH}/netsy-dev/netsy/releases/download/v1.2.0/netsy_1.2.0_checksums.txt`;
+    mirror.file(mirrorPath(sums), `${"ab".repeat(64)}  netsy_1.2.0_linux_amd64.tar.gz\n`);
+    const before = await readFile(path.join(manifestsDir, "knc.debian-13.amd64.json"), "utf8");
+    const error = (await pin("netsy@1.2.0", { arches: ["amd64"] }).catch((e: unknown) => e)) as WorkError;
+    expect(error).toBeInstanceOf(WorkError);
+    expect(error.code).toBe("EINTEGRITY");
+    expect(error.message).toMatch(
+      new RegExp(`^netsy 1\\.2\\.0 amd64: .*netsy_1\\.2\\.0_linux_amd64\\.tar\\.gz does not match upstream's checksum file ${mirror.url}.*netsy_1\\.2\\.0_checksums\\.txt: expected sha512:(ab){64}, found sha512:[0-9a-f]{128}$`),
+    );
+    expect(await readFile(path.join(manifestsDir, "knc.debian-13.amd64.json"), "utf8")).toBe(before);
+    expect(await listFiles(path.join(dir, "cache", "content-v2"))).toEqual([]);
+  });
+
+  it("pins a .deb by digest only, and reports a missing checksum file as ENOTFOUND", async () => {
+    const { manifestsDir, mirror, pin } = await setup();
+    const url = "https://deb.debian.org/debian/pool/main/p/postgresql-18/libpq5_18.1-1_arm64.deb";
+    const deb = serve(mirror, url);
+    const result = await pin("libpq5@18.1-1", { arches: ["arm64"], kinds: ["knd"] });
+    expect(result.pins[0]).toMatchObject({ url, digest: digestOf(deb), checksum: undefined, note: expect.stringContaining("pinned by digest only") as unknown });
+    expect(result.files.map((f) => path.basename(f.file))).toEqual(["knd.debian-13.arm64.json"]);
+    const [knc] = await loadManifests(manifestsDir, { kinds: ["knc"], arches: ["arm64"] });
+    expect(knc?.dependencies.find((d) => d.name === "libpq5")?.version).toBe("17.9-0+deb13u1");
+
+    serve(mirror, `${GH}/kubernetes-sigs/cri-tools/releases/download/v1.37.0/crictl-v1.37.0-linux-amd64.tar.gz`);
+    await expect(pin("crictl@1.37.0", { arches: ["amd64"] })).rejects.toMatchObject({ code: "ENOTFOUND", message: expect.stringContaining("crictl-v1.37.0-linux-amd64.tar.gz.sha256") as unknown });
+  });
+
+  it("refuses bad specs and names before any request", async () => {
+    const { mirror, pin } = await setup();
+    await expect(pin("kubernetes")).rejects.toBeInstanceOf(UsageError);
+    await expect(pin("etcd@3.6.0")).rejects.toThrow(/unknown dependency "etcd"; expected one of kubernetes, kubelet/);
+    await expect(pin("netsy@1.2.0", { kinds: ["knd"] })).rejects.toThrow("no selected manifest needs netsy (it is for knc)");
+    expect(mirror.count()).toBe(0);
+  });
+
+  it("adds a dependency a manifest does not have yet, in name order, keeping the rest of the text", () => {
+    const text = `${JSON.stringify({ vmconfig: { dependencies: { a: { version: "1" }, zz: { version: "3" } } } }, null, 2)}\n`;
+    const { text: out, changed } = pinInManifestText(text, "zot", { version: "2", url: "https://x/amd64/zot", type: "binary", digest: "sha256:00", size: 1 });
+    expect(changed).toEqual(["version", "url", "type", "digest", "size"]);
+    expect(Object.keys((JSON.parse(out) as { vmconfig: { dependencies: object } }).vmconfig.dependencies)).toEqual(["a", "zot", "zz"]);
+    // every original line is still there, in order; only the new entry's lines were added
+    const added = out.split("\n").filter((line) => !text.split("\n").includes(line));
+    expect(added.map((l) => l.trim())).toEqual(['"zot": {', '"version": "2",', '"url": "https://x/amd64/zot",', '"type": "binary",', '"digest": "sha256:00",', '"size": 1']);
+  });
+});
