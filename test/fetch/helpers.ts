@@ -62,7 +62,7 @@ export async function writeManifest(dir: string, kind: Kind, arch: Arch, artifac
 
 /** The mirror path (`/<host>/<path>`) of an upstream URL, as the fixture server routes it. */
 export function mirrorPath(url: string): string {
-  return `/${mirrorRelativePath(url).split("/").map(encodeURIComponent).join("/")}`;
+  return `/${mirrorRelativePath(url)}`;
 }
 
 export function serveOnMirror(server: FixtureServer, artifacts: readonly FixtureArtifact[]): void {
