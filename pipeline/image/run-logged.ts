@@ -14,6 +14,12 @@ export interface RunLoggedOptions {
   /** Called with each output line (stdout and stderr interleaved). */
   onLine?: ((line: string) => void) | undefined;
   tailLines?: number;
+  /** Turns a raw output line into what the error message shows; undefined leaves it out. */
+  describe?: ((line: string) => string | undefined) | undefined;
+  /** Signal sent on cancel (Packer cleans up on SIGINT); default SIGTERM. */
+  killSignal?: NodeJS.Signals | undefined;
+  /** After the cancel signal, SIGKILL follows this many ms later. */
+  forceKillAfterMs?: number | undefined;
 }
 
 /** Keeps the last `max` non-empty lines. */
@@ -31,6 +37,10 @@ export async function runLogged(file: string, args: readonly string[], options: 
   const log = createWriteStream(options.logPath, { flags: "a" });
   const tail = new LineTail(options.tailLines ?? 15);
   log.write(`$ ${[file, ...args].join(" ")}\n`);
+  const remember = (line: string): void => {
+    const shown = options.describe ? options.describe(line) : line;
+    if (shown !== undefined) tail.push(shown);
+  };
   try {
     const child = execa(file, args, {
       cwd: options.cwd,
@@ -40,7 +50,8 @@ export async function runLogged(file: string, args: readonly string[], options: 
       stdin: "ignore",
       reject: false,
       cancelSignal: options.signal,
-      forceKillAfterDelay: 10_000,
+      killSignal: options.killSignal ?? "SIGTERM",
+      forceKillAfterDelay: options.forceKillAfterMs ?? 10_000,
     });
     child.all.setEncoding("utf8");
     let partial = "";
@@ -49,12 +60,12 @@ export async function runLogged(file: string, args: readonly string[], options: 
       const parts = (partial + chunk).split("\n");
       partial = parts.pop() ?? "";
       for (const line of parts) {
-        tail.push(line);
+        remember(line);
         options.onLine?.(line);
       }
     });
     const result = await child;
-    if (partial) tail.push(partial);
+    if (partial) remember(partial);
     if (result.isCanceled) {
       throw new WorkError("ECANCELED", `${file} was cancelled`, { command: file }, { logPath: options.logPath });
     }

@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Bake time, last step, as root: leaves nothing instance-specific or secret in the image.
+# Inputs (env): BUILD_USER (the SSH user Packer logged in as; removed), STAGE (the uploaded
+# stage directory; removed). validate-image.sh checks the result.
+set -euo pipefail
+
+readonly BUILD_USER=${BUILD_USER:-}
+readonly STAGE=${STAGE:-}
+readonly ROOT=${PODPLANE_ROOT:-}
+
+log() { printf 'cleanup-image: %s\n' "$*" >&2; }
+die() {
+  log "$*"
+  exit 1
+}
+err_report() { log "failed at line $1"; }
+trap 'err_report $LINENO' ERR
+
+clean_cloud_init() {
+  if command -v cloud-init >/dev/null 2>&1 && [[ -z "$ROOT" ]]; then
+    cloud-init clean --logs --seed
+  fi
+  rm -rf "$ROOT/var/lib/cloud"/* "$ROOT"/var/log/cloud-init*.log
+}
+
+clear_identity() {
+  # Empty, not missing: systemd makes a fresh ID on first boot of each instance.
+  if [[ -e "$ROOT/etc/machine-id" ]]; then : >"$ROOT/etc/machine-id"; fi
+  rm -f "$ROOT/var/lib/dbus/machine-id" "$ROOT"/etc/ssh/ssh_host_*
+  rm -f "$ROOT/root/.ssh/authorized_keys"
+}
+
+remove_build_user() {
+  [[ -n "$BUILD_USER" && "$BUILD_USER" != root ]] || return 0
+  if grep -q "^$BUILD_USER:" "$ROOT/etc/passwd"; then
+    # --force: Packer is still logged in as this user; its session ends at the poweroff.
+    userdel ${ROOT:+--root "$ROOT"} --force --remove "$BUILD_USER" 2>/dev/null || userdel ${ROOT:+--root "$ROOT"} --force "$BUILD_USER"
+  fi
+  rm -rf "${ROOT:?}/home/${BUILD_USER:?}"
+  rm -f "$ROOT/etc/sudoers.d/90-cloud-init-users" "$ROOT/etc/sudoers.d/$BUILD_USER"
+}
+
+clean_files() {
+  local f
+  [[ -z "$STAGE" ]] || rm -rf "${ROOT}${STAGE}"
+  rm -f "$ROOT"/opt/podplane/etc/*.env
+  rm -rf "$ROOT"/var/lib/apt/lists/* "$ROOT"/var/cache/apt/*.bin "$ROOT"/var/cache/apt/archives/*.deb
+  rm -f "$ROOT/root/.bash_history" "$ROOT"/home/*/.bash_history
+  # Logs: journald writes to /run from now on, then the persistent journal is dropped.
+  if [[ -z "$ROOT" ]] && command -v journalctl >/dev/null 2>&1; then journalctl --relinquish-var 2>/dev/null || true; fi
+  rm -rf "$ROOT"/var/log/journal/*
+  find "$ROOT/var/log" -type f \( -name '*.gz' -o -name '*.[0-9]' -o -name '*.old' \) -delete
+  while IFS= read -r -d '' f; do : >"$f"; done < <(find "$ROOT/var/log" -type f -print0)
+  rm -rf "$ROOT"/tmp/* "$ROOT"/var/tmp/podplane-stage
+}
+
+main() {
+  [[ $(id -u) -eq 0 || -n "$ROOT" ]] || die "run as root"
+  clean_cloud_init
+  clear_identity
+  remove_build_user
+  clean_files
+  sync
+  log "image cleaned"
+}
+
+main "$@"

@@ -1,0 +1,248 @@
+// One bake: kind × arch × target. Resolves the image identity (base, vmconfig, template →
+// input hash → name), skips when images.json already has it, else fetch → stage → Packer →
+// (boot test) → publish. The steps are plain functions; the build command runs them as tasks.
+import { mkdir, rename, rm, stat } from "node:fs/promises";
+import path from "node:path";
+import { buildDebootstrapBase } from "../base/index.js";
+import { WorkError } from "../errors/index.js";
+import type { FetchedArtifact } from "../fetch/index.js";
+import type { Manifest } from "../manifest/load.js";
+import {
+  PROVISIONER_SCRIPTS_DIR,
+  detectPacker,
+  packerBuild,
+  packerInit,
+  packerValidate,
+  probeAccelerator,
+  readLastBuild,
+  parseAmiArtifactId,
+  templateDigest,
+  writeBuildSeed,
+  writeTemplate,
+  writeVarFile,
+  type AwsSettings,
+  type Progress,
+  type Target,
+} from "../packer/index.js";
+import { findImage, readImagesFile, IMAGES_FILE, type ImageRecord } from "../publish/index.js";
+import { writeStage, type Stage } from "../stage/index.js";
+import { packVmconfig, type PackedVmconfig } from "../vmconfig/index.js";
+import { fileSha256 } from "./file-digest.js";
+import { computeInputHash, imageName } from "./input-hash.js";
+
+export type BaseKind = "cloud" | "debootstrap";
+
+export interface BakeSettings {
+  manifest: Manifest;
+  target: Target;
+  base: BaseKind;
+  outDir: string;
+  cacheDir: string;
+  aws?: AwsSettings;
+  packerBin?: string;
+  signal?: AbortSignal | undefined;
+}
+
+export interface BaseChoice {
+  source: string;
+  digest: string;
+  /** Local qcow2 (debootstrap); the cloud image comes from the fetch. */
+  path?: string;
+  cacheHit?: boolean;
+}
+
+export interface Identity {
+  base: BaseChoice;
+  vmconfig: PackedVmconfig;
+  templateDigest: string;
+  inputHash: string;
+  name: string;
+}
+
+export interface BakePaths {
+  workDir: string;
+  stageDir: string;
+  packerDir: string;
+  outputDir: string;
+  logPath: string;
+  manifestPath: string;
+  imagesDir: string;
+}
+
+export function bakePaths(outDir: string, name: string): BakePaths {
+  const workDir = path.join(outDir, ".work", name);
+  return {
+    workDir,
+    stageDir: path.join(workDir, "stage"),
+    packerDir: path.join(workDir, "packer"),
+    outputDir: path.join(workDir, "packer", "output"),
+    logPath: path.join(outDir, "logs", `${name}.log`),
+    manifestPath: path.join(workDir, "packer", "packer-manifest.json"),
+    imagesDir: path.join(outDir, "images"),
+  };
+}
+
+/** Debian's official AMI owner; the aws base is "the newest AMI matching the filter". */
+export const DEBIAN_AMI_OWNER = "136693071363";
+
+export async function resolveBase(s: BakeSettings, onLine?: (line: string) => void): Promise<BaseChoice> {
+  const m = s.manifest;
+  if (s.target === "aws") return { source: `ami:${DEBIAN_AMI_OWNER}/${m.os}-${m.arch}-*`, digest: `ami-filter:${DEBIAN_AMI_OWNER}/${m.os}-${m.arch}-*` };
+  if (s.base === "cloud") return { source: m.baseImage.url, digest: m.baseImage.digest };
+  const built = await buildDebootstrapBase({ cacheDir: s.cacheDir, arch: m.arch, signal: s.signal, onLine });
+  return { source: `debootstrap:${path.basename(built.path)}`, digest: built.digest, path: built.path, cacheHit: built.cacheHit };
+}
+
+export async function resolveIdentity(s: BakeSettings, base: BaseChoice): Promise<Identity> {
+  const vmconfigDir = path.join(s.outDir, ".work", "vmconfig");
+  await mkdir(vmconfigDir, { recursive: true });
+  const vmconfig = await packVmconfig({ outFile: path.join(vmconfigDir, `vmconfig-${process.pid}.tar.gz`) });
+  const template = await templateDigest();
+  const inputHash = computeInputHash({ manifest: s.manifest, vmconfigDigest: vmconfig.digest, templateDigest: template, baseImage: base.digest, target: s.target });
+  return { base, vmconfig, templateDigest: template, inputHash, name: imageName(s.manifest, inputHash) };
+}
+
+export async function existingImage(outDir: string, identity: Identity, target: Target): Promise<ImageRecord | undefined> {
+  const record = findImage(await readImagesFile(path.join(outDir, IMAGES_FILE)), identity.name, target);
+  if (record?.qemu) {
+    // A recorded qcow2 that is gone is not a reason to skip.
+    const present = await stat(record.qemu.path).then(
+      () => true,
+      () => false,
+    );
+    if (!present) return undefined;
+  }
+  return record;
+}
+
+export async function stageFor(s: BakeSettings, identity: Identity, fetched: readonly FetchedArtifact[]): Promise<Stage> {
+  const paths = bakePaths(s.outDir, identity.name);
+  return writeStage({ dir: paths.stageDir, manifest: s.manifest, fetched, vmconfig: identity.vmconfig });
+}
+
+export function baseImagePath(s: BakeSettings, identity: Identity, fetched: readonly FetchedArtifact[]): string | undefined {
+  if (s.target !== "qemu") return undefined;
+  if (identity.base.path) return identity.base.path;
+  const found = fetched.find((f) => f.digest === s.manifest.baseImage.digest);
+  if (!found) throw new WorkError("EBASE", `the base image ${s.manifest.baseImage.url} is not in the fetch results`, { url: s.manifest.baseImage.url });
+  return found.path;
+}
+
+export interface PackerResult {
+  packerVersion: string;
+  accelerator?: string;
+  qemu?: { path: string; digest: string; size: number };
+  amis?: Record<string, string>;
+  seconds: number;
+}
+
+function tagsFor(s: BakeSettings, identity: Identity): Record<string, string> {
+  const tags: Record<string, string> = {
+    Name: identity.name,
+    "podplane:kind": s.manifest.kind,
+    "podplane:arch": s.manifest.arch,
+    "podplane:os": s.manifest.os,
+    "podplane:input-hash": identity.inputHash,
+    "podplane:vmconfig": identity.vmconfig.digest,
+  };
+  for (const dep of s.manifest.dependencies.filter((d) => !d.local)) tags[`podplane:dep:${dep.name}`] = dep.version;
+  return tags;
+}
+
+/** Renders the template and var file, validates, builds; returns what Packer made. */
+export async function runPackerBake(
+  s: BakeSettings,
+  identity: Identity,
+  baseImage: string | undefined,
+  onProgress: (progress: Progress) => void,
+): Promise<PackerResult> {
+  const started = Date.now();
+  const paths = bakePaths(s.outDir, identity.name);
+  await rm(paths.packerDir, { recursive: true, force: true });
+  await mkdir(paths.packerDir, { recursive: true });
+  await mkdir(path.dirname(paths.logPath), { recursive: true });
+  await rm(paths.logPath, { force: true });
+  const packer = await detectPacker(s.packerBin);
+  onProgress({ kind: "message", text: `Packer ${packer.version}${packer.modern ? " (required_plugins, packer init)" : " (builders built in)"}` });
+  await writeTemplate(paths.packerDir, { modern: packer.modern });
+  let accelerator: string | undefined;
+  let qemu: Parameters<typeof writeVarFile>[1]["qemu"];
+  if (s.target === "qemu") {
+    if (!baseImage) throw new WorkError("EBASE", "no base image for the qemu target", {});
+    const choice = await probeAccelerator({ image: baseImage, cacheDir: s.cacheDir, signal: s.signal });
+    accelerator = choice.accelerator;
+    onProgress({ kind: "message", text: `accelerator ${choice.accelerator} (${choice.reason})` });
+    const seed = await writeBuildSeed(paths.packerDir, `bake-${identity.inputHash.slice(0, 12)}`);
+    const checksum = baseImage === identity.base.path ? identity.base.digest : s.manifest.baseImage.digest;
+    qemu = {
+      baseImage,
+      baseImageChecksum: checksum,
+      outputDir: paths.outputDir,
+      accelerator: choice.accelerator,
+      seedFiles: seed.files,
+      sshUsername: seed.user,
+      sshPrivateKeyFile: seed.privateKeyFile,
+    };
+  }
+  await writeVarFile(paths.packerDir, {
+    kind: s.manifest.kind,
+    arch: s.manifest.arch,
+    os: s.manifest.os,
+    imageName: identity.name,
+    inputHash: identity.inputHash,
+    stageDir: paths.stageDir,
+    scriptsDir: PROVISIONER_SCRIPTS_DIR,
+    manifestPath: paths.manifestPath,
+    tags: tagsFor(s, identity),
+    target: s.target,
+    qemu,
+    aws: s.target === "aws" ? (s.aws ?? { region: "us-east-1" }) : undefined,
+  });
+  const runOptions = { packerBin: s.packerBin, dir: paths.packerDir, logPath: paths.logPath, signal: s.signal, onProgress };
+  try {
+    if (packer.modern) await packerInit(runOptions);
+    await packerValidate(s.target, runOptions);
+    await packerBuild(s.target, runOptions);
+    const build = await readLastBuild(paths.manifestPath);
+    if (s.target === "aws") {
+      return { packerVersion: packer.version, amis: parseAmiArtifactId(build.artifactId), seconds: (Date.now() - started) / 1000 };
+    }
+    const file = build.files.map((f) => f.name).find((f) => f.endsWith(".qcow2"));
+    if (!file) throw new WorkError("EPACKERMANIFEST", `${paths.manifestPath}: the qemu build lists no .qcow2 file`, { files: build.files });
+    const produced = path.isAbsolute(file) ? file : path.join(paths.packerDir, file);
+    await mkdir(paths.imagesDir, { recursive: true });
+    const image = path.join(paths.imagesDir, `${identity.name}.qcow2`);
+    await rename(produced, image);
+    const [digest, info] = await Promise.all([fileSha256(image), stat(image)]);
+    return { packerVersion: packer.version, accelerator, qemu: { path: image, digest, size: info.size }, seconds: (Date.now() - started) / 1000 };
+  } catch (error) {
+    if (error instanceof WorkError && !error.logPath) {
+      throw new WorkError(error.code, error.message, error.data, { cause: error, logPath: paths.logPath });
+    }
+    throw error;
+  } finally {
+    // No partial output survives a failure; the log stays.
+    await rm(paths.outputDir, { recursive: true, force: true });
+  }
+}
+
+export function imageRecord(s: BakeSettings, identity: Identity, result: PackerResult, buildSeconds: number): ImageRecord {
+  const m = s.manifest;
+  return {
+    name: identity.name,
+    kind: m.kind,
+    arch: m.arch,
+    os: m.os,
+    target: s.target,
+    inputHash: identity.inputHash,
+    ...(result.qemu ? { qemu: { path: result.qemu.path, digest: result.qemu.digest } } : {}),
+    ...(result.amis ? { amis: result.amis } : {}),
+    dependencies: m.dependencies.filter((d) => !d.local).map((d) => ({ name: d.name, version: d.version, digest: d.digest })),
+    vmconfigDigest: identity.vmconfig.digest,
+    baseImage: { source: identity.base.source, digest: identity.base.digest },
+    size: result.qemu?.size ?? 0,
+    buildSeconds: Math.round(buildSeconds * 10) / 10,
+    packerVersion: result.packerVersion,
+    createdAt: new Date().toISOString(),
+  };
+}

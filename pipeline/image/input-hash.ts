@@ -1,0 +1,48 @@
+// The input hash: a digest over everything that determines an image. Same inputs, same hash,
+// same image name; any one input changed, a different hash.
+import { createHash } from "node:crypto";
+import type { Manifest } from "../manifest/load.js";
+
+/** Bump when the pipeline changes what it puts into an image in a way no other input shows. */
+export const IMAGE_FORMAT_VERSION = 1;
+export const SHORT_HASH_LENGTH = 12;
+
+export interface ImageInputs {
+  manifest: Pick<Manifest, "kind" | "os" | "arch" | "version" | "dependencies">;
+  /** `sha256:<hex>` of vmconfig.tar.gz */
+  vmconfigDigest: string;
+  /** `sha256:<hex>` over the Packer template and provisioner scripts */
+  templateDigest: string;
+  /** Digest of the base the image starts from (qcow2 digest, or the AMI filter for aws). */
+  baseImage: string;
+  target: string;
+  formatVersion?: number;
+}
+
+/** The exact document that is hashed (kept so a record can show what went in). */
+export function inputDocument(inputs: ImageInputs): Record<string, unknown> {
+  const m = inputs.manifest;
+  return {
+    formatVersion: inputs.formatVersion ?? IMAGE_FORMAT_VERSION,
+    kind: m.kind,
+    os: m.os,
+    arch: m.arch,
+    target: inputs.target,
+    vmconfigVersion: m.version,
+    dependencies: m.dependencies
+      .filter((d) => !d.local)
+      .map((d) => ({ name: d.name, version: d.version, url: d.url, type: d.type, digest: d.digest, size: d.size }))
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    vmconfig: inputs.vmconfigDigest,
+    template: inputs.templateDigest,
+    baseImage: inputs.baseImage,
+  };
+}
+
+export function computeInputHash(inputs: ImageInputs): string {
+  return createHash("sha256").update(JSON.stringify(inputDocument(inputs))).digest("hex");
+}
+
+export function imageName(m: { kind: string; os: string; arch: string }, inputHash: string): string {
+  return `podplane-${m.kind}-${m.os}-${m.arch}-${inputHash.slice(0, SHORT_HASH_LENGTH)}`;
+}

@@ -1,0 +1,107 @@
+// The variables of one bake, as the var file Packer reads (-var-file=podplane.pkrvars.json).
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import type { Arch, Kind } from "../manifest/schema.js";
+
+export const TARGETS = ["qemu", "aws"] as const;
+export type Target = (typeof TARGETS)[number];
+
+export const VAR_FILE_NAME = "podplane.pkrvars.json";
+
+/** `-only` name of a target's source (the build block is named "podplane"). */
+export function sourceName(target: Target): string {
+  return target === "qemu" ? "podplane.qemu.podplane" : "podplane.amazon-ebs.podplane";
+}
+
+export interface QemuSettings {
+  baseImage: string;
+  /** `sha256:<hex>` (or sha512) of the base image; Packer verifies it. */
+  baseImageChecksum: string;
+  outputDir: string;
+  accelerator: "kvm" | "tcg";
+  seedFiles: string[];
+  sshUsername: string;
+  sshPrivateKeyFile: string;
+  memory?: number;
+  cpus?: number;
+  diskSize?: string;
+}
+
+export interface AwsSettings {
+  region: string;
+  amiRegions?: string[];
+  amiUsers?: string[];
+  amiGroups?: string[];
+  instanceType?: string;
+  kmsKeyId?: string;
+}
+
+export interface BakeVariables {
+  kind: Kind;
+  arch: Arch;
+  os: string;
+  imageName: string;
+  inputHash: string;
+  stageDir: string;
+  scriptsDir: string;
+  manifestPath: string;
+  tags: Record<string, string>;
+  target: Target;
+  qemu?: QemuSettings;
+  aws?: AwsSettings;
+}
+
+const QEMU_BINARY: Record<Arch, string> = { amd64: "qemu-system-x86_64", arm64: "qemu-system-aarch64" };
+const QEMU_MACHINE: Record<Arch, string> = { amd64: "pc", arm64: "virt" };
+const AMI_ARCH: Record<Arch, string> = { amd64: "x86_64", arm64: "arm64" };
+
+export function packerVariables(v: BakeVariables): Record<string, unknown> {
+  const vars: Record<string, unknown> = {
+    kind: v.kind,
+    arch: v.arch,
+    os: v.os,
+    image_name: v.imageName,
+    input_hash: v.inputHash,
+    stage_dir: v.stageDir,
+    scripts_dir: v.scriptsDir,
+    manifest_path: v.manifestPath,
+    tags: v.tags,
+    build_user: v.target === "qemu" ? (v.qemu?.sshUsername ?? "packer") : "admin",
+  };
+  if (v.qemu) {
+    Object.assign(vars, {
+      base_image: v.qemu.baseImage,
+      base_image_checksum: v.qemu.baseImageChecksum,
+      output_dir: v.qemu.outputDir,
+      accelerator: v.qemu.accelerator,
+      cpu_model: v.qemu.accelerator === "kvm" ? "host" : "max",
+      seed_files: v.qemu.seedFiles,
+      ssh_username: v.qemu.sshUsername,
+      ssh_private_key_file: v.qemu.sshPrivateKeyFile,
+      memory: v.qemu.memory ?? 2048,
+      cpus: v.qemu.cpus ?? 2,
+      disk_size: v.qemu.diskSize ?? "4G",
+      qemu_binary: QEMU_BINARY[v.arch],
+      qemu_machine: QEMU_MACHINE[v.arch],
+    });
+  }
+  if (v.aws) {
+    Object.assign(vars, {
+      aws_region: v.aws.region,
+      ami_regions: v.aws.amiRegions ?? [],
+      ami_users: v.aws.amiUsers ?? [],
+      ami_groups: v.aws.amiGroups ?? [],
+      aws_instance_type: v.aws.instanceType ?? (v.arch === "arm64" ? "t4g.medium" : "t3.medium"),
+      aws_source_ami_name: `${v.os}-${v.arch}-*`,
+      aws_source_ami_architecture: AMI_ARCH[v.arch],
+      aws_kms_key_id: v.aws.kmsKeyId ?? "",
+    });
+  }
+  return vars;
+}
+
+export async function writeVarFile(dir: string, v: BakeVariables): Promise<string> {
+  const file = path.join(dir, VAR_FILE_NAME);
+  await writeFile(file, `${JSON.stringify(packerVariables(v), null, 2)}\n`);
+  return file;
+}

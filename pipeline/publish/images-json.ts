@@ -1,0 +1,107 @@
+// images.json: every image built, keyed by name + target, merged and written atomically.
+// Nstance templates and nightly CI read it; images.auto.tfvars.json is derived from it.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { WorkError } from "../errors/index.js";
+import { writeFileAtomic } from "./atomic-write.js";
+
+export const IMAGES_FILE = "images.json";
+export const TFVARS_FILE = "images.auto.tfvars.json";
+export const IMAGES_FILE_VERSION = 1;
+
+export interface ImageDependency {
+  name: string;
+  version: string;
+  digest: string;
+}
+
+export interface QemuImageId {
+  /** Absolute path of the qcow2. */
+  path: string;
+  /** `sha256:<hex>` of the qcow2 */
+  digest: string;
+}
+
+export interface ImageRecord {
+  name: string;
+  kind: string;
+  arch: string;
+  os: string;
+  target: "qemu" | "aws";
+  inputHash: string;
+  /** qemu: the qcow2; aws: AMI ID per region. */
+  qemu?: QemuImageId;
+  amis?: Record<string, string>;
+  dependencies: ImageDependency[];
+  vmconfigDigest: string;
+  baseImage: { source: string; digest: string };
+  size: number;
+  buildSeconds: number;
+  packerVersion: string;
+  createdAt: string;
+  test?: { ok: boolean; seconds: number; logPath: string };
+}
+
+export interface ImagesFile {
+  version: number;
+  images: ImageRecord[];
+}
+
+export async function readImagesFile(file: string): Promise<ImagesFile> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { version: IMAGES_FILE_VERSION, images: [] };
+    throw error;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new WorkError("EIMAGESJSON", `${file}: expected JSON, found a syntax error; fix or remove it`, { file }, { cause: error });
+  }
+  const doc = parsed as Partial<ImagesFile>;
+  if (!doc || typeof doc !== "object" || !Array.isArray(doc.images)) {
+    throw new WorkError("EIMAGESJSON", `${file}: expected {"version": ${IMAGES_FILE_VERSION}, "images": [...]}`, { file });
+  }
+  return { version: doc.version ?? IMAGES_FILE_VERSION, images: doc.images };
+}
+
+export function findImage(doc: ImagesFile, name: string, target: string): ImageRecord | undefined {
+  return doc.images.find((i) => i.name === name && i.target === target);
+}
+
+function compareRecords(a: ImageRecord, b: ImageRecord): number {
+  const ka = [a.kind, a.arch, a.target, a.createdAt, a.name].join("\0");
+  const kb = [b.kind, b.arch, b.target, b.createdAt, b.name].join("\0");
+  return ka < kb ? -1 : ka > kb ? 1 : 0;
+}
+
+/** Adds or replaces the record with the same name and target; keeps every other one. */
+export function mergeImage(doc: ImagesFile, record: ImageRecord): ImagesFile {
+  const images = doc.images.filter((i) => !(i.name === record.name && i.target === record.target));
+  images.push(record);
+  return { version: IMAGES_FILE_VERSION, images: images.sort(compareRecords) };
+}
+
+/** kind → arch → region → AMI of the newest aws image of each kind/arch. */
+export function tfvarsFor(doc: ImagesFile): { podplane_images: Record<string, Record<string, Record<string, string>>> } {
+  const out: Record<string, Record<string, Record<string, string>>> = {};
+  const newestFirst = doc.images.filter((i) => i.target === "aws" && i.amis).sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  for (const image of newestFirst) {
+    const byArch = (out[image.kind] ??= {});
+    byArch[image.arch] ??= { ...image.amis };
+  }
+  return { podplane_images: out };
+}
+
+/** Merges `record` into `<dir>/images.json` and rewrites `<dir>/images.auto.tfvars.json`, both atomically. */
+export async function publishImage(dir: string, record: ImageRecord): Promise<{ imagesFile: string; tfvarsFile: string }> {
+  const imagesFile = path.join(dir, IMAGES_FILE);
+  const tfvarsFile = path.join(dir, TFVARS_FILE);
+  const doc = mergeImage(await readImagesFile(imagesFile), record);
+  await writeFileAtomic(imagesFile, `${JSON.stringify(doc, null, 2)}\n`);
+  await writeFileAtomic(tfvarsFile, `${JSON.stringify(tfvarsFor(doc), null, 2)}\n`);
+  return { imagesFile, tfvarsFile };
+}

@@ -1,0 +1,2 @@
+// Public API of the stage: the directory install.sh reads inside the build VM.
+export { artifactsTsv, upstreamFileName, writeStage, type Stage, type StagedArtifact, type WriteStageOptions } from "./write-stage.js";
