@@ -1,9 +1,3 @@
-// Public API of the slim user-data renderer. PLACEHOLDER signature.
-import type { Kind } from "../manifest/schema.js";
-import { WorkError } from "../errors/index.js";
-
-export type UserDataFormat = "script" | "cloud-config";
-
-export function renderUserData(_options: { kind: Kind; format: UserDataFormat; env: ReadonlyArray<readonly [string, string]> }): string {
-  throw new WorkError("ENOTIMPLEMENTED", "user-data is not built yet");
-}
+// Public API of the slim user-data renderer.
+export { renderUserData, shellQuote, userDataVariables, validateUserDataEnv, USER_DATA_FORMATS, type UserDataFormat } from "./render.js";
+export { parseEnvText, readEnvFile } from "./env-file.js";
