@@ -62,7 +62,7 @@ export async function writeEntry(cacheDir: string, source: Readable, options: Wr
   const tmp = path.join(tempDir(cacheDir), `${process.pid}-${randomUUID()}`);
   await mkdir(path.dirname(tmp), { recursive: true });
   const checker = ssri.integrityStream({ integrity: options.integrity, size: options.size, algorithms });
-  const out = createWriteStream(tmp, { flags: "wx", mode: 0o644 });
+  const out = createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 1024 * 1024 });
   let computed: string | undefined;
   let size = 0;
   checker.on("integrity", (sri: ssri.Integrity) => {
