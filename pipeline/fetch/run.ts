@@ -1,6 +1,7 @@
 // fetchArtifacts: plan (dedupe by digest, refuse unpinned), then fetch every job with bounded
 // concurrency. Every failure of the run is reported (one line each), not just the first.
 import pLimit from "p-limit";
+import { sweepStaleTemps } from "../cache/index.js";
 import { AggregateWorkError, WorkError } from "../errors/index.js";
 import { fetchJob, type DownloadContext } from "./download.js";
 import { jobLabel, planFetch } from "./plan.js";
@@ -23,6 +24,7 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchSummar
     onEvent: options.onEvent,
   };
   const emit = options.onEvent ?? (() => undefined);
+  await sweepStaleTemps(options.cacheDir);
   const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
   let bytesDownloaded = 0;
   const settled = await Promise.allSettled(

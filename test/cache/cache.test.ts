@@ -1,9 +1,9 @@
 import { createHash, randomBytes } from "node:crypto";
-import { chmod, readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, utimes, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { checkEntry, contentPath, hashFile, parseIntegrity, readEntry, writeEntry } from "../../pipeline/cache/index.js";
+import { checkEntry, contentPath, hashFile, parseIntegrity, readEntry, sweepStaleTemps, writeEntry } from "../../pipeline/cache/index.js";
 import { WorkError } from "../../pipeline/errors/index.js";
 import { digestToIntegrity } from "../../pipeline/manifest/index.js";
 import { listFiles, tempDir } from "../fetch/helpers.js";
@@ -103,5 +103,16 @@ describe("content-addressed cache", () => {
     // a size mismatch alone is corrupt too
     const again = await writeEntry(cache, Readable.from([bytes]), { integrity: sri(bytes), label: "x" });
     expect(await checkEntry(cache, sri(bytes), 19_000)).toMatchObject({ status: "corrupt", reason: "size 20000, expected 19000", path: again.path });
+  });
+
+  it("sweeps abandoned temp files (a SIGKILLed writer) but not fresh ones", async () => {
+    const cache = await tempDir("pp-cache-");
+    await mkdir(path.join(cache, "tmp"));
+    await writeFile(path.join(cache, "tmp", "old"), "x");
+    await writeFile(path.join(cache, "tmp", "fresh"), "x");
+    const dayAgo = new Date(Date.now() - 25 * 3600 * 1000);
+    await utimes(path.join(cache, "tmp", "old"), dayAgo, dayAgo);
+    expect(await sweepStaleTemps(cache)).toBe(1);
+    expect(await listFiles(cache)).toEqual(["tmp/fresh"]);
   });
 });

@@ -117,4 +117,21 @@ describe("podplane-images fetch (CLI)", () => {
     expect(result.stderr).toContain("EABORTED");
     expect(await listFiles(f.cache)).toEqual([]);
   });
+
+  it("a SIGKILL mid-download leaves no entry, only an unused temp file, and the next fetch completes", async () => {
+    const f = await fixture(2_000_000);
+    const mirror = await server();
+    mirror.route(mirrorPath(f.kubelet.url), stall(f.kubelet.bytes, 500_000, 1));
+    mirror.route(mirrorPath(f.runc.url), stall(f.runc.bytes, 300_000, 1));
+    const child = run(["fetch", "--manifests", f.manifests, "--cache", f.cache, "--mirror", mirror.url]);
+    for (let i = 0; i < 200 && (await listFiles(path.join(f.cache, "tmp"))).length < 2; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    child.kill("SIGKILL");
+    await child;
+    expect(await listFiles(path.join(f.cache, "content-v2"))).toEqual([]);
+    const next = await run(["fetch", "--manifests", f.manifests, "--cache", f.cache, "--mirror", mirror.url]);
+    expect(next.exitCode, next.stderr).toBe(0);
+    expect(await listFiles(path.join(f.cache, "content-v2"))).toHaveLength(2);
+  });
 });
