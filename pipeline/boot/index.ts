@@ -1,22 +1,5 @@
-// Public API of the boot test. PLACEHOLDER signature, fixed so `build` can call it.
-import type { Kind } from "../manifest/schema.js";
-import { WorkError } from "../errors/index.js";
-
-export interface ImageCheck {
-  name: string;
-  ok: boolean;
-  evidence: string;
-}
-
-export interface ImageTestReport {
-  image: string;
-  kind: Kind;
-  ok: boolean;
-  checks: ImageCheck[];
-  logPath: string;
-  seconds: number;
-}
-
-export function testImage(_options: { image: string; kind: Kind; workDir?: string; signal?: AbortSignal }): Promise<ImageTestReport> {
-  return Promise.reject(new WorkError("ENOTIMPLEMENTED", "test-image is not built yet"));
-}
+// Public API of the boot test: boot an image with the slim user-data and report named checks.
+export { testImage, defaultAccelerator, type ImageTestReport, type TestImageOptions } from "./run.js";
+export { CHECK_NAMES, type ImageCheck } from "./checks.js";
+export { qemuArgs, serialTail, type Accelerator } from "./qemu.js";
+export type { Provider } from "./test-env.js";

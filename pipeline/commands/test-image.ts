@@ -1,11 +1,66 @@
-import type { Command } from "commander";
-import { WorkError } from "../errors/index.js";
+import { access, readFile } from "node:fs/promises";
+import path from "node:path";
+import { Option, type Command } from "commander";
+import { testImage, type ImageTestReport } from "../boot/index.js";
+import { parseKind } from "../cli/options.js";
+import { printError, printJson, printLine } from "../cli/output.js";
+import { UsageError } from "../errors/index.js";
+import type { Kind } from "../manifest/schema.js";
+
+interface TestImageFlags {
+  kind: Kind;
+  provider: "aws" | "qemu";
+  format: "script" | "cloud-config";
+  json?: boolean;
+  keep?: boolean;
+  workDir?: string;
+}
+
+async function logTail(file: string, lines = 30): Promise<string> {
+  const text = await readFile(file, "utf8").catch(() => "");
+  return text.trimEnd().split("\n").slice(-lines).join("\n");
+}
+
+/** One line per check; on failure the failing checks, the serial log tail and the log path. */
+export async function printReport(report: ImageTestReport, json: boolean): Promise<void> {
+  if (json) printJson(report);
+  else {
+    for (const check of report.checks) printLine(`${check.ok ? "ok  " : "FAIL"} ${check.name}: ${check.evidence}`);
+    printLine(`${report.ok ? "passed" : "FAILED"}: ${report.image} (${report.kind}) in ${report.seconds.toFixed(0)} s; serial log ${report.logPath}`);
+  }
+  if (!report.ok) {
+    for (const check of report.checks.filter((c) => !c.ok)) printError(`failing check ${check.name}: ${check.evidence}`);
+    printError(`serial log tail (${report.logPath}):\n${await logTail(report.logPath)}`);
+    printError(`log: ${report.logPath}`);
+  }
+}
 
 export function register(program: Command): Command {
   return program
     .command("test-image")
     .description("Boot an image with the slim user-data and check it comes up configured")
-    .action(() => {
-      throw new WorkError("ENOTIMPLEMENTED", "test-image is not built yet");
+    .argument("<image>", "the qcow2 image to boot (never modified: the VM runs on a throw-away overlay)")
+    .requiredOption("--kind <kind>", "knd or knc", parseKind)
+    .addOption(new Option("--provider <provider>", "the PROVIDER in the test user-data.env (kube2iam runs only with aws)").choices(["aws", "qemu"]).default("qemu"))
+    .addOption(new Option("--format <format>", "user-data format").choices(["script", "cloud-config"]).default("script"))
+    .option("--work-dir <dir>", "where the overlay, seed, serial log and report go (default: a new temp dir)")
+    .option("--keep", "keep the overlay and seed after the test")
+    .option("--json", "print the report as one JSON document")
+    .action(async (image: string, flags: TestImageFlags) => {
+      const file = path.resolve(image);
+      await access(file).catch(() => {
+        throw new UsageError(`${image}: no such image`, "ENOIMAGE");
+      });
+      const report = await testImage({
+        image: file,
+        kind: flags.kind,
+        provider: flags.provider,
+        format: flags.format,
+        workDir: flags.workDir ? path.resolve(flags.workDir) : undefined,
+        keep: flags.keep,
+        onProgress: (line) => printError(`test-image: ${line}`),
+      });
+      await printReport(report, Boolean(flags.json));
+      if (!report.ok) process.exitCode = 1;
     });
 }

@@ -1,12 +1,12 @@
 import { execFile, spawn } from "node:child_process";
-import { access, mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import * as tar from "tar";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { loadManifests } from "../../pipeline/manifest/index.js";
-import { generateStandinMirror, type StandinArtifact } from "../fixtures/standins/index.js";
+import { generateStandinMirror, renderStandinProgram, type StandinArtifact } from "../fixtures/standins/index.js";
 import { hashFile } from "../fixtures/standins/write.js";
 
 const run = promisify(execFile);
@@ -130,5 +130,15 @@ describe("a stand-in program", () => {
       (e: unknown) => e as { code: number; stderr: string },
     );
     expect(failed).toMatchObject({ code: 2, stderr: "containerd: missing required flag --config\n" });
+  });
+});
+
+describe("the stand-in program text", () => {
+  it("is shellcheck-clean bash", async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, "kubelet");
+    await writeFile(file, renderStandinProgram("kubelet", "1.36.1"));
+    const result = await run("shellcheck", ["-s", "bash", "-S", "style", file]).catch((e: unknown) => e as { stdout: string });
+    expect(result.stdout).toBe("");
   });
 });
