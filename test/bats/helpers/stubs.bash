@@ -38,14 +38,6 @@ pkg=${*: -1}
 [[ -f "$STUB_STATE/dpkg.$pkg" ]] || exit 1
 tr -d '\n' <"$STUB_STATE/dpkg.$pkg"
 STUB
-  cat >"$bin/useradd" <<'STUB'
-#!/usr/bin/env bash
-echo "useradd $*" >>"$STUB_LOG"
-root=""
-[[ "${1:-}" == --root ]] && root=$2
-mkdir -p "$root/etc"
-echo "${*: -1}:x:999:999::/nonexistent:/usr/sbin/nologin" >>"$root/etc/passwd"
-STUB
   cat >"$bin/logger" <<'STUB'
 #!/usr/bin/env bash
 echo "logger $*" >>"$STUB_LOG"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Common setup for the vmconfig bats suites: a temporary PODPLANE_ROOT, stubs on PATH
-# (systemctl, dpkg, useradd, logger, hostname, ip) and helpers to install a kind and write
+# (systemctl, dpkg, logger, hostname, ip) and helpers to install a kind and write
 # user-data.env.
 
 # shellcheck source=SCRIPTDIR/stubs.bash
@@ -31,7 +31,7 @@ STUB
   export PATH="$BATS_TEST_TMPDIR/bin:$PATH"
 }
 
-# install_kind KIND: runs install.sh with an empty stage (the vmconfig tree, units, users).
+# install_kind KIND: runs install.sh with an empty stage (the vmconfig tree and units).
 install_kind() {
   local stage="$BATS_TEST_TMPDIR/empty-stage"
   mkdir -p "$stage"

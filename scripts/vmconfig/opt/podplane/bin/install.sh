@@ -2,8 +2,10 @@
 # Bake time: install.sh <knd|knc> <stage-dir>
 # Verifies every staged artifact against artifacts.tsv (refuses a mismatch before installing
 # anything), installs binaries, archive contents and .debs to their runtime paths, installs the
-# vmconfig tree and the kind's systemd units (enabled, nothing started), creates service users
-# and directories, and records it all in /opt/podplane/share/installed.json. Re-running converges.
+# vmconfig tree and the kind's systemd units (enabled, nothing started), creates the runtime
+# directories, and records it all in /opt/podplane/share/installed.json. Re-running converges.
+# Every node daemon runs as root (containerd and kubelet must; zot and netsy keep their data in
+# systemd StateDirectory= dirs), so no service users are created.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/../lib/common.sh
@@ -14,8 +16,6 @@ VMCONFIG_TREE="$(cd "$VMCONFIG_HOME/../.." && pwd)"
 readonly VMCONFIG_TREE
 readonly UNIT_DIR="$PODPLANE_ROOT/etc/systemd/system"
 readonly KNC_ONLY_ARTIFACTS=" netsy kube-apiserver kube-scheduler kube-controller-manager kubectl "
-# System users of the services that do not need root (their units say User=).
-readonly SERVICE_USERS=(zot netsy)
 
 KIND=""
 STAGE=""
@@ -193,16 +193,7 @@ install_vmconfig() {
   done
 }
 
-create_users_and_dirs() {
-  local user
-  for user in "${SERVICE_USERS[@]}"; do
-    [[ "$KIND" == knd && " $KNC_ONLY_ARTIFACTS " == *" $user "* ]] && continue
-    if ! grep -q "^$user:" "$PODPLANE_ROOT/etc/passwd" 2>/dev/null; then
-      log "creating system user $user"
-      useradd ${PODPLANE_ROOT:+--root "$PODPLANE_ROOT"} --system --user-group --no-create-home \
-        --home-dir "/var/lib/$user" --shell /usr/sbin/nologin "$user"
-    fi
-  done
+create_dirs() {
   install -d -m 0755 "$PP_HOME" "$PP_ETC" "$PP_HOME/share" "$PODPLANE_ROOT/opt/cni/bin" "$PODPLANE_ROOT/var/lib/kubelet"
   install -d -m 0700 "$PP_STATE" "$CONFIG_DIR" "$SERVICE_ENV_DIR" "$RECV_DIR"
 }
@@ -264,7 +255,7 @@ main() {
   STAGE="$(cd "$2" && pwd)"
   read_artifacts
   verify_artifacts
-  create_users_and_dirs
+  create_dirs
   install_artifacts
   install_vmconfig
   enable_units

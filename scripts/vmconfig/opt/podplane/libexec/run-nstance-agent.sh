@@ -11,6 +11,7 @@ main() {
   add_flag --instance-id INSTANCE_ID
   add_flag --cluster-id CLUSTER_ID
   add_flag --provider PROVIDER
+  add_flag --region PROVIDER_REGION
   add_flag --hostname NODE_HOSTNAME
   export_as NSTANCE_AGENT_NONCE_JWT NSTANCE_NONCE_JWT
   export_as NSTANCE_AGENT_CA NSTANCE_CA
