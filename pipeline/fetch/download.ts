@@ -4,10 +4,10 @@
 import { WorkError } from "../errors/index.js";
 import { readEntry, writeEntry, type WrittenEntry } from "../cache/index.js";
 import { describeSource, resolveSource, type ArtifactSource } from "./mirror.js";
-import { httpStatusOf, withRetries, type RetryPolicy } from "./retry.js";
+import { DEFAULT_RETRY, httpStatusOf, withRetries, type RetryPolicy } from "./retry.js";
 import { openSource } from "./source.js";
 import type { FetchJob } from "./plan.js";
-import type { FetchEvent } from "./types.js";
+import { DEFAULT_TIMEOUT_MS, type FetchEvent } from "./types.js";
 
 export interface DownloadContext {
   cacheDir: string;
@@ -16,6 +16,25 @@ export interface DownloadContext {
   retry: RetryPolicy;
   timeoutMs: number;
   onEvent?: ((event: FetchEvent) => void) | undefined;
+}
+
+/** The download settings of a run, with the defaults filled in. */
+export function downloadContext(options: {
+  cacheDir: string;
+  mirror?: string | undefined;
+  signal?: AbortSignal | undefined;
+  retry?: RetryPolicy | undefined;
+  timeoutMs?: number | undefined;
+  onEvent?: ((event: FetchEvent) => void) | undefined;
+}): DownloadContext {
+  return {
+    cacheDir: options.cacheDir,
+    mirror: options.mirror,
+    signal: options.signal,
+    retry: options.retry ?? DEFAULT_RETRY,
+    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    onEvent: options.onEvent,
+  };
 }
 
 export interface JobResult {

@@ -1,7 +1,8 @@
 // What one fetch run has to bring into the cache: every non-local artifact of the selected
 // manifests, once per digest (the same kubelet serves knd and knc), with the kinds and arches
 // that need it. An unpinned dependency is an error before any download starts.
-import { AggregateWorkError, WorkError } from "../errors/index.js";
+import { WorkError } from "../errors/index.js";
+import { throwAll } from "./failures.js";
 import type { Artifact, Manifest } from "../manifest/load.js";
 import { ARCHES, KINDS, type Arch, type ArtifactType, type Kind } from "../manifest/schema.js";
 import { parseIntegrity } from "../cache/path.js";
@@ -66,8 +67,7 @@ export function planFetch(manifests: readonly Manifest[], options: PlanOptions =
       jobs.set(integrity, job);
     }
   }
-  if (problems.length === 1 && problems[0]) throw problems[0];
-  if (problems.length > 1) throw new AggregateWorkError(`${problems.length} dependencies are not pinned`, problems);
+  throwAll(problems, (count) => `${count} dependencies are not pinned`);
   for (const job of jobs.values()) {
     job.kinds.sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
     job.arches.sort((a, b) => ARCHES.indexOf(a) - ARCHES.indexOf(b));

@@ -2,11 +2,11 @@
 // concurrency. Every failure of the run is reported (one line each), not just the first.
 import pLimit from "p-limit";
 import { sweepStaleTemps } from "../cache/index.js";
-import { AggregateWorkError, WorkError } from "../errors/index.js";
-import { fetchJob, type DownloadContext } from "./download.js";
+import { WorkError } from "../errors/index.js";
+import { downloadContext, fetchJob } from "./download.js";
+import { valuesOrThrow } from "./failures.js";
 import { jobLabel, planFetch } from "./plan.js";
-import { DEFAULT_RETRY } from "./retry.js";
-import { DEFAULT_CONCURRENCY, DEFAULT_TIMEOUT_MS, type FetchedArtifact, type FetchOptions, type FetchSummary } from "./types.js";
+import { DEFAULT_CONCURRENCY, type FetchedArtifact, type FetchOptions, type FetchSummary } from "./types.js";
 
 function seconds(since: number): number {
   return Math.round((performance.now() - since) / 10) / 100;
@@ -15,14 +15,7 @@ function seconds(since: number): number {
 export async function fetchArtifacts(options: FetchOptions): Promise<FetchSummary> {
   const started = performance.now();
   const jobs = planFetch(options.manifests, { includeBaseImage: options.includeBaseImage });
-  const context: DownloadContext = {
-    cacheDir: options.cacheDir,
-    mirror: options.mirror,
-    signal: options.signal,
-    retry: options.retry ?? DEFAULT_RETRY,
-    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-    onEvent: options.onEvent,
-  };
+  const context = downloadContext(options);
   const emit = options.onEvent ?? (() => undefined);
   await sweepStaleTemps(options.cacheDir);
   const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
@@ -57,13 +50,10 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchSummar
       }),
     ),
   );
-  const errors = settled.flatMap((result) => (result.status === "rejected" ? [result.reason as Error] : []));
   if (options.signal?.aborted) {
+    const errors = settled.flatMap((result) => (result.status === "rejected" ? [result.reason as Error] : []));
     throw errors.find((error) => error instanceof WorkError && error.code === "EABORTED") ?? new WorkError("EABORTED", "fetch interrupted; nothing partial was kept");
   }
-  const [only] = errors;
-  if (only && errors.length === 1) throw only;
-  if (errors.length > 1) throw new AggregateWorkError(`${errors.length} of ${jobs.length} artifacts failed`, errors);
-  const artifacts = settled.flatMap((result) => (result.status === "fulfilled" ? [result.value] : []));
+  const artifacts = valuesOrThrow(settled, (failed) => `${failed} of ${jobs.length} artifacts failed`);
   return { artifacts, bytesDownloaded, seconds: seconds(started) };
 }

@@ -5,7 +5,8 @@ import { randomUUID } from "node:crypto";
 import { copyFile, link, mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { checkEntry } from "../cache/index.js";
-import { AggregateWorkError, WorkError } from "../errors/index.js";
+import { WorkError } from "../errors/index.js";
+import { throwAll } from "../fetch/failures.js";
 import { jobLabel, planFetch } from "../fetch/plan.js";
 import { mirrorRelativePath } from "../fetch/mirror.js";
 import type { Manifest } from "../manifest/load.js";
@@ -67,8 +68,6 @@ export async function exportMirror(options: {
     const how = (await sameFile(check.path, target)) ? "present" : await placeFile(check.path, target);
     exported.push({ name: job.name, url: job.url, path: target, how });
   }
-  const [only] = problems;
-  if (only && problems.length === 1) throw only;
-  if (problems.length > 1) throw new AggregateWorkError(`${problems.length} artifacts could not be exported`, problems);
+  throwAll(problems, (count) => `${count} artifacts could not be exported`);
   return exported;
 }

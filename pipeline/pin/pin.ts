@@ -7,8 +7,8 @@ import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { catalogEntry, parseChecksumFile, resolveCatalogName, type CatalogEntry } from "../catalog/index.js";
-import { AggregateWorkError, UsageError, WorkError } from "../errors/index.js";
-import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, downloadToCache, fetchText, type DownloadContext, type RetryPolicy } from "../fetch/index.js";
+import { UsageError, WorkError } from "../errors/index.js";
+import { downloadContext, downloadToCache, fetchText, valuesOrThrow, type DownloadContext, type RetryPolicy } from "../fetch/index.js";
 import { digestToIntegrity, integrityToDigest, loadManifests, parseManifest, type Arch, type Kind, type Manifest } from "../manifest/index.js";
 import { pinInManifestText } from "./edit.js";
 
@@ -103,13 +103,7 @@ export async function pinDependency(options: PinOptions): Promise<PinResult> {
   if (targets.length === 0) {
     throw new UsageError(`no selected manifest needs ${name} (it is for ${[...new Set(entries.flatMap((e) => e.kinds))].join(", ")})`, "EUSAGE");
   }
-  const context: DownloadContext = {
-    cacheDir: options.cacheDir,
-    mirror: options.mirror,
-    signal: options.signal,
-    retry: options.retry ?? DEFAULT_RETRY,
-    timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
-  };
+  const context = downloadContext(options);
   // one download per dependency and arch, shared by the knd and knc manifests
   const wanted = new Map<string, { entry: CatalogEntry; arch: Arch }>();
   for (const t of targets) wanted.set(`${t.entry.name}@${t.manifest.arch}`, { entry: t.entry, arch: t.manifest.arch });
@@ -124,11 +118,7 @@ export async function pinDependency(options: PinOptions): Promise<PinResult> {
       }),
     ),
   );
-  const errors = settled.flatMap((s) => (s.status === "rejected" ? [s.reason instanceof Error ? s.reason : new Error(String(s.reason))] : []));
-  const [only] = errors;
-  if (only && errors.length === 1) throw only;
-  if (errors.length > 1) throw new AggregateWorkError(`${errors.length} downloads failed; no manifest was changed`, errors);
-  const pins = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  const pins = valuesOrThrow(settled, (failed) => `${failed} downloads failed; no manifest was changed`);
 
   const files: PinResult["files"] = [];
   for (const manifest of manifests) {
