@@ -1,5 +1,6 @@
 // fetchArtifacts: plan (dedupe by digest, refuse unpinned), then fetch every job with bounded
 // concurrency. Every failure of the run is reported (one line each), not just the first.
+import { setMaxListeners } from "node:events";
 import pLimit from "p-limit";
 import { sweepStaleTemps } from "../cache/index.js";
 import { WorkError } from "../errors/index.js";
@@ -17,6 +18,8 @@ export async function fetchArtifacts(options: FetchOptions): Promise<FetchSummar
   const jobs = planFetch(options.manifests, { includeBaseImage: options.includeBaseImage });
   const context = downloadContext(options);
   const emit = options.onEvent ?? (() => undefined);
+  // got adds an abort listener per request; many parallel jobs share this one signal
+  if (options.signal) setMaxListeners(Math.max(64, jobs.length * 4), options.signal);
   await sweepStaleTemps(options.cacheDir);
   const limit = pLimit(options.concurrency ?? DEFAULT_CONCURRENCY);
   let bytesDownloaded = 0;

@@ -14,9 +14,9 @@ export interface TaskListSettings {
 
 export type TaskListOptions = ListrBaseClassOptions<unknown, "default", "simple">;
 
-/** True when progress should be plain lines (not a TTY, CI set, or forced). */
+/** True when progress should be plain lines (not a TTY, CI set, a terminal without a width, or forced). */
 export function usePlainProgress(settings: Pick<TaskListSettings, "env" | "plain"> = {}): boolean {
-  return Boolean(settings.plain) || !isInteractive(settings.env ?? process.env);
+  return Boolean(settings.plain) || !isInteractive(settings.env ?? process.env) || !process.stderr.columns;
 }
 
 /** Options for `new Listr(tasks, taskListOptions(...))`; signal handling stays with the caller. */
