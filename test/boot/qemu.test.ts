@@ -1,0 +1,58 @@
+import { describe, expect, it } from "vitest";
+import { qemuArgs } from "../../pipeline/boot/qemu.js";
+import { deliveryScript } from "../../pipeline/boot/run.js";
+import { sshArgs } from "../../pipeline/boot/ssh.js";
+
+const BASE = { arch: "amd64" as const, overlay: "/w/overlay.qcow2", seedIso: "/w/seed.iso", sshPort: 2222, accel: "tcg" as const };
+
+function after(args: readonly string[], flag: string): string[] {
+  return args.flatMap((arg, i) => (arg === flag ? [args[i + 1] ?? ""] : []));
+}
+
+describe("qemuArgs", () => {
+  it("uses TCG, restricted user networking with ssh forwarded on 127.0.0.1 only, the overlay and the seed", () => {
+    const args = qemuArgs(BASE);
+    expect(after(args, "-accel")).toEqual(["tcg"]);
+    expect(after(args, "-cpu")).toEqual(["max"]);
+    expect(after(args, "-netdev")).toEqual(["user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22"]);
+    expect(after(args, "-drive")).toEqual(["file=/w/overlay.qcow2,if=virtio,format=qcow2,discard=unmap", "file=/w/seed.iso,if=virtio,format=raw,readonly=on"]);
+    expect(after(args, "-serial")).toEqual(["chardev:serial0"]);
+    expect(args).not.toContain("-nographic");
+  });
+
+  it("adds explicit guest forwards (the benchmark's mirror) and refuses one that would inject netdev options", () => {
+    const args = qemuArgs({ ...BASE, guestForwards: ["tcp:10.0.2.100:80-cmd:socat STDIO TCP:127.0.0.1:8080"] });
+    expect(after(args, "-netdev")[0]).toBe("user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22,guestfwd=tcp:10.0.2.100:80-cmd:socat STDIO TCP:127.0.0.1:8080");
+    expect(() => qemuArgs({ ...BASE, guestForwards: ["tcp:10.0.2.100:80-tcp:127.0.0.1:1,restrict=off"] })).toThrow(/comma/);
+  });
+
+  it("uses KVM only when asked, and the virt machine with UEFI for arm64", () => {
+    expect(after(qemuArgs({ ...BASE, accel: "kvm" }), "-accel")).toEqual(["kvm"]);
+    const arm = qemuArgs({ ...BASE, arch: "arm64" });
+    expect(after(arm, "-machine")).toEqual(["virt"]);
+    expect(after(arm, "-device")).toEqual(["virtio-net-device,netdev=n0"]);
+  });
+});
+
+describe("ssh and delivery", () => {
+  it("never checks or records host keys and only uses the throw-away key", () => {
+    const args = sshArgs({ port: 2222, privateKey: "/w/id_ed25519" });
+    expect(args).toEqual(expect.arrayContaining(["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "BatchMode=yes", "IdentitiesOnly=yes"]));
+    expect(args.at(-1)).toBe("podplane-test@127.0.0.1");
+  });
+
+  it("delivers the content byte-for-byte (base64) and writes write-files.last after mutable.env", () => {
+    const content = "OIDC_ISSUER=$(touch /tmp/x)\n";
+    const script = deliveryScript(content);
+    expect(script).not.toContain("$(touch");
+    expect(script).toContain(Buffer.from(content).toString("base64"));
+    expect(script.indexOf("mutable.env")).toBeLessThan(script.indexOf("write-files.last"));
+  });
+});
+
+describe("the delivery script", () => {
+  it("is valid bash", async () => {
+    const { execFileSync } = await import("node:child_process");
+    expect(() => execFileSync("bash", ["-n"], { input: deliveryScript("KUBE_LOG_LEVEL=4\n") })).not.toThrow();
+  });
+});

@@ -1,0 +1,80 @@
+// testImage with a fake qemu-system-x86_64 on PATH: the VM is always stopped, a failure is a
+// failing check with the serial log kept, and a cancel kills QEMU.
+import { execFile } from "node:child_process";
+import { access, chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { testImage } from "../../pipeline/boot/index.js";
+
+const run = promisify(execFile);
+
+async function setup(fakeQemu: string): Promise<{ dir: string; image: string }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), "pp-teardown-"));
+  const bin = path.join(dir, "bin");
+  await run("mkdir", ["-p", bin]);
+  await writeFile(path.join(bin, "qemu-system-x86_64"), fakeQemu);
+  await chmod(path.join(bin, "qemu-system-x86_64"), 0o755);
+  const image = path.join(dir, "image.qcow2");
+  await run("qemu-img", ["create", "-q", "-f", "qcow2", image, "16M"]);
+  const oldPath = process.env.PATH;
+  process.env.PATH = `${bin}:${oldPath ?? ""}`;
+  onTestFinished(async () => {
+    process.env.PATH = oldPath;
+    await rm(dir, { recursive: true, force: true });
+  });
+  return { dir, image };
+}
+
+const slim = (): string => "#!/bin/bash\ntrue\n";
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe("testImage teardown", () => {
+  it("reports a VM that dies before ssh as a failing check, with the serial log kept and the overlay removed", async () => {
+    const { dir, image } = await setup(`#!/bin/bash
+echo "SeaBIOS (fake)"
+echo "Kernel panic - not syncing: fake"
+echo "qemu: fake failure" >&2
+exit 1
+`);
+    const workDir = path.join(dir, "work");
+    const report = await testImage({ image, kind: "knd", workDir, userData: slim });
+    expect(report.ok).toBe(false);
+    expect(report.checks).toEqual([{ name: "boot", ok: false, evidence: expect.stringMatching(/VM stopped before ssh answered: qemu exited with code 1: qemu: fake failure/) as string }]);
+    expect(report.logPath).toBe(path.join(workDir, "serial.log"));
+    expect(await readFile(report.logPath, "utf8")).toMatch(/\]\s+Kernel panic - not syncing: fake\n/);
+    await expect(access(path.join(workDir, "overlay.qcow2"))).rejects.toThrow();
+    expect(JSON.parse(await readFile(path.join(workDir, "report.json"), "utf8"))).toMatchObject({ ok: false, kind: "knd" });
+  });
+
+  it("stops QEMU when the test is cancelled", async () => {
+    const { dir, image } = await setup(`#!/bin/bash
+echo $$ >"${"$"}{0%/*}/../qemu.pid"
+trap 'echo terminated >"${"$"}{0%/*}/../qemu.exit"; exit 0' TERM
+echo "booting (fake)"
+while :; do sleep 0.2; done
+`);
+    const controller = new AbortController();
+    const pidFile = path.join(dir, "qemu.pid");
+    const result = testImage({ image, kind: "knc", workDir: path.join(dir, "work"), userData: slim, signal: controller.signal }).catch((e: unknown) => e);
+    let pid = 0;
+    for (let i = 0; i < 200 && pid === 0; i++) {
+      pid = Number((await readFile(pidFile, "utf8").catch(() => "0")).trim());
+      if (pid === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(alive(pid)).toBe(true);
+    controller.abort();
+    expect(await result).toMatchObject({ code: "EABORTED" });
+    expect(alive(pid)).toBe(false);
+    expect(await readFile(path.join(dir, "qemu.exit"), "utf8")).toBe("terminated\n");
+  });
+});
