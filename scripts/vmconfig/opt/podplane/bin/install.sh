@@ -63,17 +63,8 @@ verify_artifacts() {
   log "verified ${#ART_NAME[@]} artifacts"
 }
 
-# install_file SRC DEST MODE: copies only when the content or mode differs.
-install_file() {
-  local src=$1 dest=$2 mode=$3
-  mkdir -p "${dest%/*}"
-  if [[ -f "$dest" ]] && cmp -s "$src" "$dest"; then
-    chmod "$mode" "$dest"
-    return
-  fi
-  install -m "$mode" "$src" "$dest.podplane-new"
-  mv -f "$dest.podplane-new" "$dest"
-}
+# install_file SRC DEST MODE: copies only when the content differs (write_if_changed).
+install_file() { write_if_changed "$2" "$3" <"$1"; }
 
 record_path() { INSTALLED_PATHS[$1]+="${INSTALLED_PATHS[$1]:+ }$2"; }
 
@@ -210,11 +201,6 @@ enable_units() {
   for unit in "${enable[@]}"; do
     systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl enable "$unit"
   done
-}
-
-json_string() {
-  local v=${1//\\/\\\\}
-  printf '"%s"' "${v//\"/\\\"}"
 }
 
 write_installed_json() {

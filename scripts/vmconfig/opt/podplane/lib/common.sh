@@ -59,6 +59,12 @@ write_if_changed() {
   fi
 }
 
+# A JSON (and YAML/TOML basic) string literal; values are already free of control characters.
+json_string() {
+  local v=${1//\\/\\\\}
+  printf '"%s"' "${v//\"/\\\"}"
+}
+
 # Single-quoted for bash (mutable.env, detected.env): 'it'\''s'.
 quote_single() {
   local q="'\\''"

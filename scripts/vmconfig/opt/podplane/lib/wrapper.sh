@@ -4,7 +4,9 @@
 # execs it. `add_flag FLAG VAR` lines are what test/vmconfig/mapping.test.ts checks against the
 # table in docs/vmconfig.md. Sourced, never run.
 
-PODPLANE_ROOT="${PODPLANE_ROOT:-}"
+# shellcheck source=SCRIPTDIR/common.sh
+source "${BASH_SOURCE[0]%/*}/common.sh"
+
 ARGS=()
 
 # add_flag FLAG VAR [DEFAULT]: FLAG=value when VAR (or DEFAULT) is not empty.
@@ -30,12 +32,6 @@ runtime_dir() {
   local dir=${RUNTIME_DIRECTORY:-$PODPLANE_ROOT/run/podplane/$1}
   mkdir -p "$dir"
   printf '%s' "$dir"
-}
-
-# A JSON string literal (values are already free of control characters, $ and backticks).
-json_string() {
-  local v=${1//\\/\\\\}
-  printf '"%s"' "${v//\"/\\\"}"
 }
 
 run_binary() {
