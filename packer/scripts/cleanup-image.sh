@@ -36,7 +36,7 @@ remove_build_user() {
     # --force: Packer is still logged in as this user; its session ends at the poweroff.
     userdel ${ROOT:+--root "$ROOT"} --force --remove "$BUILD_USER" 2>/dev/null || userdel ${ROOT:+--root "$ROOT"} --force "$BUILD_USER"
   fi
-  rm -rf "${ROOT:?}/home/${BUILD_USER:?}"
+  rm -rf "$ROOT/home/${BUILD_USER:?}"
   rm -f "$ROOT/etc/sudoers.d/90-cloud-init-users" "$ROOT/etc/sudoers.d/$BUILD_USER"
 }
 

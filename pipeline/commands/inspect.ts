@@ -1,11 +1,60 @@
+// `inspect IMAGE`: what a qcow2 holds, without booting it.
+import { access } from "node:fs/promises";
+import path from "node:path";
 import type { Command } from "commander";
-import { WorkError } from "../errors/index.js";
+import { formatBytes, printJson, printLine } from "../cli/output.js";
+import { UsageError } from "../errors/index.js";
+import { inspectImage, type InspectReport } from "../inspect/index.js";
+import { EXIT_CODES_HELP } from "./fetch.js";
+
+function mark(ok: boolean): string {
+  return ok ? "ok " : "!! ";
+}
+
+export function printReport(report: InspectReport): void {
+  printLine(`${report.image}`);
+  printLine(`  os: ${report.os}; kernel: ${report.kernels.join(", ") || "none"}`);
+  if (!report.installed) {
+    printLine("  !! no /opt/podplane/share/installed.json: not a baked Podplane image");
+  } else {
+    printLine(`  kind: ${report.installed.kind}; ${report.artifacts.length} artifacts, ${report.units.length} units`);
+    for (const a of report.artifacts) {
+      const pkg = a.package !== undefined ? ` (dpkg: ${a.package ?? "not installed"})` : "";
+      printLine(`  ${mark(a.files.every((f) => f.present) && a.package !== null)}${a.name} ${a.version}${pkg}`);
+      for (const f of a.files) printLine(`       ${f.present ? "" : "MISSING "}${f.path}${f.present ? ` ${formatBytes(f.size)}${f.executable ? " x" : ""}` : ""}`);
+    }
+    for (const u of report.units) {
+      const state = u.enabled ? `enabled (${u.wantedBy.join(", ")})` : u.expectEnabled ? "NOT enabled" : `enabled at run time when ${u.condition ?? "needed"}`;
+      printLine(`  ${mark(u.present && (u.enabled || !u.expectEnabled))}${u.name}: ${u.present ? "present" : "MISSING"}, ${state}`);
+    }
+  }
+  printLine(`  hygiene: ${report.hygiene.ok ? "clean" : `${report.hygiene.findings.length} finding(s)`}`);
+  for (const f of report.hygiene.findings) printLine(`  !! ${f}`);
+}
 
 export function register(program: Command): Command {
   return program
     .command("inspect")
     .description("List what a qcow2 image holds, without booting it")
-    .action(() => {
-      throw new WorkError("ENOTIMPLEMENTED", "inspect is not built yet");
+    .argument("<image>", "a qcow2 (or raw) image file")
+    .option("--json", "print one JSON document on stdout")
+    .addHelpText(
+      "after",
+      `
+Opens the image read-only (qemu-img convert to raw, losetup -r, partx -a, mount -o ro; needs
+root) and lists /opt/podplane/share/installed.json, every file it names (present, size,
+executable), the Debian packages, each unit (present, enabled) and hygiene findings (the
+rules of packer/scripts/validate-image.sh). Exit 1 when anything is missing or not clean.
+${EXIT_CODES_HELP}`,
+    )
+    .action(async (image: string, flags: { json?: boolean }) => {
+      const file = path.resolve(image);
+      await access(file).catch(() => {
+        throw new UsageError(`${image}: no such image file`, "ENOENT");
+      });
+      const report = await inspectImage(file);
+      if (flags.json) printJson(report);
+      else printReport(report);
+      if (!report.ok) process.exitCode = 1;
     });
 }

@@ -1,0 +1,142 @@
+// What an image's root file system holds: the installed manifest, the files it lists, the
+// Debian packages, the units and whether they are enabled, and hygiene findings (the rules of
+// packer/scripts/validate-image.sh, run against the mounted root).
+import { lstat, readFile, readdir, stat } from "node:fs/promises";
+import path from "node:path";
+import { execa } from "execa";
+import { PROVISIONER_SCRIPTS_DIR } from "../packer/index.js";
+
+export interface InstalledManifest {
+  kind: string;
+  artifacts: { name: string; version: string; digest: string; paths: string[] }[];
+  units: string[];
+}
+
+export interface FileCheck {
+  path: string;
+  present: boolean;
+  executable: boolean;
+  size: number;
+}
+
+export interface UnitCheck {
+  name: string;
+  present: boolean;
+  enabled: boolean;
+  /** The *.wants directories that hold a link to it. */
+  wantedBy: string[];
+  /** Enabled at bake time (install.sh), or only at run time when `condition` holds. */
+  expectEnabled: boolean;
+  condition?: string;
+}
+
+export interface InspectReport {
+  image: string;
+  os: string;
+  kernels: string[];
+  installed: InstalledManifest | null;
+  artifacts: { name: string; version: string; digest: string; files: FileCheck[]; package?: string | null }[];
+  units: UnitCheck[];
+  hygiene: { ok: boolean; findings: string[] };
+  ok: boolean;
+}
+
+async function readText(file: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch {
+    return undefined;
+  }
+}
+
+async function checkFile(root: string, file: string): Promise<FileCheck> {
+  try {
+    const info = await stat(path.join(root, file));
+    return { path: file, present: true, executable: (info.mode & 0o111) !== 0, size: info.size };
+  } catch {
+    return { path: file, present: false, executable: false, size: 0 };
+  }
+}
+
+/** Package → version from /var/lib/dpkg/status (installed ones only). */
+export function parseDpkgStatus(text: string): Map<string, string> {
+  const packages = new Map<string, string>();
+  for (const stanza of text.split(/\n\n+/)) {
+    const name = /^Package: (.+)$/m.exec(stanza)?.[1];
+    const version = /^Version: (.+)$/m.exec(stanza)?.[1];
+    const status = /^Status: (.+)$/m.exec(stanza)?.[1];
+    if (name && version && status?.endsWith(" installed")) packages.set(name.trim(), version.trim());
+  }
+  return packages;
+}
+
+const UNIT_DIRS = ["etc/systemd/system", "usr/lib/systemd/system", "lib/systemd/system"];
+
+/** Units install.sh enables at bake time, and the run-time condition of the others, from the
+ * image's own /opt/podplane/share/services.tsv (service, kinds, when, variables). */
+export function unitExpectations(servicesTsv: string, kind: string): Map<string, string | undefined> {
+  const expected = new Map<string, string | undefined>([
+    ["podplane-configure.service", undefined],
+    ["nstance-recv-watch.path", undefined],
+    ["nstance-recv-watch.service", "triggered by nstance-recv-watch.path"],
+  ]);
+  for (const line of servicesTsv.split("\n")) {
+    if (line.startsWith("#") || !line.trim()) continue;
+    const [service, kinds, when] = line.split("\t");
+    if (!service || !kinds?.split(",").includes(kind)) continue;
+    expected.set(`${service}.service`, when === "always" ? undefined : when);
+  }
+  return expected;
+}
+
+async function checkUnit(root: string, unit: string, condition: string | undefined): Promise<UnitCheck> {
+  let present = false;
+  for (const dir of UNIT_DIRS) {
+    if (await lstat(path.join(root, dir, unit)).then(() => true, () => false)) present = true;
+  }
+  const wantedBy: string[] = [];
+  const etc = path.join(root, "etc/systemd/system");
+  for (const entry of await readdir(etc).catch(() => [] as string[])) {
+    if (!/\.(wants|requires)$/.test(entry)) continue;
+    if (await lstat(path.join(etc, entry, unit)).then(() => true, () => false)) wantedBy.push(entry);
+  }
+  return { name: unit, present, enabled: wantedBy.length > 0, wantedBy, expectEnabled: condition === undefined, ...(condition ? { condition } : {}) };
+}
+
+export async function hygieneFindings(root: string, buildUser = "packer"): Promise<string[]> {
+  const result = await execa("bash", [path.join(PROVISIONER_SCRIPTS_DIR, "validate-image.sh")], {
+    env: { PODPLANE_ROOT: root, BUILD_USER: buildUser },
+    reject: false,
+    stdin: "ignore",
+  });
+  return result.stderr
+    .split("\n")
+    .map((l) => l.replace(/^validate-image: /, "").trim())
+    .filter((l) => l && l !== "clean" && !/^\d+ finding\(s\)/.test(l));
+}
+
+export async function inspectRoot(root: string, image: string): Promise<InspectReport> {
+  const osRelease = (await readText(path.join(root, "etc/os-release"))) ?? "";
+  const os = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(osRelease)?.[1] ?? "unknown";
+  const kernels = (await readdir(path.join(root, "boot")).catch(() => [] as string[])).filter((f) => f.startsWith("vmlinuz-")).map((f) => f.slice("vmlinuz-".length));
+  const installedText = await readText(path.join(root, "opt/podplane/share/installed.json"));
+  let installed: InstalledManifest | null = null;
+  if (installedText) {
+    try {
+      installed = JSON.parse(installedText) as InstalledManifest;
+    } catch {
+      installed = null;
+    }
+  }
+  const dpkg = parseDpkgStatus((await readText(path.join(root, "var/lib/dpkg/status"))) ?? "");
+  const artifacts = [];
+  for (const a of installed?.artifacts ?? []) {
+    const files = await Promise.all(a.paths.map((p) => checkFile(root, p)));
+    artifacts.push({ name: a.name, version: a.version, digest: a.digest, files, ...(dpkg.has(a.name) || files.length === 0 ? { package: dpkg.get(a.name) ?? null } : {}) });
+  }
+  const expectations = unitExpectations((await readText(path.join(root, "opt/podplane/share/services.tsv"))) ?? "", installed?.kind ?? "");
+  const units = await Promise.all((installed?.units ?? []).map((u) => checkUnit(root, u, expectations.get(u))));
+  const findings = await hygieneFindings(root);
+  const complete = artifacts.every((a) => a.files.every((f) => f.present) && a.package !== null) && units.every((u) => u.present && (u.enabled || !u.expectEnabled));
+  return { image, os, kernels, installed, artifacts, units, hygiene: { ok: findings.length === 0, findings }, ok: installed !== null && complete && findings.length === 0 };
+}
