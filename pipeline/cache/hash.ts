@@ -10,11 +10,14 @@ export interface FileHash {
   /** base64 digest (the SRI form's payload) */
   digest: string;
   size: number;
+  /** Inode of the file that was hashed (to tell it from a file renamed into its place since). */
+  ino: number;
 }
 
 export async function hashFile(file: string, algorithm: ChecksumAlgorithm, signal?: AbortSignal): Promise<FileHash> {
   const handle = await open(file, "r");
   try {
+    const { ino } = await handle.stat();
     const hash = createHash(algorithm);
     const buffer = Buffer.allocUnsafe(CHUNK);
     let size = 0;
@@ -25,7 +28,7 @@ export async function hashFile(file: string, algorithm: ChecksumAlgorithm, signa
       hash.update(bytesRead === CHUNK ? buffer : buffer.subarray(0, bytesRead));
       size += bytesRead;
     }
-    return { digest: hash.digest("base64"), size };
+    return { digest: hash.digest("base64"), size, ino };
   } finally {
     await handle.close();
   }

@@ -1,14 +1,14 @@
 // Reading from the cache always re-verifies: the bytes are hashed again and compared with the
 // digest that names them. The one recovery rule: a corrupt entry is evicted (and the fetch
 // stage downloads it again, once).
-import { rm } from "node:fs/promises";
+import { rm, stat } from "node:fs/promises";
 import { hashFile } from "./hash.js";
 import { contentPath, parseIntegrity } from "./path.js";
 
 export type EntryCheck =
   | { status: "ok"; path: string; size: number }
   | { status: "missing"; path: string }
-  | { status: "corrupt"; path: string; reason: string; found: string; foundSize: number };
+  | { status: "corrupt"; path: string; reason: string; found: string; foundSize: number; ino: number };
 
 /** Hashes the cache entry for `integrity` (and checks its size when given); never changes the cache. */
 export async function checkEntry(cacheDir: string, integrity: string, size?: number, signal?: AbortSignal): Promise<EntryCheck> {
@@ -23,10 +23,10 @@ export async function checkEntry(cacheDir: string, integrity: string, size?: num
   }
   const found = `${algorithm}-${hashed.digest}`;
   if (size !== undefined && hashed.size !== size) {
-    return { status: "corrupt", path: file, reason: `size ${hashed.size}, expected ${size}`, found, foundSize: hashed.size };
+    return { status: "corrupt", path: file, reason: `size ${hashed.size}, expected ${size}`, found, foundSize: hashed.size, ino: hashed.ino };
   }
   if (found !== expected) {
-    return { status: "corrupt", path: file, reason: `digest ${found}, expected ${expected}`, found, foundSize: hashed.size };
+    return { status: "corrupt", path: file, reason: `digest ${found}, expected ${expected}`, found, foundSize: hashed.size, ino: hashed.ino };
   }
   return { status: "ok", path: file, size: hashed.size };
 }
@@ -38,6 +38,9 @@ export async function readEntry(cacheDir: string, integrity: string, size?: numb
   const check = await checkEntry(cacheDir, integrity, size, signal);
   if (check.status === "ok") return { status: "hit", path: check.path, size: check.size };
   if (check.status === "missing") return { status: "missing" };
-  await rm(check.path, { force: true });
+  // Evict only the file that was found corrupt: another process may have renamed a verified
+  // copy into place meanwhile, and that one must stay.
+  const now = await stat(check.path).catch(() => undefined);
+  if (now?.ino === check.ino) await rm(check.path, { force: true });
   return { status: "evicted", reason: check.reason };
 }
