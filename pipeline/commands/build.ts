@@ -45,6 +45,7 @@ interface BuildFlags {
   amiRegions?: string[];
   amiUsers?: string[];
   amiGroups?: string[];
+  kmsKeyId?: string;
 }
 
 interface BuildOutcome {
@@ -86,7 +87,7 @@ async function runBuild(flags: BuildFlags, signal: AbortSignal): Promise<BuildOu
     cacheDir: flags.cache,
     signal,
     packerBin: process.env.PODPLANE_PACKER ?? "packer",
-    aws: { region: flags.region, amiRegions: flags.amiRegions, amiUsers: flags.amiUsers, amiGroups: flags.amiGroups },
+    aws: { region: flags.region, amiRegions: flags.amiRegions, amiUsers: flags.amiUsers, amiGroups: flags.amiGroups, kmsKeyId: flags.kmsKeyId },
   };
   const plain = usePlainProgress({ plain: Boolean(flags.json) });
 
@@ -183,6 +184,7 @@ export function register(program: Command): Command {
     .option("--ami-regions <regions>", "aws: copy the AMI to these regions, comma-separated", list)
     .option("--ami-users <ids>", "aws: account IDs allowed to launch the AMI, comma-separated", list)
     .option("--ami-groups <groups>", "aws: groups allowed to launch the AMI (e.g. all), comma-separated", list)
+    .option("--kms-key-id <arn>", "aws: KMS key of the encrypted boot volume (required to share the AMI with --ami-users/--ami-groups)")
     .option("--json", "print one JSON document on stdout")
     .addHelpText(
       "after",
@@ -204,6 +206,9 @@ ${EXIT_CODES_HELP}`,
   return command.action(async (raw: BuildFlags) => {
     const flags = { ...raw, out: path.resolve(raw.out), manifests: path.resolve(raw.manifests) };
     if (flags.target === "aws" && flags.base === "debootstrap") throw new UsageError("--base debootstrap applies to --target qemu only (aws starts from the official Debian AMI)");
+    if (flags.target === "aws" && (flags.amiUsers?.length || flags.amiGroups?.length) && !flags.kmsKeyId) {
+      throw new UsageError("--ami-users/--ami-groups share an encrypted AMI: give --kms-key-id (a key those accounts may use); the default EBS key cannot be shared");
+    }
     const outcome = await withInterrupts((signal) => runBuild(flags, signal));
     if (flags.json) {
       printJson({ ok: true, skipped: outcome.skipped, seconds: outcome.seconds, steps: outcome.steps, imagesFile: outcome.imagesFile, logPath: outcome.logPath ?? null, image: outcome.record });

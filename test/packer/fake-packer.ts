@@ -1,0 +1,18 @@
+// Helpers for suites that put test/fixtures/fake-packer/packer on PATH.
+import { mkdtemp, rm } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { onTestFinished } from "vitest";
+import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
+
+export const FAKE_PACKER_DIR = path.join(PROJECT_ROOT, "test", "fixtures", "fake-packer");
+
+export function fakePackerEnv(mode: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: `${FAKE_PACKER_DIR}:${process.env.PATH ?? ""}`, FAKE_PACKER_MODE: mode, ...extra };
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  onTestFinished(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}

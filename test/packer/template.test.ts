@@ -1,0 +1,94 @@
+import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it, onTestFinished } from "vitest";
+import { TEMPLATE_SOURCE, packerVariables, renderTemplate, sourceName, templateDigest, type BakeVariables } from "../../pipeline/packer/index.js";
+
+async function source(): Promise<string> {
+  return readFile(TEMPLATE_SOURCE, "utf8");
+}
+
+const common: Omit<BakeVariables, "target"> = {
+  kind: "knc",
+  arch: "amd64",
+  os: "debian-13",
+  imageName: "podplane-knc-debian-13-amd64-0123456789ab",
+  inputHash: "0123456789ab".padEnd(64, "0"),
+  stageDir: "/w/stage",
+  scriptsDir: "/p/packer/scripts",
+  manifestPath: "/w/packer-manifest.json",
+  tags: { "podplane:kind": "knc", "podplane:dep:kubelet": "1.36.1" },
+};
+
+describe("template rendering", () => {
+  it("for Packer 1.6.6: both sources, no required_plugins, no IMDS settings it cannot parse", async () => {
+    const hcl = renderTemplate(await source(), { modern: false });
+    expect(hcl).toContain('source "qemu" "podplane"');
+    expect(hcl).toContain('source "amazon-ebs" "podplane"');
+    expect(hcl).not.toContain("required_plugins");
+    expect(hcl).not.toContain("metadata_options");
+    expect(hcl).not.toContain("imds_support");
+    // Packer's own template expression survives handlebars untouched.
+    expect(hcl).toContain('"user,id=user.0,restrict=on,hostfwd=tcp::{{ .SSHHostPort }}-:22"');
+    expect(hcl).toContain("encrypt_boot = true");
+    expect(hcl).toContain('post-processor "manifest"');
+    expect(hcl).toContain("sudo bash $STAGE/vmconfig/opt/podplane/bin/install.sh ${var.kind} $STAGE");
+    expect(hcl).not.toMatch(/\{\{#|\{\{\//);
+  });
+
+  it("for modern Packer: required_plugins for qemu and amazon, IMDSv2 required", async () => {
+    const hcl = renderTemplate(await source(), { modern: true });
+    expect(hcl).toMatch(/required_plugins \{[\s\S]*github.com\/hashicorp\/qemu[\s\S]*github.com\/hashicorp\/amazon/);
+    expect(hcl).toContain('http_tokens                 = "required"');
+    expect(hcl).toContain('imds_support  = "v2.0"');
+  });
+
+  it("names the -only source per target", () => {
+    expect(sourceName("qemu")).toBe("podplane.qemu.podplane");
+    expect(sourceName("aws")).toBe("podplane.amazon-ebs.podplane");
+  });
+});
+
+describe("packerVariables", () => {
+  it("qemu: TCG uses -cpu max, the seed and key, the build user packer", () => {
+    const vars = packerVariables({
+      ...common,
+      target: "qemu",
+      qemu: { baseImage: "/c/base.qcow2", baseImageChecksum: "sha256:ab", outputDir: "/w/out", accelerator: "tcg", seedFiles: ["/w/seed/user-data", "/w/seed/meta-data"], sshUsername: "packer", sshPrivateKeyFile: "/w/key" },
+    });
+    expect(vars).toMatchObject({ accelerator: "tcg", cpu_model: "max", base_image: "/c/base.qcow2", base_image_checksum: "sha256:ab", build_user: "packer", qemu_binary: "qemu-system-x86_64", seed_files: ["/w/seed/user-data", "/w/seed/meta-data"] });
+    expect(vars).not.toHaveProperty("aws_region");
+  });
+
+  it("aws: the official Debian 13 AMI of the arch, regions, sharing, tags; the build user admin", () => {
+    const vars = packerVariables({ ...common, arch: "arm64", target: "aws", aws: { region: "eu-west-1", amiRegions: ["eu-central-1"], amiUsers: ["123456789012"], amiGroups: ["all"] } });
+    expect(vars).toMatchObject({
+      aws_region: "eu-west-1",
+      ami_regions: ["eu-central-1"],
+      ami_users: ["123456789012"],
+      ami_groups: ["all"],
+      aws_source_ami_name: "debian-13-arm64-*",
+      aws_source_ami_architecture: "arm64",
+      aws_instance_type: "t4g.medium",
+      build_user: "admin",
+      tags: common.tags,
+    });
+  });
+});
+
+describe("templateDigest", () => {
+  it("changes when any template or script file changes", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "tpl-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    await mkdir(path.join(dir, "scripts"));
+    await writeFile(path.join(dir, "podplane.pkr.hcl.hbs"), "a");
+    await writeFile(path.join(dir, "scripts", "cleanup-image.sh"), "b");
+    const first = await templateDigest(dir);
+    expect(await templateDigest(dir)).toBe(first);
+    await writeFile(path.join(dir, "scripts", "cleanup-image.sh"), "c");
+    const second = await templateDigest(dir);
+    expect(second).not.toBe(first);
+    await writeFile(path.join(dir, "scripts", "validate-image.sh"), "");
+    expect(await templateDigest(dir)).not.toBe(second);
+  });
+});

@@ -1,0 +1,58 @@
+// Real `packer validate` of the rendered template with dummy variables: no cloud credentials.
+import { writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { PROVISIONER_SCRIPTS_DIR, detectPacker, packerValidate, writeBuildSeed, writeTemplate, writeVarFile } from "../../pipeline/packer/index.js";
+import { tempDir } from "./fake-packer.js";
+
+const common = {
+  kind: "knc" as const,
+  arch: "amd64" as const,
+  os: "debian-13",
+  imageName: "podplane-knc-debian-13-amd64-0123456789ab",
+  inputHash: "0".repeat(64),
+  scriptsDir: PROVISIONER_SCRIPTS_DIR,
+  tags: { "podplane:kind": "knc", "podplane:dep:kubelet": "1.36.1" },
+};
+
+describe("packer validate (installed Packer)", () => {
+  it("refuses to share an AMI encrypted with the default KMS key", async () => {
+    const dir = await tempDir("pkv-aws-kms-");
+    const packer = await detectPacker();
+    await writeTemplate(dir, { modern: packer.modern });
+    await writeVarFile(dir, { ...common, stageDir: dir, manifestPath: path.join(dir, "m.json"), target: "aws", aws: { region: "eu-west-1", amiUsers: ["123456789012"] } });
+    await expect(packerValidate("aws", { dir, logPath: path.join(dir, "log") })).rejects.toThrow(/Cannot share AMI encrypted with default KMS key/);
+  });
+
+  it("accepts the AWS build with dummy variables and no credentials", async () => {
+    const dir = await tempDir("pkv-aws-");
+    const packer = await detectPacker();
+    await writeTemplate(dir, { modern: packer.modern });
+    await writeVarFile(dir, { ...common, stageDir: dir, manifestPath: path.join(dir, "m.json"), target: "aws", aws: { region: "eu-west-1", amiRegions: ["us-east-1", "eu-central-1"], amiUsers: ["123456789012"], kmsKeyId: "arn:aws:kms:eu-west-1:123456789012:key/00000000-0000-0000-0000-000000000000" } });
+    const env = { AWS_ACCESS_KEY_ID: "", AWS_SECRET_ACCESS_KEY: "", AWS_PROFILE: "", AWS_CONFIG_FILE: "/nonexistent", AWS_SHARED_CREDENTIALS_FILE: "/nonexistent" };
+    await expect(packerValidate("aws", { dir, logPath: path.join(dir, "log"), env })).resolves.toBeUndefined();
+  });
+
+  it("accepts the qemu build", async () => {
+    const dir = await tempDir("pkv-qemu-");
+    const packer = await detectPacker();
+    await writeTemplate(dir, { modern: packer.modern });
+    await writeFile(path.join(dir, "base.qcow2"), "");
+    const seed = await writeBuildSeed(dir, "iid-validate");
+    await writeVarFile(dir, {
+      ...common,
+      stageDir: dir,
+      manifestPath: path.join(dir, "m.json"),
+      target: "qemu",
+      qemu: { baseImage: path.join(dir, "base.qcow2"), baseImageChecksum: "none", outputDir: path.join(dir, "out"), accelerator: "tcg", seedFiles: seed.files, sshUsername: seed.user, sshPrivateKeyFile: seed.privateKeyFile },
+    });
+    await expect(packerValidate("qemu", { dir, logPath: path.join(dir, "log") })).resolves.toBeUndefined();
+  });
+
+  it("rejects a template Packer cannot parse, with Packer's own message", async () => {
+    const dir = await tempDir("pkv-bad-");
+    await writeFile(path.join(dir, "podplane.pkr.hcl"), 'source "qemu" "podplane" { no_such_option = 1 }\nbuild {\n  name = "podplane"\n  sources = ["source.qemu.podplane"]\n}\n');
+    await writeFile(path.join(dir, "podplane.pkrvars.json"), "{}");
+    await expect(packerValidate("qemu", { dir, logPath: path.join(dir, "log") })).rejects.toThrow(/no_such_option/);
+  });
+});
