@@ -69,6 +69,6 @@ has_arg() {
   grep -qx AWS_ACCESS_KEY_ID=AKID "$BATS_TEST_TMPDIR/env"
   run_wrapper zot
   [ "${ARGS[0]}" = serve ]
-  grep -q '"bucket": "rb"' "${ARGS[1]}"
+  [ "$(jq -r .storage.storageDriver.bucket "${ARGS[1]}")" = rb ]
   grep -qx AWS_SECRET_ACCESS_KEY=s3cr3t "$BATS_TEST_TMPDIR/env"
 }

@@ -18,7 +18,7 @@ write_config() {
       printf '    - name: tail\n      tag: cloud-init\n      path: /var/log/cloud-init-output.log\n'
     fi
     printf '  filters:\n    - name: record_modifier\n      match: "*"\n'
-    printf '      record:\n        - cluster_id %s\n        - instance_id %s\n' "$(json_string "${CLUSTER_ID:-}")" "$(json_string "${INSTANCE_ID:-}")"
+    printf '      record:\n        - %s\n        - %s\n' "$(json_string "cluster_id ${CLUSTER_ID:-}")" "$(json_string "instance_id ${INSTANCE_ID:-}")"
     printf '  outputs:\n'
     if [[ "${TELEMETRY_ENABLED:-false}" != true ]]; then
       printf '    - name: "null"\n      match: "*"\n'
