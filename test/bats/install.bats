@@ -72,6 +72,7 @@ make_stage() {
   [ -f "$PODPLANE_ROOT/etc/systemd/system/kube-apiserver.service" ]
   [ -f "$PODPLANE_ROOT/etc/systemd/system/nstance-recv-watch.path" ]
   [ "$(units_called enable)" = "$(sorted "$KNC_SERVICES nstance-recv-watch.path podplane-configure")" ]
+  [ "$(calls 'systemctl enable' | wc -l)" -eq 1 ]
   [ -z "$(calls 'systemctl (start|restart)')" ]
   [ "$(stat -c %a "$PODPLANE_ROOT/opt/env")" = 700 ]
 }

@@ -64,7 +64,7 @@ boot() {
 
 # The services systemctl was asked to $1 (start, restart, stop, ...), sorted, space-separated.
 units_called() {
-  calls "systemctl $1" | awk '{ print $3 }' | sed 's/\.service$//' | sort | tr '\n' ' ' | sed 's/ $//'
+  calls "systemctl $1" | cut -d ' ' -f 3- | tr ' ' '\n' | grep -v '^-' | sed 's/\.service$//' | sort | tr '\n' ' ' | sed 's/ $//'
 }
 
 sorted() { tr ' ' '\n' <<<"$*" | sort | tr '\n' ' ' | sed 's/ $//'; }

@@ -192,15 +192,17 @@ create_dirs() {
 # Enabled at bake time: the configure service, the recv watcher and every service the kind always
 # runs. kube2iam and zot depend on runtime values: restart.sh enables them when they apply.
 enable_units() {
-  local -a enable=(podplane-configure.service nstance-recv-watch.path)
+  local -a wanted=(podplane-configure.service nstance-recv-watch.path) pending=()
   local svc when _vars unit
   while IFS=$'\t' read -r svc when _vars; do
-    [[ "$when" == always ]] && enable+=("$svc.service")
+    [[ "$when" == always ]] && wanted+=("$svc.service")
   done < <(services_for_kind "$KIND")
   systemctl daemon-reload || warn "systemctl daemon-reload failed (no running systemd?): enabling offline"
-  for unit in "${enable[@]}"; do
-    systemctl is-enabled --quiet "$unit" 2>/dev/null || systemctl enable "$unit"
+  for unit in "${wanted[@]}"; do
+    systemctl is-enabled --quiet "$unit" 2>/dev/null || pending+=("$unit")
   done
+  # One call: systemctl reloads the manager once per enable, which is slow under emulation.
+  ((${#pending[@]} == 0)) || systemctl enable "${pending[@]}"
 }
 
 write_installed_json() {
