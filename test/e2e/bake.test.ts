@@ -1,0 +1,144 @@
+// End-to-end bake: stand-in artifacts served on 127.0.0.1, a Debian 13 base built from the
+// archive, real Packer + QEMU (TCG), then `inspect` of each image and a no-op second build.
+// Writes images.json into the e2e dir, where test/e2e/boot.test.ts picks the images up.
+import { mkdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import { execa, type ResultPromise } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
+import type { InspectReport } from "../../pipeline/inspect/index.js";
+import type { ImageRecord, ImagesFile } from "../../pipeline/publish/index.js";
+import { generateStandinMirror } from "../fixtures/standins/index.js";
+
+const E2E_DIR = path.resolve(process.env.PODPLANE_E2E_DIR ?? path.join(PROJECT_ROOT, ".e2e"));
+const CACHE_DIR = process.env.PODPLANE_IMAGES_CACHE ?? path.join(E2E_DIR, "cache");
+const CLI = path.join(PROJECT_ROOT, "bin", "podplane-images.js");
+const KINDS = ["knd", "knc"] as const;
+
+/** Where install.sh puts each artifact (brief: "Runtime paths"); debs are checked through dpkg. */
+const EXPECTED_PATHS: Record<string, string[]> = {
+  kubelet: ["/usr/local/bin/kubelet"],
+  "kube-apiserver": ["/usr/local/bin/kube-apiserver"],
+  "kube-scheduler": ["/usr/local/bin/kube-scheduler"],
+  "kube-controller-manager": ["/usr/local/bin/kube-controller-manager"],
+  kubectl: ["/usr/local/bin/kubectl"],
+  runc: ["/usr/local/sbin/runc"],
+  containerd: ["/usr/local/bin/containerd", "/usr/local/bin/containerd-shim-runc-v2", "/usr/local/bin/ctr"],
+  "cni-plugins": ["/opt/cni/bin/bridge", "/opt/cni/bin/host-local", "/opt/cni/bin/loopback", "/opt/cni/bin/portmap"],
+  crictl: ["/usr/local/bin/crictl"],
+  zot: ["/usr/local/bin/zot"],
+  netsy: ["/usr/local/bin/netsy"],
+  "nstance-agent": ["/usr/local/bin/nstance-agent"],
+  kube2iam: ["/usr/local/bin/kube2iam"],
+  "fluent-bit": ["/opt/fluent-bit/bin/fluent-bit"],
+};
+const DEBS = ["fluent-bit", "libpq5", "uidmap", "libsubid5"];
+const ALWAYS: Record<(typeof KINDS)[number], string[]> = {
+  knd: ["nstance-agent", "fluent-bit", "containerd", "kubelet"],
+  knc: ["nstance-agent", "fluent-bit", "containerd", "kubelet", "netsy", "kube-apiserver", "kube-scheduler", "kube-controller-manager"],
+};
+
+let server: ResultPromise | undefined;
+let mirrorUrl = "";
+let manifestsDir = "";
+const built = new Map<string, { record: ImageRecord; seconds: number }>();
+
+function cli(args: string[], timeout = 30 * 60_000) {
+  return execa("node", [CLI, ...args], { reject: false, timeout, env: { CI: "1" }, stdin: "ignore" });
+}
+
+function buildArgs(kind: string): string[] {
+  return ["build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--skip-test", "--json"];
+}
+
+beforeAll(async () => {
+  await mkdir(E2E_DIR, { recursive: true });
+  const fixture = await generateStandinMirror({ dir: path.join(E2E_DIR, "fixture"), kinds: [...KINDS], arches: ["amd64"] });
+  manifestsDir = fixture.manifestsDir;
+  server = execa("node", [CLI, "mirror", "serve", fixture.mirrorDir, "--port", "0", "--json"], { stdin: "ignore", reject: false, buffer: false });
+  mirrorUrl = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    server?.stdout?.on("data", (chunk: Buffer) => {
+      text += chunk.toString();
+      const match = /http:\/\/127\.0\.0\.1:\d+/.exec(text);
+      if (match) resolve(match[0]);
+    });
+    void server?.then((r) => reject(new Error(`mirror serve exited: ${String(r.stderr ?? "")}`)));
+  });
+});
+
+afterAll(async () => {
+  server?.kill("SIGINT");
+  await server;
+});
+
+describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap base, TCG)", () => {
+  for (const kind of KINDS) {
+    it(`builds ${kind}`, async () => {
+      const started = Date.now();
+      const result = await cli(buildArgs(kind));
+      expect(result.exitCode, `${String(result.stderr).split("\n").slice(-25).join("\n")}`).toBe(0);
+      const out = JSON.parse(String(result.stdout)) as { ok: boolean; skipped: boolean; image: ImageRecord };
+      expect(out.ok).toBe(true);
+      expect(out.image.kind).toBe(kind);
+      expect(out.image.name).toMatch(new RegExp(`^podplane-${kind}-debian-13-amd64-[0-9a-f]{12}$`));
+      expect(out.image.qemu?.path).toBe(path.join(E2E_DIR, "images", `${out.image.name}.qcow2`));
+      expect((await stat(out.image.qemu?.path ?? "")).size).toBe(out.image.size);
+      built.set(kind, { record: out.image, seconds: (Date.now() - started) / 1000 });
+    });
+  }
+
+  it("records both images in images.json and writes the tfvars file", async () => {
+    const doc = JSON.parse(await readFile(path.join(E2E_DIR, "images.json"), "utf8")) as ImagesFile;
+    for (const kind of KINDS) {
+      const record = built.get(kind)?.record;
+      expect(record, `${kind} was not built`).toBeDefined();
+      const found = doc.images.find((i) => i.name === record?.name && i.target === "qemu");
+      expect(found).toMatchObject({ kind, arch: "amd64", os: "debian-13", inputHash: record?.inputHash });
+      expect(found?.packerVersion).toMatch(/^\d+\.\d+\.\d+$/);
+      expect(found?.dependencies.map((d) => d.name)).toContain("kubelet");
+    }
+    expect(JSON.parse(await readFile(path.join(E2E_DIR, "images.auto.tfvars.json"), "utf8"))).toHaveProperty("podplane_images");
+  });
+
+  for (const kind of KINDS) {
+    it(`inspect ${kind}: every artifact where install.sh puts it, units present and enabled, hygiene holds`, async () => {
+      const record = built.get(kind)?.record;
+      expect(record).toBeDefined();
+      const result = await cli(["inspect", record?.qemu?.path ?? "", "--json"], 120_000);
+      const report = JSON.parse(String(result.stdout)) as InspectReport;
+      expect(report.hygiene).toEqual({ ok: true, findings: [] });
+      expect(report.installed?.kind).toBe(kind);
+      const manifest = JSON.parse(await readFile(path.join(manifestsDir, `${kind}.debian-13.amd64.json`), "utf8")) as { vmconfig: { dependencies: Record<string, { version: string }> } };
+      const expected = Object.keys(manifest.vmconfig.dependencies).filter((n) => n !== "vmconfig");
+      expect(report.artifacts.map((a) => a.name).sort()).toEqual(expected.sort());
+      for (const artifact of report.artifacts) {
+        expect(artifact.version).toBe(manifest.vmconfig.dependencies[artifact.name]?.version);
+        const present = artifact.files.filter((f) => f.present && f.executable).map((f) => f.path);
+        expect(present, artifact.name).toEqual(expect.arrayContaining(EXPECTED_PATHS[artifact.name] ?? []));
+        if (DEBS.includes(artifact.name)) expect(artifact.package, artifact.name).toBe(artifact.version);
+      }
+      const units = new Map(report.units.map((u) => [u.name, u]));
+      for (const unit of [...ALWAYS[kind].map((s) => `${s}.service`), "podplane-configure.service", "nstance-recv-watch.path"]) {
+        expect(units.get(unit), unit).toMatchObject({ present: true, enabled: true });
+      }
+      for (const unit of ["kube2iam.service", "zot.service", "nstance-recv-watch.service"]) expect(units.get(unit), unit).toMatchObject({ present: true });
+      expect(report.ok).toBe(true);
+      expect(result.exitCode).toBe(0);
+    });
+  }
+
+  it("a second build with the same inputs is a skip, in under 2 s, without Packer", async () => {
+    for (const kind of KINDS) {
+      const started = performance.now();
+      const result = await cli(buildArgs(kind), 60_000);
+      const seconds = (performance.now() - started) / 1000;
+      expect(result.exitCode, String(result.stderr)).toBe(0);
+      const out = JSON.parse(String(result.stdout)) as { skipped: boolean; image: ImageRecord };
+      expect(out.skipped).toBe(true);
+      expect(out.image.name).toBe(built.get(kind)?.record.name);
+      expect(String(result.stderr)).not.toMatch(/packer build/i);
+      expect(seconds).toBeLessThan(2);
+    }
+  });
+});
