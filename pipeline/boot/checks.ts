@@ -122,7 +122,7 @@ export function checkCloudInit(ctx: CheckContext, snapshot: GuestSnapshot): Imag
     if (wrong.length > 0) problems.push(`user-data.env differs from the test env in ${wrong.join(", ")}`);
     if (extraNames.length > 0) problems.push(`user-data.env has extra variables ${extraNames.join(", ")}`);
     const envFiles = Object.entries(snapshot.files).filter(([file, info]) => file.startsWith(`${GUEST.serviceEnvDir}/`) && info && !info.isDir);
-    const older = envFiles.filter(([, info]) => (info?.mtimeNs ?? 0) < userDataEnv.mtimeNs).map(([file]) => file);
+    const older = envFiles.filter(([, info]) => BigInt(info?.mtimeNs ?? "0") < BigInt(userDataEnv.mtimeNs)).map(([file]) => file);
     if (envFiles.length === 0) problems.push("configure.sh wrote no /opt/env/*.env");
     else if (older.length > 0) problems.push(`env files older than user-data.env: ${older.join(", ")}`);
     else seen.push(`configure.sh ran: ${envFiles.length} env files written after user-data.env`);
@@ -152,7 +152,7 @@ export function checkBootstrap(ctx: CheckContext, snapshot: GuestSnapshot): Imag
     const given = new Map(ctx.userDataEnv);
     const wrong: string[] = [];
     for (const variable of mutableSpecs) {
-      const expected = given.get(variable.name) ?? variable.defaultValue;
+      const expected = given.get(variable.name) ?? variable.default;
       if (expected !== undefined && mutable.get(variable.name) !== expected) wrong.push(`${variable.name}=${JSON.stringify(mutable.get(variable.name))} (expected ${JSON.stringify(expected)})`);
     }
     const foreign = [...mutable.keys()].filter((name) => !mutableSpecs.some((v) => v.name === name));
@@ -257,6 +257,7 @@ export function checkLiveUpdate(ctx: CheckContext, before: GuestSnapshot, after:
   return check(CHECK_NAMES.liveUpdate, problems, seen);
 }
 
+/** One invalid delivery: compared with the snapshot just before it. */
 export function checkInvalidUpdate(ctx: CheckContext, before: GuestSnapshot, after: GuestSnapshot): ImageCheck {
   const problems: string[] = [];
   const seen: string[] = [];
@@ -274,6 +275,15 @@ export function checkInvalidUpdate(ctx: CheckContext, before: GuestSnapshot, aft
   if (logged.length === 0) problems.push("no rejection was logged to the journal");
   else seen.push(`logged: ${logged.slice(0, 3).map((l) => l.replace(/^\[\s*[\d.]+\]\s*/, "")).join(" | ")}`);
   return check(CHECK_NAMES.invalidUpdate, problems, seen);
+}
+
+/** Several labelled results of one named check folded into one (ok only when all are). */
+export function foldChecks(name: string, results: ReadonlyArray<{ label: string; check: ImageCheck }>): ImageCheck {
+  return {
+    name,
+    ok: results.length > 0 && results.every((r) => r.check.ok),
+    evidence: results.map((r) => `${r.label}: ${r.check.evidence}`).join(" || "),
+  };
 }
 
 export function checkReboot(ctx: CheckContext, before: GuestSnapshot, after: GuestSnapshot): ImageCheck {

@@ -29,7 +29,7 @@ def file_info(path):
         st = os.stat(path)
     except OSError:
         return None
-    info = {"mode": "%04o" % (st.st_mode & 0o7777), "size": st.st_size, "mtimeNs": st.st_mtime_ns,
+    info = {"mode": "%04o" % (st.st_mode & 0o7777), "size": st.st_size, "mtimeNs": str(st.st_mtime_ns),
             "inode": st.st_ino, "uid": st.st_uid, "isDir": os.path.isdir(path)}
     if not info["isDir"] and st.st_size <= 1_000_000:
         with open(path, "rb") as handle:

@@ -1,5 +1,5 @@
 // Public API of the boot test: boot an image with the slim user-data and report named checks.
-export { testImage, defaultAccelerator, type ImageTestReport, type TestImageOptions } from "./run.js";
+export { testImage, type ImageTestReport, type TestImageOptions } from "./run.js";
 export { CHECK_NAMES, type ImageCheck } from "./checks.js";
-export { qemuArgs, serialTail, type Accelerator } from "./qemu.js";
+export { qemuArgs, serialTail } from "./qemu.js";
 export type { Provider } from "./test-env.js";

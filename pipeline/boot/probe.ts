@@ -8,7 +8,8 @@ import type { SshClient } from "./ssh.js";
 export interface FileInfo {
   mode: string;
   size: number;
-  mtimeNs: number;
+  /** Nanoseconds as a decimal string (too big for a JSON number). */
+  mtimeNs: string;
   inode: number;
   uid: number;
   isDir: boolean;

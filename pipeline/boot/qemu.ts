@@ -7,8 +7,7 @@ import net from "node:net";
 import { execa } from "execa";
 import { WorkError } from "../errors/index.js";
 import type { Arch } from "../manifest/schema.js";
-
-export type Accelerator = "tcg" | "kvm";
+import type { Accelerator } from "../packer/accelerator.js";
 
 export interface QemuOptions {
   arch: Arch;
@@ -112,7 +111,11 @@ export interface Vm {
   stop(graceMs?: number): Promise<void>;
 }
 
-function stampLine(log: WriteStream, serial: SerialLine[], startedAt: number, text: string): void {
+/** Terminal escape sequences (systemd's colours, cursor moves) carry no information in a log. */
+const ESCAPES = new RegExp(`${String.fromCharCode(27)}\\[[0-9;?]*[A-Za-z]`, "g");
+
+function stampLine(log: WriteStream, serial: SerialLine[], startedAt: number, raw: string): void {
+  const text = raw.replace(ESCAPES, "");
   const seconds = (performance.now() - startedAt) / 1000;
   serial.push({ seconds, text });
   log.write(`[${seconds.toFixed(3).padStart(9)}] ${text}\n`);

@@ -47,5 +47,8 @@ export const LIVE_UPDATE: EnvPairs = [
   ["OIDC_ISSUER", "https://oidc-rotated.boot-test.invalid"],
 ];
 
-/** An invalid delivery: a valid line, an unknown key and a command substitution. All of it must be refused. */
-export const INVALID_UPDATE = `KUBE_LOG_LEVEL=6\nNOT_A_PODPLANE_VARIABLE=1\nOIDC_ISSUER=$(touch ${GUEST.injectionMarker})\n`;
+/** Invalid deliveries, each sent on its own: an unknown key, and a command substitution in a value. Each must be refused whole. */
+export const INVALID_UPDATES: ReadonlyArray<{ label: string; content: string }> = [
+  { label: "unknown key", content: "KUBE_LOG_LEVEL=6\nNOT_A_PODPLANE_VARIABLE=1\n" },
+  { label: "command substitution", content: `KUBE_LOG_LEVEL=6\nOIDC_ISSUER=$(touch ${GUEST.injectionMarker})\n` },
+];

@@ -47,7 +47,7 @@ echo "qemu: fake failure" >&2
 exit 1
 `);
     const workDir = path.join(dir, "work");
-    const report = await testImage({ image, kind: "knd", workDir, userData: slim });
+    const report = await testImage({ image, kind: "knd", workDir, userData: slim, accel: "tcg" });
     expect(report.ok).toBe(false);
     expect(report.checks).toEqual([{ name: "boot", ok: false, evidence: expect.stringMatching(/VM stopped before ssh answered: qemu exited with code 1: qemu: fake failure/) as string }]);
     expect(report.logPath).toBe(path.join(workDir, "serial.log"));
@@ -65,7 +65,7 @@ while :; do sleep 0.2; done
 `);
     const controller = new AbortController();
     const pidFile = path.join(dir, "qemu.pid");
-    const result = testImage({ image, kind: "knc", workDir: path.join(dir, "work"), userData: slim, signal: controller.signal }).catch((e: unknown) => e);
+    const result = testImage({ image, kind: "knc", workDir: path.join(dir, "work"), userData: slim, accel: "tcg", signal: controller.signal }).catch((e: unknown) => e);
     let pid = 0;
     for (let i = 0; i < 200 && pid === 0; i++) {
       pid = Number((await readFile(pidFile, "utf8").catch(() => "0")).trim());
