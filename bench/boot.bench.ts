@@ -22,7 +22,7 @@ import { packVmconfig } from "../pipeline/vmconfig/index.js";
 import { generateStandinMirror } from "../test/fixtures/standins/index.js";
 import { bootPhases, type BootPhases, type GuestTimings } from "./boot-phases.js";
 import { guestMirrorForward, renderBootTimeInstall } from "./boot-time-install.js";
-import { serveDirectory } from "./static-server.js";
+import { serveDirectory } from "./boot-mirror-server.js";
 
 const KIND = "knc";
 const REAL_KNC_BYTES = 530_000_000;
