@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { DEFAULT_MANIFESTS_DIR, parseArches, parseKinds } from "../cli/options.js";
 import { printError, printJson, printLine } from "../cli/output.js";
 import { CATALOG, CATALOG_GROUPS } from "../catalog/index.js";
-import { pinDependency } from "../pin/index.js";
+import { pinDependency } from "../pin/pin.js";
 import { withInterrupts } from "../progress/index.js";
 import type { Arch, Kind } from "../manifest/index.js";
 import { addCacheOption, addMirrorOption, EXIT_CODES_HELP, type CacheFlags } from "./fetch.js";

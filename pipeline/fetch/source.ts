@@ -4,7 +4,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
-import got, { type Request } from "got";
+import type { Request } from "got";
 import { WorkError } from "../errors/index.js";
 import { describeSource, type ArtifactSource } from "./mirror.js";
 import { httpStatusOf } from "./retry.js";
@@ -41,6 +41,8 @@ async function openFile(source: Extract<ArtifactSource, { kind: "file" }>, optio
 }
 
 async function openHttp(source: Extract<ArtifactSource, { kind: "http" }>, options: OpenOptions): Promise<OpenedSource> {
+  // loaded on first use: a warm run (and every command that makes no request) never pays for it
+  const { default: got } = await import("got");
   const stream: Request = got.stream(source.url, {
     decompress: false,
     followRedirect: true,

@@ -10,7 +10,6 @@ import { catalogEntry, parseChecksumFile, resolveCatalogName, type CatalogEntry 
 import { UsageError, WorkError } from "../errors/index.js";
 import { downloadContext, downloadToCache, fetchText, valuesOrThrow, type DownloadContext, type RetryPolicy } from "../fetch/index.js";
 import { digestToIntegrity, integrityToDigest, loadManifests, parseManifest, type Arch, type Kind, type Manifest } from "../manifest/index.js";
-import { pinInManifestText } from "./edit.js";
 
 export interface PinOptions {
   /** `NAME@VERSION`, e.g. `kubernetes@1.36.2` or `runc@v1.4.3`. */
@@ -120,6 +119,7 @@ export async function pinDependency(options: PinOptions): Promise<PinResult> {
   );
   const pins = valuesOrThrow(settled, (failed) => `${failed} downloads failed; no manifest was changed`);
 
+  const { pinInManifestText } = await import("./edit.js"); // jsonc-parser: only pin needs it
   const files: PinResult["files"] = [];
   for (const manifest of manifests) {
     const mine = targets.filter((t) => t.manifest === manifest);

@@ -1,7 +1,7 @@
 // verify: re-hash every cached artifact the manifests name, without changing the cache.
 // Each artifact is ok, corrupt (bad bytes under its digest) or missing (never fetched).
 import pLimit from "p-limit";
-import { checkEntry } from "../cache/index.js";
+import { checkEntry, hashThreads } from "../cache/index.js";
 import { integrityToDigest } from "../manifest/digest.js";
 import type { Manifest } from "../manifest/load.js";
 import { jobLabel, planFetch, type FetchJob } from "../fetch/plan.js";
@@ -34,7 +34,7 @@ export async function verifyCache(options: {
   signal?: AbortSignal | undefined;
 }): Promise<VerifyReport> {
   const jobs = planFetch(options.manifests, { includeBaseImage: options.includeBaseImage, unpinned: "skip" });
-  const limit = pLimit(options.concurrency ?? 2);
+  const limit = pLimit(options.concurrency ?? hashThreads());
   const artifacts = await Promise.all(
     jobs.map((job) =>
       limit(async (): Promise<VerifiedArtifact> => {
