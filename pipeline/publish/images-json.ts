@@ -1,9 +1,10 @@
 // images.json: every image built, keyed by name + target, merged and written atomically.
 // Nstance templates and nightly CI read it; images.auto.tfvars.json is derived from it.
-import { readFile } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
 import { writeFileAtomic } from "./atomic-write.js";
+import { withFileLock } from "./lock.js";
 
 export const IMAGES_FILE = "images.json";
 export const TFVARS_FILE = "images.auto.tfvars.json";
@@ -100,8 +101,11 @@ export function tfvarsFor(doc: ImagesFile): { podplane_images: Record<string, Re
 export async function publishImage(dir: string, record: ImageRecord): Promise<{ imagesFile: string; tfvarsFile: string }> {
   const imagesFile = path.join(dir, IMAGES_FILE);
   const tfvarsFile = path.join(dir, TFVARS_FILE);
-  const doc = mergeImage(await readImagesFile(imagesFile), record);
-  await writeFileAtomic(imagesFile, `${JSON.stringify(doc, null, 2)}\n`);
-  await writeFileAtomic(tfvarsFile, `${JSON.stringify(tfvarsFor(doc), null, 2)}\n`);
+  await mkdir(dir, { recursive: true });
+  await withFileLock(`${imagesFile}.lock`, async () => {
+    const doc = mergeImage(await readImagesFile(imagesFile), record);
+    await writeFileAtomic(imagesFile, `${JSON.stringify(doc, null, 2)}\n`);
+    await writeFileAtomic(tfvarsFile, `${JSON.stringify(tfvarsFor(doc), null, 2)}\n`);
+  });
   return { imagesFile, tfvarsFile };
 }

@@ -1,3 +1,4 @@
 // Public API of publishing: images.json and images.auto.tfvars.json, written atomically.
 export { writeFileAtomic } from "./atomic-write.js";
+export { withFileLock } from "./lock.js";
 export { IMAGES_FILE, IMAGES_FILE_VERSION, TFVARS_FILE, findImage, mergeImage, publishImage, readImagesFile, tfvarsFor, type ImageDependency, type ImageRecord, type ImagesFile, type QemuImageId } from "./images-json.js";

@@ -51,6 +51,15 @@ describe("images.json", () => {
     expect((await readdir(dir)).sort()).toEqual(["images.auto.tfvars.json", "images.json"]);
   });
 
+  it("concurrent publishes all land (a lock file serialises the merge)", async () => {
+    const dir = await tempDir("publish-many-");
+    const records = Array.from({ length: 8 }, (_, i) => record({ name: `podplane-knd-debian-13-amd64-${String(i).padStart(12, "0")}` }));
+    await Promise.all(records.map((r) => publishImage(dir, r)));
+    const doc = await readImagesFile(path.join(dir, "images.json"));
+    expect(doc.images.map((i) => i.name).sort()).toEqual(records.map((r) => r.name).sort());
+    expect((await readdir(dir)).sort()).toEqual(["images.auto.tfvars.json", "images.json"]);
+  });
+
   it("writeFileAtomic replaces the whole file or nothing, and cleans its temp file on failure", async () => {
     const dir = await tempDir("atomic-");
     const file = path.join(dir, "images.json");
