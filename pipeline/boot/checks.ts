@@ -102,8 +102,9 @@ export function checkCloudInit(ctx: CheckContext, snapshot: GuestSnapshot): Imag
   const cloudConfigText = fileContent(snapshot, GUEST.cloudConfig) ?? "";
   const cloudConfig = (parseYaml(cloudConfigText) ?? {}) as Record<string, unknown>;
   const keys = Object.keys(cloudConfig).filter((k) => k !== "merge_how" && k !== "_log");
-  const allowed = isScript ? ["users"] : ["users", "write_files", "runcmd"];
-  seen.push(`cloud-config keys [${keys.join(", ")}] (users = the test-only access part)`);
+  // users + ssh_pwauth: the test-only access part (seed.ts).
+  const allowed = isScript ? ["users", "ssh_pwauth"] : ["users", "ssh_pwauth", "write_files", "runcmd"];
+  seen.push(`cloud-config keys [${keys.join(", ")}] (users, ssh_pwauth = the test-only access part)`);
   const extra = keys.filter((k) => !allowed.includes(k));
   if (extra.length > 0) problems.push(`cloud-init was asked to do more: ${extra.join(", ")}`);
   const writes = Array.isArray(cloudConfig.write_files) ? (cloudConfig.write_files as Array<{ path?: string }>).map((w) => w.path ?? "") : [];

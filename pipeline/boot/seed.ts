@@ -5,6 +5,7 @@
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
+import { seedUserData } from "../packer/seed.js";
 import { TEST_USER } from "./ssh.js";
 
 export const SEED_BOUNDARY = "==podplane-test-seed==";
@@ -29,20 +30,10 @@ function contentTypeOf(userData: string): string {
   throw new Error("user-data must start with #! or #cloud-config");
 }
 
+/** The test-only part: the bake's build-user cloud-config, for the test user and its throw-away key. */
 export function testAccessCloudConfig(sshPublicKey: string): string {
   if (/[\r\n]/.test(sshPublicKey)) throw new Error("an SSH public key is one line");
-  return [
-    "#cloud-config",
-    "# podplane-images test-image: test-only access, not part of the product's user-data",
-    "users:",
-    `  - name: ${TEST_USER}`,
-    "    shell: /bin/bash",
-    "    lock_passwd: true",
-    '    sudo: "ALL=(ALL) NOPASSWD:ALL"',
-    "    ssh_authorized_keys:",
-    `      - ${JSON.stringify(sshPublicKey)}`,
-    "",
-  ].join("\n");
+  return seedUserData(TEST_USER, sshPublicKey);
 }
 
 function part(contentType: string, filename: string, body: string): string {
