@@ -58,20 +58,27 @@ function integrityError(error: unknown, options: WriteOptions): Error {
 
 /** Streams `source` into the cache; resolves with the verified entry. `source` is consumed or destroyed. */
 export async function writeEntry(cacheDir: string, source: Readable, options: WriteOptions): Promise<WrittenEntry> {
-  const algorithms = [options.integrity ? parseIntegrity(options.integrity).algorithm : (options.algorithm ?? "sha256")];
+  // Listen for a source error from the first synchronous moment: the connection can drop
+  // while the temp directory is being created, before the pipes below are in place.
+  let earlyError: unknown;
+  const onEarlyError = (error: unknown) => {
+    earlyError ??= error;
+  };
+  source.on("error", onEarlyError); // stays attached: a late error after we are done must not crash
   const tmp = path.join(tempDir(cacheDir), `${process.pid}-${randomUUID()}`);
-  await mkdir(path.dirname(tmp), { recursive: true });
-  const checker = ssri.integrityStream({ integrity: options.integrity, size: options.size, algorithms });
-  const out = createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 1024 * 1024 });
-  let computed: string | undefined;
-  let size = 0;
-  checker.on("integrity", (sri: ssri.Integrity) => {
-    computed = sri.toString();
-  });
-  checker.on("size", (n: number) => {
-    size = n;
-  });
   try {
+    const algorithms = [options.integrity ? parseIntegrity(options.integrity).algorithm : (options.algorithm ?? "sha256")];
+    await mkdir(path.dirname(tmp), { recursive: true });
+    const checker = ssri.integrityStream({ integrity: options.integrity, size: options.size, algorithms });
+    const out = createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 1024 * 1024 });
+    let computed: string | undefined;
+    let size = 0;
+    checker.on("integrity", (sri: ssri.Integrity) => {
+      computed = sri.toString();
+    });
+    checker.on("size", (n: number) => {
+      size = n;
+    });
     await new Promise<void>((resolve, reject) => {
       let failed = false;
       const fail = (error: unknown) => {
@@ -84,6 +91,7 @@ export async function writeEntry(cacheDir: string, source: Readable, options: Wr
       };
       const onAbort = () => fail(options.signal?.reason ?? new Error("aborted"));
       if (options.signal?.aborted) return onAbort();
+      if (earlyError !== undefined) return fail(earlyError);
       options.signal?.addEventListener("abort", onAbort, { once: true });
       source.on("error", fail);
       checker.on("error", fail);
@@ -106,6 +114,7 @@ export async function writeEntry(cacheDir: string, source: Readable, options: Wr
     await rename(tmp, target);
     return { path: target, integrity, size };
   } finally {
+    if (!source.readableEnded) source.destroy(); // never leave a connection open on failure
     await rm(tmp, { force: true });
   }
 }
