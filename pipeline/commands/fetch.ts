@@ -76,7 +76,7 @@ export async function fetchWithProgress(manifests: readonly Manifest[], flags: F
   const heading = `fetch ${jobs.length} artifacts (${formatBytes(total)})${flags.mirror ? ` from ${flags.mirror}` : ""}`;
   let parent: { title: string } | undefined;
   let downloaded = 0;
-  let lastPaint = 0;
+  const lastPaint = new Map<string, number>();
   const onEvent = (event: FetchEvent) => {
     const key = event.job.integrity;
     const label = jobLabel(event.job);
@@ -84,10 +84,10 @@ export async function fetchWithProgress(manifests: readonly Manifest[], flags: F
       case "bytes": {
         downloaded += event.delta;
         const now = performance.now();
-        if (plain || now - lastPaint < 100) return;
-        lastPaint = now;
+        if (plain || now - (lastPaint.get(key) ?? 0) < 100) return; // repaint each task at most 10 times a second
+        lastPaint.set(key, now);
         board.setOutput(key, `${formatBytes(event.received)} / ${formatBytes(event.job.size)}`);
-        if (parent) parent.title = `${heading}: ${formatBytes(downloaded)} downloaded`;
+        if (parent) parent.title = `${heading}: ${formatBytes(downloaded)} of ${formatBytes(total)} downloaded`;
         return;
       }
       case "evicted":
