@@ -45,7 +45,7 @@ export function selectManifests(flags: SelectionFlags): Promise<Manifest[]> {
 export const EXIT_CODES_HELP = `
 Exit codes: 0 success, 1 the work failed (one line per problem on stderr), 2 bad usage or bad input.`;
 
-interface FetchFlags extends SelectionFlags, CacheFlags {
+export interface FetchFlags extends SelectionFlags, CacheFlags {
   concurrency: number;
   baseImage?: boolean;
   json?: boolean;
