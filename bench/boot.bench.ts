@@ -79,13 +79,13 @@ async function measureBoot(label: string, options: { image: string; userData: st
   }
 }
 
-async function bakedImage(manifestsDir: string, mirrorUrl: string, work: string): Promise<string> {
+async function bakedImage(manifestsDir: string, mirrorUrl: string, work: string, cacheDir: string): Promise<string> {
   if (args.baked) return path.resolve(args.baked);
   log("baking knc from the padded mirror with the CLI (build --base debootstrap --skip-test)");
   const out = path.join(work, "out");
   const { stdout } = await execa(
     "node",
-    [path.join(PROJECT_ROOT, "bin", "podplane-images.js"), "build", "--kind", KIND, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--out", out, "--skip-test", "--json"],
+    [path.join(PROJECT_ROOT, "bin", "podplane-images.js"), "build", "--kind", KIND, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", cacheDir, "--out", out, "--skip-test", "--json"],
     { stderr: "inherit" },
   );
   const result = JSON.parse(stdout) as { image?: { qemu?: { path?: string } } };
@@ -145,8 +145,9 @@ async function main(): Promise<void> {
   try {
     const [manifest] = await loadManifests(mirror.manifestsDir, { kinds: [KIND], arches: ["amd64"] });
     if (!manifest) throw new Error("no knc manifest in the stand-in mirror");
-    const base = args.base ? path.resolve(args.base) : (await buildDebootstrapBase({ cacheDir: defaultCacheDir(), arch: "amd64" })).path;
-    const baked = await bakedImage(mirror.manifestsDir, server.url, work);
+    const cacheDir = process.env.PODPLANE_IMAGES_CACHE ? defaultCacheDir() : path.join(work, "cache");
+    const base = args.base ? path.resolve(args.base) : (await buildDebootstrapBase({ cacheDir, arch: "amd64" })).path;
+    const baked = await bakedImage(mirror.manifestsDir, server.url, work, cacheDir);
     const env = testUserDataEnv(KIND, "qemu");
     const spec = loadVmconfigSpec();
     const services = servicesOfKind(spec, KIND)
