@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Bake time, last step, as root: leaves nothing instance-specific or secret in the image.
 # Inputs (env): BUILD_USER (the SSH user Packer logged in as; removed), STAGE (the uploaded
-# stage directory; removed). validate-image.sh checks the result.
+# stage directory; removed), DATASOURCES (cloud-init datasources of the target, e.g.
+# "NoCloud, None" for qemu, "Ec2, None" for aws). validate-image.sh checks the result.
 set -euo pipefail
 
 readonly BUILD_USER=${BUILD_USER:-}
 readonly STAGE=${STAGE:-}
+readonly DATASOURCES=${DATASOURCES:-}
 readonly ROOT=${PODPLANE_ROOT:-}
 
 log() { printf 'cleanup-image: %s\n' "$*" >&2; }
@@ -21,6 +23,14 @@ clean_cloud_init() {
     cloud-init clean --logs --seed
   fi
   rm -rf "$ROOT/var/lib/cloud"/* "$ROOT"/var/log/cloud-init*.log
+}
+
+# Only the target's datasources: no probing of other clouds' metadata services at boot.
+restrict_datasources() {
+  [[ -n "$DATASOURCES" ]] || return 0
+  [[ "$DATASOURCES" =~ ^[A-Za-z0-9]+(,\ ?[A-Za-z0-9]+)*$ ]] || die "DATASOURCES: expected names like 'NoCloud, None', found '$DATASOURCES'"
+  mkdir -p "$ROOT/etc/cloud/cloud.cfg.d"
+  printf '# podplane-images: the datasources of this image target\ndatasource_list: [%s]\n' "$DATASOURCES" >"$ROOT/etc/cloud/cloud.cfg.d/95-podplane-datasource.cfg"
 }
 
 clear_identity() {
@@ -57,6 +67,7 @@ clean_files() {
 main() {
   [[ $(id -u) -eq 0 || -n "$ROOT" ]] || die "run as root"
   clean_cloud_init
+  restrict_datasources
   clear_identity
   remove_build_user
   clean_files

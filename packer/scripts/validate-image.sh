@@ -6,6 +6,7 @@ set -euo pipefail
 
 readonly BUILD_USER=${BUILD_USER:-}
 readonly STAGE=${STAGE:-/var/tmp/podplane-stage}
+readonly DATASOURCES=${DATASOURCES:-}
 readonly ROOT=${PODPLANE_ROOT:-}
 FINDINGS=0
 
@@ -49,6 +50,12 @@ check_state() {
   return 0
 }
 
+check_datasources() {
+  [[ -n "$DATASOURCES" ]] || return 0
+  local cfg="$ROOT/etc/cloud/cloud.cfg.d/95-podplane-datasource.cfg"
+  grep -qxF "datasource_list: [$DATASOURCES]" "$cfg" 2>/dev/null || finding "cloud-init datasources are not restricted to $DATASOURCES"
+}
+
 check_installed() {
   [[ -s "$ROOT/opt/podplane/share/installed.json" ]] || finding "/opt/podplane/share/installed.json is missing"
 }
@@ -57,6 +64,7 @@ main() {
   check_identity
   check_build_user
   check_state
+  check_datasources
   check_installed
   if ((FINDINGS > 0)); then
     printf 'validate-image: %d finding(s): the image is not clean\n' "$FINDINGS" >&2

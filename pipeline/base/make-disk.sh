@@ -79,6 +79,9 @@ main() {
   [[ -f "$TAR" && -n "$OUT" ]] || die "usage: make-disk.sh ROOTFS_TAR OUT_QCOW2 [SIZE_MIB]"
   [[ $(id -u) -eq 0 ]] || die "needs root (loop devices and mount)"
   trap cleanup EXIT
+  # A cancelled build (SIGTERM from the pipeline, Ctrl-C) still unmounts and detaches.
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
   WORK=$(mktemp -d "$(dirname "$OUT")/.make-disk.XXXXXX")
   MNT="$WORK/mnt"
   mkdir -p "$MNT"

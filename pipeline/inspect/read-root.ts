@@ -103,9 +103,10 @@ async function checkUnit(root: string, unit: string, condition: string | undefin
   return { name: unit, present, enabled: wantedBy.length > 0, wantedBy, expectEnabled: condition === undefined, ...(condition ? { condition } : {}) };
 }
 
-export async function hygieneFindings(root: string, buildUser = "packer"): Promise<string[]> {
+/** A qcow2 is a qemu image: built by the user `packer`, cloud-init limited to NoCloud. */
+export async function hygieneFindings(root: string, buildUser = "packer", datasources = "NoCloud, None"): Promise<string[]> {
   const result = await execa("bash", [path.join(PROVISIONER_SCRIPTS_DIR, "validate-image.sh")], {
-    env: { PODPLANE_ROOT: root, BUILD_USER: buildUser },
+    env: { PODPLANE_ROOT: root, BUILD_USER: buildUser, DATASOURCES: datasources },
     reject: false,
     stdin: "ignore",
   });

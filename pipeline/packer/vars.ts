@@ -67,6 +67,7 @@ export function packerVariables(v: BakeVariables): Record<string, unknown> {
     manifest_path: v.manifestPath,
     tags: v.tags,
     build_user: v.target === "qemu" ? (v.qemu?.sshUsername ?? "packer") : "admin",
+    datasources: v.target === "qemu" ? "NoCloud, None" : "Ec2, None",
   };
   if (v.qemu) {
     Object.assign(vars, {

@@ -16,6 +16,7 @@ async function cleanRoot(): Promise<string> {
   await put(root, "etc/os-release", 'PRETTY_NAME="Debian GNU/Linux 13 (trixie)"\n');
   await put(root, "boot/vmlinuz-6.12.117+deb13-cloud-amd64", "");
   await put(root, "etc/machine-id", "");
+  await put(root, "etc/cloud/cloud.cfg.d/95-podplane-datasource.cfg", "# podplane-images\ndatasource_list: [NoCloud, None]\n");
   await put(root, "etc/passwd", "root:x:0:0:root:/root:/bin/bash\nzot:x:999:999::/nonexistent:/usr/sbin/nologin\n");
   await put(root, "var/log/dpkg.log", "");
   await put(root, "usr/local/bin/kubelet", "#!/bin/sh\n", 0o755);
@@ -62,6 +63,7 @@ describe("inspecting an image root", () => {
     await put(root, "var/log/syslog", "boot messages\n");
     await put(root, "etc/machine-id", "0123456789abcdef0123456789abcdef\n");
     await put(root, "var/lib/apt/lists/deb.debian.org_debian_dists_trixie_InRelease", "x");
+    await rm(path.join(root, "etc/cloud/cloud.cfg.d/95-podplane-datasource.cfg"));
     await rm(path.join(root, "usr/local/bin/kubelet"));
     await rm(path.join(root, "etc/systemd/system/multi-user.target.wants/kubelet.service"));
     const report = await inspectRoot(root, "x.qcow2");
@@ -77,6 +79,7 @@ describe("inspecting an image root", () => {
         "env file left: /opt/podplane/etc/user-data.env",
         "apt lists left in /var/lib/apt/lists",
         "non-empty log files left in /var/log",
+        "cloud-init datasources are not restricted to NoCloud, None",
       ]),
     );
   });

@@ -34,6 +34,7 @@ describe("template rendering", () => {
     expect(hcl).toContain('post-processor "manifest"');
     expect(hcl).toContain("sudo bash $STAGE/vmconfig/opt/podplane/bin/install.sh ${var.kind} $STAGE");
     expect(hcl).not.toMatch(/\{\{#|\{\{\//);
+    expect(hcl).toContain("DATASOURCES='${var.datasources}'");
   });
 
   it("for modern Packer: required_plugins for qemu and amazon, IMDSv2 required", async () => {
@@ -58,6 +59,7 @@ describe("packerVariables", () => {
     });
     expect(vars).toMatchObject({ accelerator: "tcg", cpu_model: "max", base_image: "/c/base.qcow2", base_image_checksum: "sha256:ab", build_user: "packer", qemu_binary: "qemu-system-x86_64", seed_files: ["/w/seed/user-data", "/w/seed/meta-data"] });
     expect(vars).not.toHaveProperty("aws_region");
+    expect(vars.datasources).toBe("NoCloud, None");
   });
 
   it("aws: the official Debian 13 AMI of the arch, regions, sharing, tags; the build user admin", () => {
@@ -71,6 +73,7 @@ describe("packerVariables", () => {
       aws_source_ami_architecture: "arm64",
       aws_instance_type: "t4g.medium",
       build_user: "admin",
+      datasources: "Ec2, None",
       tags: common.tags,
     });
   });
