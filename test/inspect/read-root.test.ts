@@ -1,14 +1,9 @@
-import { copyFile, mkdir, rm, symlink, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, rm, symlink } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
 import { inspectRoot, parseDpkgStatus } from "../../pipeline/inspect/index.js";
-import { tempDir } from "../packer/fake-packer.js";
-
-async function put(root: string, rel: string, content: string, mode = 0o644): Promise<void> {
-  await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
-  await writeFile(path.join(root, rel), content, { mode });
-}
+import { put, tempDir } from "../packer/fake-packer.js";
 
 /** A clean baked knd root, as install.sh + cleanup-image.sh leave it. */
 async function cleanRoot(): Promise<string> {

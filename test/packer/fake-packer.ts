@@ -1,5 +1,5 @@
 // Helpers for suites that put test/fixtures/fake-packer/packer on PATH.
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { onTestFinished } from "vitest";
@@ -15,4 +15,10 @@ export async function tempDir(prefix: string): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   onTestFinished(() => rm(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Writes `content` at `rel` below `root`, creating directories (fake image roots). */
+export async function put(root: string, rel: string, content: string, mode = 0o644): Promise<void> {
+  await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
+  await writeFile(path.join(root, rel), content, { mode });
 }

@@ -1,16 +1,11 @@
 // cleanup-image.sh and validate-image.sh on a fake root (PODPLANE_ROOT): what the bake's last
 // step leaves behind, and that the validator fails the build on every kind of leftover.
-import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { PROVISIONER_SCRIPTS_DIR } from "../../pipeline/packer/index.js";
-import { tempDir } from "./fake-packer.js";
-
-async function put(root: string, rel: string, content: string): Promise<void> {
-  await mkdir(path.dirname(path.join(root, rel)), { recursive: true });
-  await writeFile(path.join(root, rel), content);
-}
+import { put, tempDir } from "./fake-packer.js";
 
 /** A root as install.sh leaves it inside the build VM: full of instance state. */
 async function dirtyRoot(): Promise<string> {
