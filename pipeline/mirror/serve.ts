@@ -5,6 +5,7 @@ import { stat } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
+import { WorkError } from "../errors/index.js";
 
 export interface MirrorServer {
   url: string;
@@ -50,7 +51,9 @@ export async function serveMirror(options: { dir: string; port?: number; host?: 
     })().catch(() => res.destroy());
   });
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
+    server.once("error", (error: NodeJS.ErrnoException) => {
+      reject(new WorkError(error.code ?? "ELISTEN", `cannot serve ${root} on ${host}:${options.port ?? 0}: ${error.message}`, { host, port: options.port }, { cause: error }));
+    });
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;

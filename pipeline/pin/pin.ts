@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
-import { catalogEntry, parseChecksumFile, resolveCatalogName, type CatalogEntry } from "../catalog/index.js";
+import { parseChecksumFile, resolveCatalogName, type CatalogEntry } from "../catalog/index.js";
 import { UsageError, WorkError } from "../errors/index.js";
 import { downloadContext, downloadToCache, fetchText, valuesOrThrow, type DownloadContext, type RetryPolicy } from "../fetch/index.js";
 import { digestToIntegrity, integrityToDigest, loadManifests, parseManifest, type Arch, type Kind, type Manifest } from "../manifest/index.js";
@@ -129,7 +129,7 @@ export async function pinDependency(options: PinOptions): Promise<PinResult> {
     for (const { entry } of mine) {
       const pin = pins.find((p) => p.name === entry.name && p.arch === manifest.arch);
       if (!pin) continue;
-      const result = pinInManifestText(text, entry.name, { version, url: pin.url, type: catalogEntry(entry.name)?.type ?? entry.type, digest: pin.digest, size: pin.size });
+      const result = pinInManifestText(text, entry.name, { version, url: pin.url, type: entry.type, digest: pin.digest, size: pin.size });
       text = result.text;
       changed.push(...result.changed.map((field) => `${entry.name}.${field}`));
     }
