@@ -48,6 +48,8 @@ export const SERIAL_PHASES: ReadonlyArray<readonly [string, RegExp]> = [
   ["cloud-init init (network)", /running 'init' /],
   ["SSH host keys", /SSH host key|Generating public\/private|BEGIN SSH HOST KEY/],
   ["cloud-init modules:final", /running 'modules:final'/],
+  ["user script: bootstrap detected", /podplane-bootstrap: detected/],
+  ["user script: mutable.env seeded", /podplane-bootstrap: seeded/],
   ["user script: configure done", /podplane-restart:/],
   ["services started", /Started .*kubelet\.service|Started .*kube-apiserver\.service/],
   ["cloud-init finished", /Cloud-init v\. .* finished at/],
