@@ -10,9 +10,8 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
 import { buildDebootstrapBase } from "../pipeline/base/index.js";
-import { createOverlay, freePort, startVm } from "../pipeline/boot/qemu.js";
-import { renderSeed, writeSeedIso } from "../pipeline/boot/seed.js";
-import { generateSshKey, sshClient, waitForSsh } from "../pipeline/boot/ssh.js";
+import { startTestVm } from "../pipeline/boot/session.js";
+import { waitForSsh } from "../pipeline/boot/ssh.js";
 import { testUserDataEnv } from "../pipeline/boot/test-env.js";
 import { loadVmconfigSpec, serviceApplies, servicesOfKind } from "../pipeline/boot/vmconfig-spec.js";
 import { defaultCacheDir, PROJECT_ROOT } from "../pipeline/cli/options.js";
@@ -51,18 +50,10 @@ interface BootRun {
 async function measureBoot(label: string, options: { image: string; userData: string; dir: string; services: string[]; guestForwards?: string[] }): Promise<BootRun> {
   await rm(options.dir, { recursive: true, force: true });
   await mkdir(options.dir, { recursive: true });
-  const key = await generateSshKey(options.dir);
-  const seed = renderSeed({ userData: options.userData, sshPublicKey: key.publicKey, instanceId: `bench-${label}-${Date.now()}`, hostname: `bench-${label}` });
-  const seedIso = path.join(options.dir, "seed.iso");
-  const overlay = path.join(options.dir, "overlay.qcow2");
-  await writeSeedIso(path.join(options.dir, "seed"), seed, seedIso);
-  await createOverlay(options.image, overlay);
-  const sshPort = await freePort();
-  const serialLog = path.join(options.dir, "serial.log");
   log(`${label}: booting ${options.image}`);
-  const vm = startVm({ arch: "amd64", overlay, seedIso, sshPort, accel: "tcg", serialLog, guestForwards: options.guestForwards });
+  const session = await startTestVm({ image: options.image, userData: options.userData, workDir: options.dir, accel: "tcg", hostname: `bench-${label}`, guestForwards: options.guestForwards });
+  const { vm, ssh } = session;
   try {
-    const ssh = sshClient({ port: sshPort, privateKey: key.privateKey });
     await waitForSsh(ssh, { timeoutMs: 600_000, alive: () => vm.isRunning(), describeDeath: () => vm.exited });
     await ssh.run("sudo -n timeout 900 cloud-init status --wait; timeout 300 systemctl is-system-running --wait", { timeoutMs: 1_300_000 });
     const script = await readFile(path.join(import.meta.dirname, "boot-timings.py"), "utf8");
@@ -72,10 +63,9 @@ async function measureBoot(label: string, options: { image: string; userData: st
     const timings = JSON.parse(result.stdout) as GuestTimings;
     const phases = bootPhases(vm.serial, timings, units);
     log(`${label}: user-data at ${phases.userDataStart.toFixed(1)} s, configure done +${phases.userDataToConfigure.toFixed(1)} s, all active +${phases.userDataToActive.toFixed(1)} s`);
-    return { label, image: options.image, phases, timings, serialLog };
+    return { label, image: options.image, phases, timings, serialLog: session.logPath };
   } finally {
-    await vm.stop();
-    await rm(overlay, { force: true });
+    await session.close();
   }
 }
 

@@ -1,7 +1,7 @@
 // testImage: boot a throw-away overlay of an image with the slim user-data, then check that it
 // came up configured, takes a live update, refuses a bad one, and survives a reboot. The VM is
 // always stopped (finally, AbortSignal, and process signal handlers in qemu.ts).
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
 import http from "node:http";
 import os from "node:os";
 import path from "node:path";
@@ -28,9 +28,9 @@ import {
 } from "./checks.js";
 import { formatEnvFile } from "./envfile.js";
 import { probeGuest, type GuestSnapshot, type ProbeRequest } from "./probe.js";
-import { createOverlay, freePort, startVm, type Vm } from "./qemu.js";
-import { renderSeed, writeSeedIso } from "./seed.js";
-import { generateSshKey, sshClient, waitForSsh, type SshClient } from "./ssh.js";
+import type { Vm } from "./qemu.js";
+import { startTestVm } from "./session.js";
+import { waitForSsh, type SshClient } from "./ssh.js";
 import { INVALID_UPDATES, LIVE_UPDATE, testUserDataEnv, type Provider } from "./test-env.js";
 import { allServiceNames, loadVmconfigSpec } from "./vmconfig-spec.js";
 
@@ -131,14 +131,14 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
   await writeFile(path.join(workDir, "user-data.env"), formatEnvFile(userDataEnv), { mode: 0o600 });
   const ctx: CheckContext = { kind: options.kind, spec, userDataEnv, userData };
 
-  const key = await generateSshKey(workDir);
-  const seed = renderSeed({ userData, sshPublicKey: key.publicKey, instanceId: `podplane-test-${Date.now()}`, hostname: `podplane-test-${options.kind}` });
-  const seedIso = path.join(workDir, "seed.iso");
-  const overlay = path.join(workDir, "overlay.qcow2");
-  await writeSeedIso(path.join(workDir, "seed"), seed, seedIso);
-  await createOverlay(path.resolve(options.image), overlay);
-  const sentinel = await startSentinel();
-  const sshPort = await freePort();
+  const accel = options.accel ?? (await probeAccelerator({ image: options.image, cacheDir: defaultCacheDir(), signal: options.signal })).accelerator;
+  progress(`booting ${options.image} (${options.kind}, provider ${provider}) under ${accel}; serial log ${logPath}`);
+  const session = await startTestVm({ image: options.image, userData, workDir, accel, hostname: `podplane-test-${options.kind}`, arch: options.arch, signal: options.signal, keep: options.keep });
+  const sentinel = await startSentinel().catch(async (error: unknown) => {
+    await session.close();
+    throw error;
+  });
+  const { vm, ssh } = session;
   const checks: ImageCheck[] = [];
   const request: ProbeRequest = {
     units: [...allServiceNames(spec).map(unitOf), "podplane-configure.service", "nstance-recv-watch.path", "nstance-recv-watch.service"],
@@ -146,15 +146,8 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
     globs: [`${GUEST.serviceEnvDir}/*.env`, `${GUEST.standinDir}/*.args`],
     connect: { host: "10.0.2.2", port: sentinel.port },
   };
-
-  const accel = options.accel ?? (await probeAccelerator({ image: options.image, cacheDir: defaultCacheDir(), signal: options.signal })).accelerator;
-  progress(`booting ${options.image} (${options.kind}, provider ${provider}) under ${accel}; serial log ${logPath}`);
-  const vm = startVm({ arch: options.arch ?? "amd64", overlay, seedIso, sshPort, accel, serialLog: logPath });
-  const onAbort = (): void => void vm.stop(1000);
-  options.signal?.addEventListener("abort", onAbort, { once: true });
   const snapshots: GuestSnapshot[] = [];
   try {
-    const ssh = sshClient({ port: sshPort, privateKey: key.privateKey, signal: options.signal });
     const sshSeconds = await waitForSsh(ssh, { timeoutMs: SSH_TIMEOUT_MS, alive: () => vm.isRunning(), describeDeath: () => vm.exited, signal: options.signal });
     progress(`ssh answered after ${sshSeconds.toFixed(0)} s; waiting for cloud-init`);
     progress(`boot finished: ${await waitForBoot(ssh)}`);
@@ -197,10 +190,8 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
     const message = error instanceof Error ? error.message : String(error);
     checks.push({ name: "boot", ok: false, evidence: `FAIL: ${message}` });
   } finally {
-    options.signal?.removeEventListener("abort", onAbort);
-    await vm.stop();
+    await session.close();
     await sentinel.close();
-    if (!options.keep) await Promise.all([overlay, seedIso, key.privateKey].map((file) => rm(file, { force: true })));
   }
   if (snapshots.length > 0) checks.push(checkNoDownload(snapshots, { requests: sentinel.requests(), port: sentinel.port }));
   const ok = checks.length > 0 && checks.every((c) => c.ok);
