@@ -1,6 +1,6 @@
 // testImage with a fake qemu-system-x86_64 on PATH: the VM is always stopped, a failure is a
 // failing check with the serial log kept, and a cancel kills QEMU.
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { access, chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -9,6 +9,7 @@ import { describe, expect, it, onTestFinished } from "vitest";
 import { testImage } from "../../pipeline/boot/index.js";
 
 const run = promisify(execFile);
+const PROJECT = path.resolve(import.meta.dirname, "..", "..");
 
 async function setup(fakeQemu: string): Promise<{ dir: string; image: string }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), "pp-teardown-"));
@@ -77,4 +78,32 @@ while :; do sleep 0.2; done
     expect(alive(pid)).toBe(false);
     expect(await readFile(path.join(dir, "qemu.exit"), "utf8")).toBe("terminated\n");
   });
+
+  it("takes QEMU down when the process gets SIGINT (Ctrl-C)", async () => {
+    const { dir, image } = await setup(`#!/bin/bash
+echo $$ >"${"$"}{0%/*}/../qemu.pid"
+while :; do sleep 0.2; done
+`);
+    const child = spawn(path.join(PROJECT, "node_modules", ".bin", "vite-node"), [path.join(import.meta.dirname, "fixtures", "interrupted-test-image.ts"), image, path.join(dir, "work")], {
+      cwd: PROJECT,
+      stdio: "ignore",
+      env: process.env,
+    });
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+    const pidFile = path.join(dir, "qemu.pid");
+    let pid = 0;
+    for (let i = 0; i < 400 && pid === 0; i++) {
+      pid = Number((await readFile(pidFile, "utf8").catch(() => "0")).trim());
+      if (pid === 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    onTestFinished(() => {
+      if (pid > 0 && alive(pid)) process.kill(pid, "SIGKILL"); // never leave a stray fake VM behind
+    });
+    expect(alive(pid)).toBe(true);
+    child.kill("SIGINT");
+    expect(await exited).toBe("SIGINT");
+    for (let i = 0; i < 40 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(alive(pid)).toBe(false);
+  });
 });
+
