@@ -1,9 +1,10 @@
 // `build`: bake one image per kind × arch × target and publish it to images.json.
+import { rm, rmdir } from "node:fs/promises";
 import path from "node:path";
 import { Listr } from "listr2";
 import { Option, type Command } from "commander";
 import { testImage } from "../boot/index.js";
-import { parseArch, parseKind } from "../cli/options.js";
+import { DEFAULT_MANIFESTS_DIR, parseArch, parseKind } from "../cli/options.js";
 import { formatBytes, printJson, printLine } from "../cli/output.js";
 import { UsageError, WorkError } from "../errors/index.js";
 import type { FetchSummary } from "../fetch/index.js";
@@ -25,9 +26,7 @@ import { loadManifests, type Arch, type Kind } from "../manifest/index.js";
 import type { Target } from "../packer/index.js";
 import { taskListOptions, usePlainProgress, withInterrupts } from "../progress/index.js";
 import { publishImage, type ImageRecord } from "../publish/index.js";
-import { rm } from "node:fs/promises";
 import { EXIT_CODES_HELP, addCacheOption, addMirrorOption, fetchWithProgress } from "./fetch.js";
-import { DEFAULT_MANIFESTS_DIR } from "../cli/options.js";
 
 interface BuildFlags {
   kind: Kind;
@@ -61,9 +60,19 @@ function list(value: string): string[] {
   return value.split(",").map((v) => v.trim()).filter(Boolean);
 }
 
+function describeAmis(amis: Record<string, string> | undefined): string {
+  return Object.entries(amis ?? {}).map(([region, ami]) => `${region}:${ami}`).join(", ");
+}
+
 function describeRecord(record: ImageRecord): string {
   if (record.qemu) return `${record.qemu.path} (${record.qemu.digest.slice(0, 19)}…, ${formatBytes(record.size)})`;
-  return Object.entries(record.amis ?? {}).map(([region, ami]) => `${region}:${ami}`).join(", ");
+  return describeAmis(record.amis);
+}
+
+/** The packed vmconfig and, when no other build is using it, the scratch directory. */
+async function removeScratch(outDir: string, identity: Identity): Promise<void> {
+  await rm(identity.vmconfig.path, { force: true });
+  for (const dir of [path.dirname(identity.vmconfig.path), path.join(outDir, ".work")]) await rmdir(dir).catch(() => undefined);
 }
 
 async function runBuild(flags: BuildFlags, signal: AbortSignal): Promise<BuildOutcome> {
@@ -110,7 +119,7 @@ async function runBuild(flags: BuildFlags, signal: AbortSignal): Promise<BuildOu
   const existing = flags.force ? undefined : await existingImage(flags.out, identity, flags.target);
   const imagesFile = path.join(flags.out, "images.json");
   if (existing) {
-    await rm(identity.vmconfig.path, { force: true });
+    await removeScratch(flags.out, identity);
     return { skipped: true, record: existing, imagesFile, seconds: (Date.now() - started) / 1000, steps };
   }
 
@@ -138,7 +147,7 @@ async function runBuild(flags: BuildFlags, signal: AbortSignal): Promise<BuildOu
                 task.output = progress.text.split("\n")[0] ?? "";
               }),
             );
-            task.title = `packer build ${identity.name}: ${result.qemu ? formatBytes(result.qemu.size) : describeRecord({ amis: result.amis } as ImageRecord)} in ${result.seconds.toFixed(0)} s${result.accelerator ? ` (${result.accelerator})` : ""}`;
+            task.title = `packer build ${identity.name}: ${result.qemu ? formatBytes(result.qemu.size) : describeAmis(result.amis)} in ${result.seconds.toFixed(0)} s${result.accelerator ? ` (${result.accelerator})` : ""}`;
           },
           rendererOptions: { persistentOutput: false, outputBar: 1 },
         },
@@ -160,7 +169,7 @@ async function runBuild(flags: BuildFlags, signal: AbortSignal): Promise<BuildOu
     ).run();
   } finally {
     await rm(paths.workDir, { recursive: true, force: true });
-    await rm(identity.vmconfig.path, { force: true });
+    await removeScratch(flags.out, identity);
   }
   const seconds = (Date.now() - started) / 1000;
   const record = imageRecord(settings, identity, result, seconds);

@@ -1,6 +1,7 @@
 // Real `packer validate` of the rendered template with dummy variables: no cloud credentials.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
+import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { PROVISIONER_SCRIPTS_DIR, detectPacker, packerValidate, writeBuildSeed, writeTemplate, writeVarFile } from "../../pipeline/packer/index.js";
 import { tempDir } from "./fake-packer.js";
@@ -47,6 +48,15 @@ describe("packer validate (installed Packer)", () => {
       qemu: { baseImage: path.join(dir, "base.qcow2"), baseImageChecksum: "none", outputDir: path.join(dir, "out"), accelerator: "tcg", seedFiles: seed.files, sshUsername: seed.user, sshPrivateKeyFile: seed.privateKeyFile },
     });
     await expect(packerValidate("qemu", { dir, logPath: path.join(dir, "log") })).resolves.toBeUndefined();
+  });
+
+  it("renders templates that `packer fmt` leaves as they are (both flavours)", async () => {
+    for (const modern of [false, true]) {
+      const dir = await tempDir("pkv-fmt-");
+      await writeTemplate(dir, { modern });
+      const result = await execa("packer", ["fmt", "-check", "-diff", dir], { reject: false });
+      expect(result.exitCode, `${modern ? "modern" : "1.6.6"}:\n${result.stdout}`).toBe(0);
+    }
   });
 
   it("rejects a template Packer cannot parse, with Packer's own message", async () => {
