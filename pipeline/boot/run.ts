@@ -156,23 +156,25 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
     snapshots.push(first);
     checks.push(checkCloudInit(ctx, first), checkBootstrap(ctx, first), checkServiceEnv(ctx, first), checkServices(ctx, first));
 
+    /** Delivers `content` like the Nstance agent, snapshots, and judges the result with `judge`. */
+    const deliver = async (content: string, judge: (after: GuestSnapshot) => ImageCheck): Promise<[ImageCheck, GuestSnapshot]> => {
+      const sent = await ssh.run("sudo -n bash -s", { input: deliveryScript(content), timeoutMs: 180_000 });
+      const after = await probeGuest(ssh, request);
+      snapshots.push(after);
+      const result = judge(after);
+      return [sent.exitCode === 0 ? result : { ...result, ok: false, evidence: `FAIL: ${sent.stdout.trim()}; ${result.evidence}` }, after];
+    };
+
     progress("live update: delivering a new mutable.env");
-    const live = await ssh.run("sudo -n bash -s", { input: deliveryScript(formatEnvFile(LIVE_UPDATE)), timeoutMs: 180_000 });
-    const updated = await probeGuest(ssh, request);
-    snapshots.push(updated);
-    const liveCheck = checkLiveUpdate(ctx, first, updated, LIVE_UPDATE);
-    if (live.exitCode !== 0) Object.assign(liveCheck, { ok: false, evidence: `FAIL: ${live.stdout.trim()}; ${liveCheck.evidence}` });
+    const [liveCheck, updated] = await deliver(formatEnvFile(LIVE_UPDATE), (after) => checkLiveUpdate(ctx, first, after, LIVE_UPDATE));
     checks.push(liveCheck);
 
     let previous = updated;
     const invalidResults: Array<{ label: string; check: ImageCheck }> = [];
     for (const delivery of INVALID_UPDATES) {
       progress(`invalid update: delivering a mutable.env with a ${delivery.label}`);
-      const sent = await ssh.run("sudo -n bash -s", { input: deliveryScript(delivery.content), timeoutMs: 180_000 });
-      const after = await probeGuest(ssh, request);
-      snapshots.push(after);
-      const result = checkInvalidUpdate(ctx, previous, after);
-      if (sent.exitCode !== 0) Object.assign(result, { ok: false, evidence: `FAIL: ${sent.stdout.trim()}; ${result.evidence}` });
+      const before = previous;
+      const [result, after] = await deliver(delivery.content, (snapshot) => checkInvalidUpdate(ctx, before, snapshot));
       invalidResults.push({ label: delivery.label, check: result });
       previous = after;
     }
