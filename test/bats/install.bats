@@ -71,8 +71,14 @@ make_stage() {
   # units installed; the always-on ones enabled; nothing started at bake time
   [ -f "$PODPLANE_ROOT/etc/systemd/system/kube-apiserver.service" ]
   [ -f "$PODPLANE_ROOT/etc/systemd/system/nstance-recv-watch.path" ]
-  [ "$(units_called enable)" = "$(sorted "$KNC_SERVICES nstance-recv-watch.path podplane-configure")" ]
-  [ "$(calls 'systemctl enable' | wc -l)" -eq 1 ]
+  # every service of the kind, kube2iam and zot too: their ConditionPathExists= gates them
+  [ "$(units_called enable)" = "$(sorted "$KNC_SERVICES kube2iam zot nstance-recv-watch.path podplane-configure")" ]
+  [ "$(invocations 'systemctl enable' | wc -l)" -eq 1 ]
+  for unit in "$PODPLANE_ROOT"/etc/systemd/system/*.service; do
+    case "${unit##*/}" in podplane-configure.service | nstance-recv-watch.service) continue ;; esac
+    svc=${unit##*/}
+    grep -qx "ConditionPathExists=/opt/env/${svc%.service}.env" "$unit"
+  done
   [ -z "$(calls 'systemctl (start|restart)')" ]
   [ "$(stat -c %a "$PODPLANE_ROOT/opt/env")" = 700 ]
 }
@@ -97,7 +103,7 @@ make_stage() {
 
 @test "re-running converges: no file rewritten, no dpkg, no enable" {
   bash "$BIN/install.sh" knc "$STAGE" 2>/dev/null
-  : >"$STUB_LOG"
+  clear_calls
   touch -d '2000-01-01' "$BATS_TEST_TMPDIR/marker"
   find "$PODPLANE_ROOT" -type f -exec touch -d '2000-01-01' {} +
   run --separate-stderr bash "$BIN/install.sh" knc "$STAGE"
@@ -107,7 +113,7 @@ make_stage() {
   [ -z "$(calls 'systemctl enable')" ]
 }
 
-@test "knd: no knc binaries, wrappers or units even when the stage carries them; kube2iam/zot not enabled" {
+@test "knd: no knc binaries, wrappers, units or users even when the stage carries them" {
   run --separate-stderr bash "$BIN/install.sh" knd "$STAGE"
   [ "$status" -eq 0 ]
   [ ! -e "$PODPLANE_ROOT/usr/local/bin/kube-apiserver" ]
@@ -116,9 +122,39 @@ make_stage() {
   [ ! -e "$PODPLANE_ROOT/opt/podplane/libexec/run-kube-apiserver.sh" ]
   [ -f "$PODPLANE_ROOT/etc/systemd/system/zot.service" ]
   [ -f "$PODPLANE_ROOT/opt/podplane/libexec/run-kube2iam.sh" ]
-  [ "$(units_called enable)" = "$(sorted "$KND_SERVICES nstance-recv-watch.path podplane-configure")" ]
+  [ "$(units_called enable)" = "$(sorted "$KND_SERVICES kube2iam zot nstance-recv-watch.path podplane-configure")" ]
   [ "$(jq -r .kind "$PODPLANE_ROOT/opt/podplane/share/installed.json")" = knd ]
+  [ "$(grep '^u ' "$PODPLANE_ROOT/usr/lib/sysusers.d/podplane.conf" | cut -d ' ' -f 2 | sort | tr '\n' ' ')" = "nstance zot " ]
   not grep -q netsy "$PODPLANE_ROOT/opt/podplane/share/installed.json"
+}
+
+@test "service users: zot, netsy and the Nstance agent run as their own system users; the rest as root" {
+  run --separate-stderr bash "$BIN/install.sh" knc "$STAGE"
+  [ "$status" -eq 0 ]
+  conf="$PODPLANE_ROOT/usr/lib/sysusers.d/podplane.conf"
+  grep -qx 'u zot - "Podplane zot" /var/lib/zot' "$conf"
+  grep -qx 'u netsy - "Podplane netsy" /var/lib/netsy' "$conf"
+  grep -qx 'u nstance - "Podplane nstance-agent" /' "$conf"
+  [ "$(grep -c '^u ' "$conf")" -eq 3 ]
+  [ "$(calls systemd-sysusers)" = "systemd-sysusers --root=$PODPLANE_ROOT $conf" ]
+  for pair in zot:zot netsy:netsy nstance-agent:nstance; do
+    unit="$PODPLANE_ROOT/etc/systemd/system/${pair%%:*}.service"
+    grep -qx "User=${pair#*:}" "$unit"
+    grep -qx "Group=${pair#*:}" "$unit"
+  done
+  for svc in kubelet containerd kube2iam fluent-bit kube-apiserver; do
+    not grep -q '^User=' "$PODPLANE_ROOT/etc/systemd/system/$svc.service"
+  done
+  # zot and netsy keep their data in their StateDirectory= (owned by their user, by systemd)
+  grep -qx 'StateDirectory=zot' "$PODPLANE_ROOT/etc/systemd/system/zot.service"
+  grep -q -- '--data-dir=/var/lib/netsy' "$PODPLANE_ROOT/opt/podplane/libexec/run-netsy.sh"
+  # the agent's recv dir is its own (tmpfiles.d, applied now and at every boot)
+  grep -qx 'd /opt/nstance-agent/recv 0700 nstance nstance -' "$PODPLANE_ROOT/etc/tmpfiles.d/podplane.conf"
+  [ "$(calls systemd-tmpfiles)" = "systemd-tmpfiles --root=$PODPLANE_ROOT --create $PODPLANE_ROOT/etc/tmpfiles.d/podplane.conf" ]
+  # the users exist now: a second run does not call systemd-sysusers again
+  clear_calls
+  bash "$BIN/install.sh" knc "$STAGE" 2>/dev/null
+  [ -z "$(calls systemd-sysusers)" ]
 }
 
 @test "bad usage: unknown kind, missing stage" {

@@ -40,26 +40,28 @@ assert_rejected() {
   run --separate-stderr bash "$BIN/nstance-recv-watch.sh"
   [ "$status" -eq 0 ]
   [ "$(units_called restart)" = fluent-bit ]
-  : >"$STUB_LOG"
+  clear_calls
   run --separate-stderr bash "$BIN/nstance-recv-watch.sh"
   [ "$status" -eq 0 ]
   [ -z "$(calls 'systemctl restart')" ]
 }
 
-@test "REGISTRY_ENABLED=true starts zot and restarts containerd; false stops and disables zot" {
+@test "REGISTRY_ENABLED=true starts zot and restarts containerd; false stops zot; never enable/disable" {
   deliver $'REGISTRY_ENABLED=true\nREGISTRY_HOSTNAME=registry.example.com\nREGISTRY_BUCKET=images\n'
   run --separate-stderr bash "$BIN/nstance-recv-watch.sh"
   [ "$status" -eq 0 ]
   [ "$(units_called start)" = zot ]
   [ "$(units_called restart)" = containerd ]
-  [ -n "$(calls 'systemctl enable zot.service')" ]
-  : >"$STUB_LOG"
+  [ -z "$(calls 'systemctl (enable|disable|daemon-reload)')" ]
+  clear_calls
   deliver $'REGISTRY_ENABLED=false\n'
   run --separate-stderr bash "$BIN/nstance-recv-watch.sh"
   [ "$status" -eq 0 ]
   [ "$(units_called stop)" = zot ]
-  [ -n "$(calls 'systemctl disable zot.service')" ]
+  [ "$(units_called restart)" = containerd ]
+  [ -z "$(calls 'systemctl (start|enable|disable|daemon-reload)')" ]
   [ ! -e "$(env_file zot)" ]
+  [ ! -e "$PODPLANE_ROOT/opt/podplane/state/zot.digest" ]
 }
 
 @test "a delivered config file is copied 0600 and restarts only its service" {
@@ -128,6 +130,19 @@ assert_rejected() {
   assert_rejected "KUBE_API_PORT: expected a port number"
   deliver $'NETSY_ENDPOINT=not an endpoint\n'
   assert_rejected "NETSY_ENDPOINT: expected a URL or host:port"
+}
+
+@test "a symbolic link delivered as mutable.env or as a service's config dir is refused" {
+  ln -s "$PODPLANE_ROOT/opt/podplane/etc/user-data.env" "$RECV/mutable.env"
+  assert_rejected "symbolic link"
+  rm "$RECV/mutable.env"
+  mkdir -p "$BATS_TEST_TMPDIR/elsewhere" "$RECV/config"
+  echo secret >"$BATS_TEST_TMPDIR/elsewhere/kubeconfig"
+  ln -s "$BATS_TEST_TMPDIR/elsewhere" "$RECV/config/kube-scheduler"
+  run --separate-stderr bash "$BIN/nstance-recv-watch.sh"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"ignoring delivered config for kube-scheduler: a symbolic link"* ]]
+  [ ! -e "$PODPLANE_ROOT/opt/podplane/etc/config/kube-scheduler/kubeconfig" ]
 }
 
 @test "one bad line among good ones rejects everything, and recv-watch applies nothing" {

@@ -1,27 +1,76 @@
 #!/usr/bin/env bash
 # Stubs on PATH for the vmconfig bats suites. Each records its argv in $STUB_LOG
-# ("name arg arg ..."). systemctl answers is-active / is-enabled from $STUB_STATE/<unit>.active
-# and .enabled marker files, which its start/restart/stop/enable/disable calls maintain.
+# ("name arg arg ..."), except that systemctl records a unit-changing verb (start, restart,
+# stop, enable, disable) once per unit ("systemctl start kubelet.service"), so that a log
+# reads the same whether the units came in one call or many; every systemctl invocation as
+# given goes to $STUB_CALLS (default $STUB_LOG.calls), which is what call counts use. systemctl answers is-active / is-enabled (one line per unit, like
+# systemd: exit 0 when any is active/enabled) from $STUB_STATE/<unit>.active and .enabled
+# marker files, which its start/restart/stop/enable/disable calls maintain; a unit listed in
+# $STUB_STATE/fail-start does not start. systemd-sysusers adds the users of the files it is
+# given to $PODPLANE_ROOT/etc/passwd; systemd-tmpfiles only records its call.
 
 make_stubs() {
   local bin=$1
   mkdir -p "$bin" "$STUB_STATE"
   cat >"$bin/systemctl" <<'STUB'
 #!/usr/bin/env bash
-echo "systemctl $*" >>"$STUB_LOG"
+echo "systemctl $*" >>"${STUB_CALLS:-$STUB_LOG.calls}"
 verb=${1:-}
 shift || true
 units=()
-for a in "$@"; do [[ "$a" == -* ]] || units+=("$a"); done
+quiet=""
+for a in "$@"; do
+  case "$a" in
+    --quiet | -q) quiet=1 ;;
+    -*) ;;
+    *) units+=("$a") ;;
+  esac
+done
+say() { [[ -n "$quiet" ]] || echo "$1"; }
 case "$verb" in
-  is-active) [[ -f "$STUB_STATE/${units[0]}.active" ]] ;;
-  is-enabled) [[ -f "$STUB_STATE/${units[0]}.enabled" ]] ;;
-  start | restart) for u in "${units[@]}"; do touch "$STUB_STATE/$u.active"; done ;;
+  start | restart | stop | enable | disable) for u in "${units[@]}"; do echo "systemctl $verb $u" >>"$STUB_LOG"; done ;;
+  *) echo "systemctl $verb $*" >>"$STUB_LOG" ;;
+esac
+rc=0
+case "$verb" in
+  is-active)
+    rc=3
+    for u in "${units[@]}"; do
+      if [[ -f "$STUB_STATE/$u.active" ]]; then say active && rc=0; else say inactive; fi
+    done
+    ;;
+  is-enabled)
+    rc=1
+    for u in "${units[@]}"; do
+      if [[ -f "$STUB_STATE/$u.enabled" ]]; then say enabled && rc=0; else say disabled; fi
+    done
+    ;;
+  start | restart)
+    for u in "${units[@]}"; do
+      if grep -qx "$u" "$STUB_STATE/fail-start" 2>/dev/null; then rc=1; else touch "$STUB_STATE/$u.active"; fi
+    done
+    ;;
   stop) for u in "${units[@]}"; do rm -f "$STUB_STATE/$u.active"; done ;;
   enable) for u in "${units[@]}"; do touch "$STUB_STATE/$u.enabled"; done ;;
   disable) for u in "${units[@]}"; do rm -f "$STUB_STATE/$u.enabled"; done ;;
   *) ;;
 esac
+exit "$rc"
+STUB
+  cat >"$bin/systemd-sysusers" <<'STUB'
+#!/usr/bin/env bash
+echo "systemd-sysusers $*" >>"$STUB_LOG"
+for a in "$@"; do
+  [[ -f "$a" ]] || continue
+  while read -r type name _; do
+    [[ "$type" == u ]] && echo "$name:x:999:999::/:/usr/sbin/nologin" >>"$PODPLANE_ROOT/etc/passwd"
+  done <"$a"
+done
+exit 0
+STUB
+  cat >"$bin/systemd-tmpfiles" <<'STUB'
+#!/usr/bin/env bash
+echo "systemd-tmpfiles $*" >>"$STUB_LOG"
 STUB
   cat >"$bin/dpkg" <<'STUB'
 #!/usr/bin/env bash
@@ -47,3 +96,6 @@ STUB
 
 # Lines of the stub log that start with "$1" (e.g. "systemctl restart").
 calls() { grep -E "^$1( |$)" "$STUB_LOG" || true; }
+
+# systemctl invocations as given (one line per call) that start with "$1" (e.g. "systemctl start").
+invocations() { grep -E "^$1( |$)" "${STUB_CALLS:-$STUB_LOG.calls}" || true; }

@@ -18,12 +18,18 @@ vmconfig_setup() {
   export STUB_STATE="$BATS_TEST_TMPDIR/stub-state"
   mkdir -p "$PODPLANE_ROOT"
   : >"$STUB_LOG"
+  : >"$STUB_LOG.calls"
   make_stubs "$BATS_TEST_TMPDIR/bin"
   printf '#!/usr/bin/env bash\necho node-1\n' >"$BATS_TEST_TMPDIR/bin/hostname"
   cat >"$BATS_TEST_TMPDIR/bin/ip" <<'STUB'
 #!/usr/bin/env bash
 case "$*" in
-  "-4 -o route get"*) echo "1.1.1.1 via 10.0.2.2 dev eth0 src 10.0.2.15 uid 0" ;;
+  "-o addr show")
+    echo "1: lo    inet 127.0.0.1/8 scope host lo\\       valid_lft forever preferred_lft forever"
+    echo "2: eth0    inet 10.0.2.15/24 brd 10.0.2.255 scope global dynamic eth0\\       valid_lft 86313sec preferred_lft 86313sec"
+    echo "2: eth0    inet6 fec0::5054:ff:fe12:3456/64 scope site dynamic mngtmpaddr \\       valid_lft 86313sec preferred_lft 14313sec"
+    echo "2: eth0    inet6 fe80::5054:ff:fe12:3456/64 scope link \\       valid_lft forever preferred_lft forever"
+    ;;
   *) exit 2 ;;
 esac
 STUB
@@ -37,7 +43,7 @@ install_kind() {
   mkdir -p "$stage"
   : >"$stage/artifacts.tsv"
   bash "$BIN/install.sh" "$1" "$stage" 2>/dev/null
-  : >"$STUB_LOG"
+  clear_calls
 }
 
 # write_user_data KIND [NAME=value ...]: user-data.env as the rendered user-data writes it.
@@ -59,8 +65,10 @@ boot() {
   install_kind "$1"
   write_user_data "$@"
   bash "$BIN/configure.sh" 2>/dev/null
-  : >"$STUB_LOG"
+  clear_calls
 }
+
+clear_calls() { : >"$STUB_LOG" && : >"$STUB_LOG.calls"; }
 
 # The services systemctl was asked to $1 (start, restart, stop, ...), sorted, space-separated.
 units_called() {
@@ -77,4 +85,30 @@ not() {
     echo "expected to fail: $*" >&2
     return 1
   fi
+}
+
+# exec_counting_path: a directory to use as the whole PATH in which every command a vmconfig
+# boot script may run is a shim that appends its name to $EXEC_LOG and runs the real program
+# (the stubs with the normal PATH, so their own internals are not counted). A command missing
+# from the list is "command not found" and fails the script: a new external command on the
+# boot path has to be added here on purpose. Sets COUNTED_PATH to the directory.
+readonly COUNTED_COMMANDS="bash flock sha256sum mv rm mkdir install ip"
+readonly COUNTED_STUBS="systemctl logger hostname"
+exec_counting_path() {
+  local dir="$BATS_TEST_TMPDIR/counted" name real
+  export EXEC_LOG="$BATS_TEST_TMPDIR/exec.log" REAL_PATH="$PATH"
+  mkdir -p "$dir"
+  : >"$EXEC_LOG"
+  # The shims' $EXEC_LOG, $REAL_PATH and "$@" expand when they run, not here.
+  # shellcheck disable=SC2016
+  for name in $COUNTED_COMMANDS; do
+    real=$(PATH="${PATH#"$BATS_TEST_TMPDIR/bin:"}" command -v "$name")
+    printf '#!%s\nprintf "%%s\\n" %s >>"$EXEC_LOG"\nexec %s "$@"\n' "$BASH" "$name" "$real" >"$dir/$name"
+  done
+  # shellcheck disable=SC2016
+  for name in $COUNTED_STUBS; do
+    printf '#!%s\nprintf "%%s\\n" %s >>"$EXEC_LOG"\nPATH=$REAL_PATH exec %s %s "$@"\n' "$BASH" "$name" "$BASH" "$BATS_TEST_TMPDIR/bin/$name" >"$dir/$name"
+  done
+  chmod +x "$dir"/*
+  export COUNTED_PATH=$dir
 }

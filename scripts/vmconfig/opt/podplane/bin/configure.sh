@@ -24,9 +24,9 @@ merge() {
 }
 
 validate() {
-  local kind=$1 name reason
+  local kind=$1 name
   for name in "${!ENV[@]}"; do
-    reason=$(check_value "${ALL_TYPE[$name]}" "${ENV[$name]}") || die "$name: $reason"
+    check_value "${ALL_TYPE[$name]}" "${ENV[$name]}" || die "$name: $CHECK_REASON"
   done
   for name in "${!ALL_REQUIRED[@]}"; do
     [[ "${ALL_REQUIRED[$name]}" != yes || -n "${ENV[$name]:-}" ]] || die "$name is required but empty or missing"
@@ -40,49 +40,56 @@ applies() {
   [[ "${ENV[${1%%=*}]:-}" == "${1#*=}" ]]
 }
 
+# Each service's env file is staged when its text changed; commit_staged moves them all at once.
 write_service_envs() {
-  local kind=$1 svc when vars name
-  local -a names
-  while IFS=$'\t' read -r svc when vars; do
-    if ! applies "$when"; then
+  local svc name text quoted
+  local -a names wrote=()
+  for svc in "${SERVICES[@]}"; do
+    if ! applies "${SERVICE_WHEN[$svc]}"; then
       [[ ! -f "$SERVICE_ENV_DIR/$svc.env" ]] || {
         rm -f "$SERVICE_ENV_DIR/$svc.env"
-        log "$svc no longer applies ($when): env file removed"
+        log "$svc no longer applies (${SERVICE_WHEN[$svc]}): env file removed"
       }
       continue
     fi
-    IFS=, read -r -a names <<<"$vars"
+    IFS=, read -r -a names <<<"${SERVICE_VARS[$svc]}"
+    text=""
     for name in "${names[@]}"; do
-      printf '%s=%s\n' "$name" "$(quote_double "${ENV[$name]:-}")"
-    done | write_if_changed "$SERVICE_ENV_DIR/$svc.env" 0600
-    ((WRITE_CHANGED == 0)) || log "wrote $SERVICE_ENV_DIR/$svc.env"
-  done < <(services_for_kind "$kind")
+      quote_double quoted "${ENV[$name]:-}"
+      text+="$name=$quoted"$'\n'
+    done
+    stage_file "$SERVICE_ENV_DIR/$svc.env" 0600 "$text"
+    ((WRITE_CHANGED == 0)) || wrote+=("$svc")
+  done
+  ((${#wrote[@]} == 0)) || log "wrote $SERVICE_ENV_DIR/{${wrote[*]}}.env"
 }
 
 # SSH_AUTHORIZED_KEY → the file sshd reads for root (etc/ssh/sshd_config.d/podplane.conf).
 write_ssh_key() {
   local file="$PP_ETC/ssh/authorized_keys.root"
   if [[ -n "${ENV[SSH_AUTHORIZED_KEY]:-}" ]]; then
-    printf '%s\n' "${ENV[SSH_AUTHORIZED_KEY]}" | write_if_changed "$file" 0644
-  else
+    [[ -d "${file%/*}" ]] || mkdir -p "${file%/*}"
+    stage_file "$file" 0644 "${ENV[SSH_AUTHORIZED_KEY]}"$'\n'
+  elif [[ -e "$file" ]]; then
     rm -f "$file"
   fi
 }
 
 main() {
   [[ -f "$USER_DATA_ENV" ]] || die "$USER_DATA_ENV is missing: the cloud-init user-data has not run, nothing to configure"
-  local kind
-  kind=$(image_kind)
+  load_image_kind
   take_lock
   load_variables
-  "$VMCONFIG_HOME/bin/bootstrap.sh"
+  load_services "$IMAGE_KIND"
+  [[ -f "$DETECTED_ENV" && -f "$MUTABLE_ENV" ]] || "$VMCONFIG_HOME/bin/bootstrap.sh"
   merge "$USER_DATA_ENV" "user-data settable derived"
   merge "$DETECTED_ENV" "detected"
   merge "$MUTABLE_ENV" "settable derived"
-  validate "$kind"
-  install -d -m 0700 "$SERVICE_ENV_DIR"
-  write_service_envs "$kind"
+  validate "$IMAGE_KIND"
+  [[ -d "$SERVICE_ENV_DIR" ]] || install -d -m 0700 "$SERVICE_ENV_DIR"
+  write_service_envs
   write_ssh_key
+  ((STAGED_COUNT == 0)) || commit_staged
   "$VMCONFIG_HOME/bin/restart.sh"
 }
 

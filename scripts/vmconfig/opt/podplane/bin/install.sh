@@ -3,9 +3,11 @@
 # Verifies every staged artifact against artifacts.tsv (refuses a mismatch before installing
 # anything), installs binaries, archive contents and .debs to their runtime paths, installs the
 # vmconfig tree and the kind's systemd units (enabled, nothing started), creates the runtime
-# directories, and records it all in /opt/podplane/share/installed.json. Re-running converges.
-# Every node daemon runs as root (containerd and kubelet must; zot and netsy keep their data in
-# systemd StateDirectory= dirs), so no service users are created.
+# directories and the service users, and records it all in /opt/podplane/share/installed.json.
+# Re-running converges. A service whose unit says User=NAME runs as that system user (created
+# here with systemd-sysusers from /usr/lib/sysusers.d/podplane.conf); its StateDirectory= and
+# RuntimeDirectory= are made and owned by systemd for that user. The rest stay root: containerd
+# and kubelet (namespaces, mounts), kube2iam (iptables), fluent-bit (the journal and logs).
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/../lib/common.sh
@@ -165,7 +167,7 @@ install_artifacts() {
 
 # The vmconfig tree: shared scripts, data and the kind's run-wrappers and units only.
 install_vmconfig() {
-  local f rel svc _when _vars
+  local f rel svc
   while IFS= read -r f; do
     rel=${f#"$VMCONFIG_TREE"}
     case "$rel" in
@@ -174,10 +176,10 @@ install_vmconfig() {
       *) install_file "$f" "$PODPLANE_ROOT$rel" 0644 ;;
     esac
   done < <(find "$VMCONFIG_TREE" -type f | sort)
-  while IFS=$'\t' read -r svc _when _vars; do
+  for svc in "${SERVICES[@]}"; do
     install_file "$VMCONFIG_TREE/opt/podplane/libexec/run-$svc.sh" "$PODPLANE_ROOT/opt/podplane/libexec/run-$svc.sh" 0755
     UNITS+=("$svc.service")
-  done < <(services_for_kind "$KIND")
+  done
   UNITS+=(podplane-configure.service nstance-recv-watch.path nstance-recv-watch.service)
   for f in "${UNITS[@]}"; do
     install_file "$VMCONFIG_TREE/etc/systemd/system/$f" "$UNIT_DIR/$f" 0644
@@ -189,14 +191,52 @@ create_dirs() {
   install -d -m 0700 "$PP_STATE" "$CONFIG_DIR" "$SERVICE_ENV_DIR" "$RECV_DIR"
 }
 
-# Enabled at bake time: the configure service, the recv watcher and every service the kind always
-# runs. kube2iam and zot depend on runtime values: restart.sh enables them when they apply.
+# The system users of the kind's units (their User= lines) → /usr/lib/sysusers.d/podplane.conf,
+# then systemd-sysusers (only when that file changed or a user is missing from /etc/passwd), then
+# systemd-tmpfiles for etc/tmpfiles.d/podplane.conf (directories such a user owns outside
+# systemd's StateDirectory=, e.g. the Nstance agent's recv dir; re-applied at every boot).
+create_users() {
+  local svc line user home text="" passwd="" missing=0
+  local -a users=()
+  for svc in "${SERVICES[@]}"; do
+    user="" home=/
+    while IFS= read -r line; do
+      case "$line" in
+        User=*) user=${line#User=} ;;
+        StateDirectory=*) home=/var/lib/${line#StateDirectory=} ;;
+      esac
+    done <"$UNIT_DIR/$svc.service"
+    [[ -n "$user" ]] || continue
+    users+=("$user")
+    text+="u $user - \"Podplane $svc\" $home"$'\n'
+  done
+  ((${#users[@]} > 0)) || return 0
+  local conf="$PODPLANE_ROOT/usr/lib/sysusers.d/podplane.conf"
+  printf '# Written by install.sh: the system users of the %s services.\n%s' "$KIND" "$text" | write_if_changed "$conf" 0644
+  [[ ! -f "$PODPLANE_ROOT/etc/passwd" ]] || read_file "$PODPLANE_ROOT/etc/passwd" passwd
+  for user in "${users[@]}"; do
+    [[ $'\n'"$passwd" == *$'\n'"$user:"* ]] || missing=1
+  done
+  local -a root_args=()
+  [[ -z "$PODPLANE_ROOT" ]] || root_args=("--root=$PODPLANE_ROOT")
+  if ((WRITE_CHANGED || missing)); then
+    systemd-sysusers "${root_args[@]}" "$conf"
+    log "service users: ${users[*]}"
+  fi
+  local tmpfiles="$PODPLANE_ROOT/etc/tmpfiles.d/podplane.conf"
+  [[ ! -f "$tmpfiles" ]] || systemd-tmpfiles "${root_args[@]}" --create "$tmpfiles"
+}
+
+# Enabled at bake time: the configure service, the recv watcher and every service of the kind,
+# including the conditional ones (kube2iam, zot): every service unit has
+# ConditionPathExists=/opt/env/<service>.env, so one whose env file configure.sh did not write
+# is skipped at boot, and nothing is enabled, disabled or reloaded at boot.
 enable_units() {
   local -a wanted=(podplane-configure.service nstance-recv-watch.path) pending=()
-  local svc when _vars unit
-  while IFS=$'\t' read -r svc when _vars; do
-    [[ "$when" == always ]] && wanted+=("$svc.service")
-  done < <(services_for_kind "$KIND")
+  local svc unit
+  for svc in "${SERVICES[@]}"; do
+    wanted+=("$svc.service")
+  done
   systemctl daemon-reload || warn "systemctl daemon-reload failed (no running systemd?): enabling offline"
   for unit in "${wanted[@]}"; do
     systemctl is-enabled --quiet "$unit" 2>/dev/null || pending+=("$unit")
@@ -241,11 +281,13 @@ main() {
   [[ "$KIND" == knd || "$KIND" == knc ]] || die "unknown kind '$KIND': expected knd or knc"
   [[ -d "$2" ]] || die "stage directory '$2' does not exist"
   STAGE="$(cd "$2" && pwd)"
+  load_services "$KIND"
   read_artifacts
   verify_artifacts
   create_dirs
   install_artifacts
   install_vmconfig
+  create_users
   enable_units
   write_installed_json
   log "installed $KIND: ${#ART_NAME[@]} artifacts, ${#UNITS[@]} units"

@@ -11,19 +11,24 @@ source "${BASH_SOURCE[0]%/*}/../lib/common.sh"
 trap 'err_report $LINENO' ERR
 
 copy_delivered_configs() {
-  local kind=$1 dir svc f rel
+  local dir svc f rel f_dir
   [[ -d "$RECV_DIR/config" ]] || return 0
   for dir in "$RECV_DIR"/config/*/; do
     [[ -d "$dir" ]] || continue
     svc=${dir%/}
     svc=${svc##*/}
-    if ! services_for_kind "$kind" | cut -f 1 | grep -qx -- "$svc"; then
-      warn "ignoring delivered config for $svc: not a $kind service"
+    if [[ -L "${dir%/}" ]]; then
+      warn "ignoring delivered config for $svc: a symbolic link"
+      continue
+    fi
+    if [[ -z "${SERVICE_VARS[$svc]+set}" ]]; then
+      warn "ignoring delivered config for $svc: not a $IMAGE_KIND service"
       continue
     fi
     while IFS= read -r f; do
       rel=${f#"$dir"}
-      install -d -m 0700 "$CONFIG_DIR/$svc" "$(dirname "$CONFIG_DIR/$svc/$rel")"
+      f_dir="$CONFIG_DIR/$svc/$rel"
+      install -d -m 0700 "$CONFIG_DIR/$svc" "${f_dir%/*}"
       write_if_changed "$CONFIG_DIR/$svc/$rel" 0600 <"$f"
       ((WRITE_CHANGED == 0)) || log "updated $CONFIG_DIR/$svc/$rel"
     done < <(find "$dir" -type f | LC_ALL=C sort)
@@ -31,10 +36,10 @@ copy_delivered_configs() {
 }
 
 main() {
-  local kind
-  kind=$(image_kind)
+  load_image_kind
+  load_services "$IMAGE_KIND"
   "$VMCONFIG_HOME/bin/update-mutable-env.sh" || die "the delivered mutable.env was rejected: nothing of this delivery was applied"
-  copy_delivered_configs "$kind"
+  copy_delivered_configs
   "$VMCONFIG_HOME/bin/configure.sh"
 }
 

@@ -9,62 +9,126 @@ set -euo pipefail
 source "${BASH_SOURCE[0]%/*}/../lib/common.sh"
 trap 'err_report $LINENO' ERR
 
-service_digest() {
-  local svc=$1 f
-  {
-    cat "$SERVICE_ENV_DIR/$svc.env"
-    if [[ -d "$CONFIG_DIR/$svc" ]]; then
-      while IFS= read -r f; do
-        printf '\n--- %s\n' "${f#"$CONFIG_DIR/"}"
-        cat "$f"
-      done < <(find "$CONFIG_DIR/$svc" -type f | LC_ALL=C sort)
-    fi
-  } | sha256sum | cut -d ' ' -f 1
+# The states `systemctl is-active` counts as running (it exits 0 for these).
+readonly RUNNING_STATES=" active reloading refreshing "
+
+declare -A DIGEST=()
+
+# compute_digests SERVICE...: DIGEST[svc] = "<sha256> <file>" lines for the service's env file
+# and every file under /opt/podplane/etc/config/<svc>/, from one sha256sum call for all of them.
+compute_digests() {
+  local svc f i=0 re='^\\?([0-9a-f]{64})  (.*)$'
+  local -a files=() owner=() sums=()
+  shopt -s globstar nullglob dotglob
+  local LC_COLLATE=C
+  for svc in "$@"; do
+    files+=("$SERVICE_ENV_DIR/$svc.env")
+    owner+=("$svc")
+    for f in "$CONFIG_DIR/$svc"/**; do
+      [[ -f "$f" && ! -L "$f" ]] || continue
+      files+=("$f")
+      owner+=("$svc")
+    done
+  done
+  shopt -u globstar nullglob dotglob
+  ((${#files[@]} > 0)) || return 0
+  mapfile -t sums < <(sha256sum -- "${files[@]}")
+  ((${#sums[@]} == ${#files[@]})) || die "sha256sum gave ${#sums[@]} digests for ${#files[@]} files (a file changed during the run?)"
+  for i in "${!files[@]}"; do
+    [[ "${sums[i]}" =~ $re ]] || die "unexpected sha256sum output: ${sums[i]}"
+    DIGEST[${owner[i]}]+="${BASH_REMATCH[1]} ${files[i]#"$PODPLANE_ROOT"}"$'\n'
+  done
+}
+
+# not_running UNIT...: the units among them that `systemctl is-active` does not count as
+# running, in NOT_RUNNING (one systemctl call for all).
+declare -a NOT_RUNNING=()
+not_running() {
+  local i
+  local -a states=()
+  NOT_RUNNING=()
+  local -a units=("$@")
+  mapfile -t states < <(systemctl is-active -- "$@" || true)
+  for i in "${!units[@]}"; do
+    [[ "$RUNNING_STATES" == *" ${states[i]:-unknown} "* ]] || NOT_RUNNING+=("${units[i]}")
+  done
+}
+
+# run_verb VERB SERVICE...: one `systemctl VERB` for all of them. On failure, one
+# `systemctl is-active` tells which ones did not get there: warned about, added to FAILED.
+declare -A FAILED=()
+run_verb() {
+  local verb=$1 unit
+  shift
+  (($# > 0)) || return 0
+  local -a units=("${@/%/.service}") bad=()
+  systemctl "$verb" -- "${units[@]}" && return 0
+  not_running "${units[@]}"
+  if [[ "$verb" == stop ]]; then
+    local -A down=()
+    for unit in "${NOT_RUNNING[@]}"; do down[$unit]=1; done
+    for unit in "${units[@]}"; do [[ -n "${down[$unit]:-}" ]] || bad+=("$unit"); done
+  else
+    bad=("${NOT_RUNNING[@]}")
+  fi
+  ((${#bad[@]} > 0)) || bad=("${units[@]}")
+  for unit in "${bad[@]}"; do
+    warn "$unit did not $verb"
+    FAILED[${unit%.service}]=1
+  done
+}
+
+# without_failed ARRAY: drops the services in FAILED from the array named ARRAY.
+without_failed() {
+  local -n _list=$1
+  local svc
+  local -a kept=()
+  for svc in "${_list[@]}"; do [[ -n "${FAILED[$svc]:-}" ]] || kept+=("$svc"); done
+  _list=("${kept[@]}")
 }
 
 main() {
-  local kind svc when _vars unit digest state failed=0
-  local -a started=() restarted=() stopped=() unchanged=()
-  kind=$(image_kind)
-  mkdir -p "$PP_STATE"
-  while IFS=$'\t' read -r svc when _vars; do
-    unit=$svc.service
-    state=$PP_STATE/$svc.digest
-    if [[ ! -f "$SERVICE_ENV_DIR/$svc.env" ]]; then
-      if systemctl is-active --quiet "$unit"; then
-        systemctl stop "$unit" && stopped+=("$svc") || failed=1
-      fi
-      if [[ "$when" != always ]] && systemctl is-enabled --quiet "$unit"; then
-        systemctl disable "$unit" || failed=1
-      fi
-      rm -f "$state"
-      continue
-    fi
-    digest=$(service_digest "$svc")
-    if [[ "$when" != always ]] && ! systemctl is-enabled --quiet "$unit"; then
-      systemctl enable "$unit" || failed=1
-    fi
-    if ! systemctl is-active --quiet "$unit"; then
-      systemctl start "$unit" || {
-        warn "$unit did not start"
-        failed=1
-        continue
-      }
+  local svc old
+  local -a present=() absent=() units=() started=() restarted=() stopped=() unchanged=() obsolete=()
+  local -A down=()
+  load_image_kind
+  load_services "$IMAGE_KIND"
+  [[ -d "$PP_STATE" ]] || mkdir -p "$PP_STATE"
+  for svc in "${SERVICES[@]}"; do
+    units+=("$svc.service")
+    if [[ -f "$SERVICE_ENV_DIR/$svc.env" ]]; then present+=("$svc"); else absent+=("$svc"); fi
+  done
+  not_running "${units[@]}"
+  for svc in "${NOT_RUNNING[@]}"; do down[${svc%.service}]=1; done
+  compute_digests "${present[@]}"
+  for svc in "${absent[@]}"; do
+    [[ -n "${down[$svc]:-}" ]] || stopped+=("$svc")
+    [[ ! -e "$PP_STATE/$svc.digest" ]] || obsolete+=("$PP_STATE/$svc.digest")
+  done
+  for svc in "${present[@]}"; do
+    read_file "$PP_STATE/$svc.digest" old
+    if [[ -n "${down[$svc]:-}" ]]; then
       started+=("$svc")
-    elif [[ ! -f "$state" || "$(<"$state")" != "$digest" ]]; then
-      systemctl restart "$unit" || {
-        warn "$unit did not restart"
-        failed=1
-        continue
-      }
+    elif [[ "$old" != "${DIGEST[$svc]}" ]]; then
       restarted+=("$svc")
     else
       unchanged+=("$svc")
     fi
-    printf '%s\n' "$digest" | write_if_changed "$state" 0600
-  done < <(services_for_kind "$kind")
+  done
+  run_verb stop "${stopped[@]}"
+  ((${#obsolete[@]} == 0)) || rm -f -- "${obsolete[@]}"
+  run_verb start "${started[@]}"
+  run_verb restart "${restarted[@]}"
+  # A digest is recorded only for a service that is running with it.
+  for svc in "${started[@]}" "${restarted[@]}"; do
+    [[ -n "${FAILED[$svc]:-}" ]] || stage_file "$PP_STATE/$svc.digest" 0600 "${DIGEST[$svc]}"
+  done
+  ((STAGED_COUNT == 0)) || commit_staged
+  without_failed started
+  without_failed restarted
+  without_failed stopped
   log "started: ${started[*]:-none}; restarted: ${restarted[*]:-none}; stopped: ${stopped[*]:-none}; unchanged: ${unchanged[*]:-none}"
-  ((failed == 0)) || die "some services failed to start or stop (see above and journalctl -u <service>)"
+  ((${#FAILED[@]} == 0)) || die "some services failed to start, restart or stop: ${!FAILED[*]} (see above and journalctl -u <service>)"
 }
 
 main "$@"

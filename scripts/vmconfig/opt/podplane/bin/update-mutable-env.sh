@@ -19,7 +19,7 @@ reject() { die "rejected $INPUT: $*; $MUTABLE_ENV is unchanged"; }
 # Fills the associative array named $1 from INPUT, or rejects the file.
 parse_delivered() {
   local -n parsed=$1
-  local line n=0 name value quote reason re='^([A-Za-z_][A-Za-z0-9_]*)=(.*)$'
+  local line n=0 name value quote re='^([A-Za-z_][A-Za-z0-9_]*)=(.*)$'
   while IFS= read -r line || [[ -n "$line" ]]; do
     n=$((n + 1))
     [[ -z "$line" || "$line" == \#* ]] && continue
@@ -38,9 +38,15 @@ parse_delivered() {
         ;;
       \'* | \"*) reject "line $n: $name: unterminated quote (a value cannot span lines)" ;;
     esac
-    reason=$(check_value "${MUTABLE_TYPE[$name]}" "$value") || reject "line $n: $name: $reason"
+    check_value "${MUTABLE_TYPE[$name]}" "$value" || reject "line $n: $name: $CHECK_REASON"
     parsed["$name"]=$value
   done <"$INPUT"
+}
+
+# read_head VAR: the first MAX_FILE_BYTES + 1 bytes of INPUT (NUL bytes dropped) into VAR.
+read_head() {
+  local LC_ALL=C
+  IFS= read -r -N $((MAX_FILE_BYTES + 1)) "$1" <"$INPUT" || true
 }
 
 main() {
@@ -49,11 +55,15 @@ main() {
     log "no $INPUT: nothing to merge"
     return 0
   fi
-  local size
-  size=$(wc -c <"$INPUT")
-  ((size <= MAX_FILE_BYTES)) || reject "larger than $MAX_FILE_BYTES bytes"
-  [[ "$(tr -d '\000' <"$INPUT" | wc -c)" == "$size" ]] || reject "contains a NUL byte"
-  ! grep -q $'\r' "$INPUT" || reject "contains a carriage return (CRLF line endings?)"
+  # recv/ belongs to the Nstance agent's user: never follow a link it could plant there.
+  [[ ! -L "$INPUT" ]] || reject "it is a symbolic link"
+  # Builtin reads only: at most MAX_FILE_BYTES + 1 bytes (read drops NUL bytes, so a
+  # second read up to the first NUL finds those), then CR.
+  local text
+  read_head text
+  ((${#text} <= MAX_FILE_BYTES)) || reject "larger than $MAX_FILE_BYTES bytes"
+  ! IFS= read -r -d '' _ <"$INPUT" || reject "contains a NUL byte"
+  [[ "$text" != *$'\r'* ]] || reject "contains a carriage return (CRLF line endings?)"
   load_variables
   local -A delivered=() current=()
   parse_delivered delivered

@@ -6,8 +6,15 @@
 # shellcheck disable=SC2034
 
 PODPLANE_ROOT="${PODPLANE_ROOT:-}"
-# The vmconfig tree this file belongs to (/opt/podplane on a VM, the stage or repo copy otherwise).
-VMCONFIG_HOME="$(cd "${BASH_SOURCE[0]%/*}/.." && pwd)"
+# The vmconfig tree this file belongs to (/opt/podplane on a VM, the stage or repo copy
+# otherwise), made absolute in this shell (cd and back: no subshell).
+vmconfig_home() {
+  local CDPATH="" here=$PWD
+  cd -P -- "${BASH_SOURCE[0]%/*}/.." || return 1
+  VMCONFIG_HOME=$PWD
+  cd -- "$here" || return 1
+}
+vmconfig_home
 readonly PODPLANE_ROOT VMCONFIG_HOME
 readonly VARIABLES_TSV="$VMCONFIG_HOME/share/variables.tsv"
 readonly SERVICES_TSV="$VMCONFIG_HOME/share/services.tsv"
@@ -22,6 +29,9 @@ readonly CONFIG_DIR="$PP_ETC/config"
 readonly SERVICE_ENV_DIR="$PODPLANE_ROOT/opt/env"
 readonly RECV_DIR="$PODPLANE_ROOT/opt/nstance-agent/recv"
 readonly MAX_VALUE_BYTES=4096
+# Every file vmconfig creates gets its mode from this umask or an explicit one (stage_file).
+readonly PP_UMASK=022
+umask "$PP_UMASK"
 
 LOG_TAG="podplane-${0##*/}"
 LOG_TAG="${LOG_TAG%.sh}"
@@ -42,6 +52,7 @@ err_report() { printf '%s: error: failed at line %s\n' "$LOG_TAG" "$1" >&2; }
 
 # write_if_changed DEST MODE < content: replaces DEST (via a temp file in the same directory)
 # only when the content differs; always fixes the mode. Sets WRITE_CHANGED=1 when replaced.
+# For bake-time and delivery copies (any bytes); the boot path uses stage_file/commit_staged.
 WRITE_CHANGED=0
 write_if_changed() {
   local dest=$1 mode=$2 tmp
@@ -59,29 +70,82 @@ write_if_changed() {
   fi
 }
 
+# read_file FILE VAR: the whole text of FILE (no NUL bytes) into VAR, trailing newlines kept;
+# VAR is empty when FILE does not exist. A builtin read: no subshell, no cat.
+read_file() {
+  local -n _read_into=$2
+  _read_into=""
+  [[ -f "$1" ]] || return 0
+  IFS= read -r -d '' _read_into <"$1" || true
+}
+
+# Write-if-changed without forks for text: stage_file DEST MODE TEXT compares TEXT with DEST
+# (builtin read) and, when it differs, writes it to DIR/.staged/NAME with MODE; commit_staged
+# then moves every staged file into place with one `mv` per directory (each rename is atomic:
+# same file system). Sets WRITE_CHANGED; STAGED_COUNT counts files waiting for commit_staged.
+declare -gA STAGED=()
+STAGED_COUNT=0
+stage_file() {
+  local dest=$1 mode=$2 text=$3 dir=${1%/*} current mask
+  read_file "$dest" current
+  if [[ -f "$dest" && "$current" == "$text" ]]; then
+    WRITE_CHANGED=0
+    return 0
+  fi
+  local staged="$dir/.staged/${dest##*/}"
+  [[ -d "$dir/.staged" ]] || mkdir -m 0700 "$dir/.staged"
+  # A leftover of an interrupted run would keep its old mode through the redirection below.
+  [[ ! -e "$staged" ]] || rm -f -- "$staged"
+  printf -v mask '%03o' $((8#777 & ~8#$mode))
+  umask "$mask"
+  printf '%s' "$text" >"$staged"
+  umask "$PP_UMASK"
+  [[ "${STAGED[$dir]:-}/" == *"/${dest##*/}/"* ]] || STAGED[$dir]+="/${dest##*/}"
+  STAGED_COUNT=$((STAGED_COUNT + 1))
+  WRITE_CHANGED=1
+}
+
+# commit_staged: one `mv` per directory moves the staged files over their destinations.
+commit_staged() {
+  local dir name
+  local -a files names
+  for dir in "${!STAGED[@]}"; do
+    files=()
+    IFS=/ read -r -a names <<<"${STAGED[$dir]#/}"
+    for name in "${names[@]}"; do
+      files+=("$dir/.staged/$name")
+    done
+    mv -f -t "$dir" -- "${files[@]}"
+  done
+  STAGED=()
+  STAGED_COUNT=0
+}
+
 # A JSON (and YAML/TOML basic) string literal; values are already free of control characters.
 json_string() {
   local v=${1//\\/\\\\}
   printf '"%s"' "${v//\"/\\\"}"
 }
 
-# Single-quoted for bash (mutable.env, detected.env): 'it'\''s'.
+# quote_single VAR VALUE: VAR='value' quoted for bash (mutable.env, detected.env): 'it'\''s'.
 quote_single() {
-  local q="'\\''"
-  printf "'%s'" "${1//\'/$q}"
+  local _qs="'\\''"
+  printf -v "$1" "'%s'" "${2//\'/$_qs}"
 }
 
-# Double-quoted with \ " $ ` escaped: read the same by bash and by systemd's EnvironmentFile=.
+# quote_double VAR VALUE: "value" with \ " $ ` escaped: read the same by bash and by systemd's
+# EnvironmentFile=.
 quote_double() {
-  local v=${1//\\/\\\\}
-  v=${v//\"/\\\"}
-  v=${v//\$/\\\$}
-  v=${v//\`/\\\`}
-  printf '"%s"' "$v"
+  local _qd=${2//\\/\\\\}
+  _qd=${_qd//\"/\\\"}
+  _qd=${_qd//\$/\\\$}
+  _qd=${_qd//\`/\\\`}
+  printf -v "$1" '"%s"' "$_qd"
 }
 
 # unquote VALUE: the inverse of both quote functions and of bare words, without eval.
-# Prints the value; returns 1 on anything else (an unclosed quote, a bare special character).
+# Sets UNQUOTED; returns 1 on anything else (an unclosed quote, a bare special character).
+UNQUOTED=""
 unquote() {
   local rest=$1 out="" inner
   local re_single="^'([^']*)'(.*)$" re_double='^"(([^"\\]|\\.)*)"(.*)$'
@@ -112,13 +176,13 @@ unquote() {
       return 1
     fi
   done
-  printf '%s' "$out"
+  UNQUOTED=$out
 }
 
 # read_env_file FILE ARRAY: parses NAME=VALUE lines (quoted as written by quote_single or
 # quote_double) into the associative array named ARRAY, without sourcing. Dies on a bad line.
 read_env_file() {
-  local file=$1 line n=0 name value
+  local file=$1 line n=0 name
   local -n into=$2
   local re='^([A-Z][A-Z0-9_]*)=(.*)$'
   while IFS= read -r line || [[ -n "$line" ]]; do
@@ -126,14 +190,9 @@ read_env_file() {
     [[ -z "$line" || "$line" == \#* ]] && continue
     [[ "$line" =~ $re ]] || die "$file line $n: expected NAME=value"
     name=${BASH_REMATCH[1]}
-    value=$(unquote "${BASH_REMATCH[2]}") || die "$file line $n: $name: the value is not quoted the way vmconfig writes values"
-    into["$name"]=$value
+    unquote "${BASH_REMATCH[2]}" || die "$file line $n: $name: the value is not quoted the way vmconfig writes values"
+    into["$name"]=$UNQUOTED
   done <"$file"
-}
-
-# Rows of variables.tsv whose source matches the extended regex $1: "name<TAB>type<TAB>required<TAB>default".
-variables_where() {
-  awk -F '\t' -v src="^($1)\$" '!/^#/ && NF >= 5 && $2 ~ src { print $1 "\t" $3 "\t" $4 "\t" $5 }' "$VARIABLES_TSV"
 }
 
 # MUTABLE_TYPE[name]=type and MUTABLE_DEFAULT[name]=default for the 36 mutable variables,
@@ -156,117 +215,101 @@ load_variables() {
   done <"$VARIABLES_TSV"
 }
 
-# Services of a kind, one "service<TAB>when<TAB>variables" line each, in services.tsv order.
-services_for_kind() {
-  awk -F '\t' -v kind="$1" '!/^#/ && NF >= 4 { n = split($2, ks, ","); for (i = 1; i <= n; i++) if (ks[i] == kind) print $1 "\t" $3 "\t" $4 }' "$SERVICES_TSV"
+# load_services KIND: SERVICES (the kind's services in services.tsv order), SERVICE_WHEN[svc]
+# ("always" or NAME=value) and SERVICE_VARS[svc] (comma-separated), read once.
+declare -ga SERVICES=()
+declare -gA SERVICE_WHEN=() SERVICE_VARS=()
+load_services() {
+  local kind=$1 svc kinds when vars
+  while IFS=$'\t' read -r svc kinds when vars _; do
+    [[ -z "$svc" || "$svc" == \#* || -z "$vars" ]] && continue
+    [[ ",$kinds," == *",$kind,"* ]] || continue
+    SERVICES+=("$svc")
+    SERVICE_WHEN[$svc]=$when
+    SERVICE_VARS[$svc]=$vars
+  done <"$SERVICES_TSV"
 }
 
-# The kind this image was baked for (written by install.sh).
-image_kind() {
+# load_image_kind: IMAGE_KIND, the kind this image was baked for (written by install.sh).
+IMAGE_KIND=""
+load_image_kind() {
   [[ -f "$PP_KIND_FILE" ]] || die "$PP_KIND_FILE is missing: this image was not installed by install.sh"
-  local kind
-  kind=$(<"$PP_KIND_FILE")
-  [[ "$kind" == knd || "$kind" == knc ]] || die "$PP_KIND_FILE: unknown kind '$kind'"
-  printf '%s' "$kind"
+  IFS= read -r IMAGE_KIND <"$PP_KIND_FILE" || true
+  [[ "$IMAGE_KIND" == knd || "$IMAGE_KIND" == knc ]] || die "$PP_KIND_FILE: unknown kind '$IMAGE_KIND'"
 }
 
 readonly RE_HOST='[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?'
 readonly RE_PORT='[0-9]{1,5}'
 
-# check_value TYPE VALUE: prints the reason and returns 1 when VALUE is not a valid TYPE.
-# Every value: at most MAX_VALUE_BYTES, no control character (NUL, CR, newline, tab, ...),
-# no $ or backtick (nothing that a later consumer could take for an expansion).
+# check_value TYPE VALUE: returns 1 with the reason in CHECK_REASON when VALUE is not a valid
+# TYPE. Every value: at most MAX_VALUE_BYTES, no control character (NUL, CR, newline, tab,
+# ...), no $ or backtick (nothing that a later consumer could take for an expansion).
+CHECK_REASON=""
 check_value() {
   local type=$1 value=$2 item
+  local -a items
+  CHECK_REASON=""
   if ((${#value} > MAX_VALUE_BYTES)); then
-    echo "longer than $MAX_VALUE_BYTES bytes"
-    return 1
+    CHECK_REASON="longer than $MAX_VALUE_BYTES bytes"
+  elif [[ "$value" == *[[:cntrl:]]* ]]; then
+    CHECK_REASON="contains a control character (newline, carriage return, tab, ...)"
+  elif [[ "$value" == *[\$\`]* ]]; then
+    CHECK_REASON='contains $ or a backtick'
+  else
+    case "$type" in
+      bool) [[ "$value" == true || "$value" == false ]] || CHECK_REASON="expected true or false" ;;
+      port)
+        if ! [[ "$value" =~ ^$RE_PORT$ ]] || ((10#$value < 1 || 10#$value > 65535)); then
+          CHECK_REASON="expected a port number 1-65535"
+        fi
+        ;;
+      level) [[ "$value" =~ ^([0-9]|10)$ ]] || CHECK_REASON="expected a log level 0-10" ;;
+      kind) [[ "$value" == knd || "$value" == knc ]] || CHECK_REASON="expected knd or knc" ;;
+      endpoint | endpoints)
+        IFS=, read -r -a items <<<"$value"
+        [[ "$type" == endpoints || "$value" != *,* ]] || CHECK_REASON="expected one URL or host:port"
+        for item in "${items[@]}"; do
+          [[ -z "$CHECK_REASON" ]] || break
+          [[ "$item" =~ ^[a-z][a-z0-9+.-]*://[^[:space:]/]+(/[^[:space:]]*)?$ || "$item" =~ ^($RE_HOST|\[[0-9A-Fa-f:.]+\]):$RE_PORT$ ]] ||
+            CHECK_REASON="expected a URL or host:port, found '$item'"
+        done
+        ;;
+      url) [[ -z "$value" || "$value" =~ ^https?://[^[:space:]/]+(/[^[:space:]]*)?$ ]] || CHECK_REASON="expected an http(s) URL" ;;
+      hostname) [[ -z "$value" || "$value" =~ ^$RE_HOST(:$RE_PORT)?$ ]] || CHECK_REASON="expected a host name" ;;
+      ip) [[ -z "$value" || "$value" =~ ^[0-9A-Fa-f:.]+$ ]] || CHECK_REASON="expected an IP address" ;;
+      path) [[ -z "$value" || "$value" =~ ^/[A-Za-z0-9._/-]*$ ]] || CHECK_REASON="expected an absolute path" ;;
+      list) [[ -z "$value" || "$value" =~ ^[A-Za-z0-9_.@-]+(,[A-Za-z0-9_.@-]+)*$ ]] || CHECK_REASON="expected a comma-separated list of names" ;;
+      word) [[ -z "$value" || "$value" =~ ^[A-Za-z0-9][A-Za-z0-9_.:/@+=-]*$ ]] || CHECK_REASON="expected a single word (letters, digits, _ . : / @ + = -)" ;;
+      text) ;;
+      *) CHECK_REASON="unknown type '$type' in variables.tsv" ;;
+    esac
   fi
-  if [[ "$value" == *[[:cntrl:]]* ]]; then
-    echo "contains a control character (newline, carriage return, tab, ...)"
-    return 1
-  fi
-  if [[ "$value" == *[\$\`]* ]]; then
-    echo 'contains $ or a backtick'
-    return 1
-  fi
-  case "$type" in
-    bool) [[ "$value" == true || "$value" == false ]] || {
-      echo "expected true or false"
-      return 1
-    } ;;
-    port)
-      if ! [[ "$value" =~ ^$RE_PORT$ ]] || ((10#$value < 1 || 10#$value > 65535)); then
-        echo "expected a port number 1-65535"
-        return 1
-      fi
-      ;;
-    level) [[ "$value" =~ ^([0-9]|10)$ ]] || {
-      echo "expected a log level 0-10"
-      return 1
-    } ;;
-    kind) [[ "$value" == knd || "$value" == knc ]] || {
-      echo "expected knd or knc"
-      return 1
-    } ;;
-    endpoint | endpoints)
-      local IFS=,
-      for item in $value; do
-        [[ "$item" =~ ^[a-z][a-z0-9+.-]*://[^[:space:]/]+(/[^[:space:]]*)?$ || "$item" =~ ^($RE_HOST|\[[0-9A-Fa-f:.]+\]):$RE_PORT$ ]] || {
-          echo "expected a URL or host:port, found '$item'"
-          return 1
-        }
-        [[ "$type" == endpoints ]] || [[ "$item" == "$value" ]] || {
-          echo "expected one URL or host:port"
-          return 1
-        }
-      done
-      ;;
-    url) [[ -z "$value" || "$value" =~ ^https?://[^[:space:]/]+(/[^[:space:]]*)?$ ]] || {
-      echo "expected an http(s) URL"
-      return 1
-    } ;;
-    hostname) [[ -z "$value" || "$value" =~ ^$RE_HOST(:$RE_PORT)?$ ]] || {
-      echo "expected a host name"
-      return 1
-    } ;;
-    ip) [[ -z "$value" || "$value" =~ ^[0-9A-Fa-f:.]+$ ]] || {
-      echo "expected an IP address"
-      return 1
-    } ;;
-    path) [[ -z "$value" || "$value" =~ ^/[A-Za-z0-9._/-]*$ ]] || {
-      echo "expected an absolute path"
-      return 1
-    } ;;
-    list) [[ -z "$value" || "$value" =~ ^[A-Za-z0-9_.@-]+(,[A-Za-z0-9_.@-]+)*$ ]] || {
-      echo "expected a comma-separated list of names"
-      return 1
-    } ;;
-    word) [[ -z "$value" || "$value" =~ ^[A-Za-z0-9][A-Za-z0-9_.:/@+=-]*$ ]] || {
-      echo "expected a single word (letters, digits, _ . : / @ + = -)"
-      return 1
-    } ;;
-    text) ;;
-    *)
-      echo "unknown type '$type' in variables.tsv"
-      return 1
-      ;;
-  esac
+  [[ -z "$CHECK_REASON" ]]
 }
 
-# write_mutable_env ARRAY: mutable.env with the 36 variables in variables.tsv order, each value
-# single-quoted so that sourcing the file can never run anything. Atomic, write-if-changed, 0600.
-write_mutable_env() {
-  local -n values=$1
-  local name
+# mutable_env_text ARRAY VAR: the text of mutable.env (the 36 variables in variables.tsv order,
+# each value single-quoted so that sourcing the file can never run anything) into VAR.
+mutable_env_text() {
+  local -n _values=$1 _text=$2
+  local name quoted
+  _text=""
   for name in "${MUTABLE_NAMES[@]}"; do
-    printf '%s=%s\n' "$name" "$(quote_single "${values[$name]:-}")"
-  done | write_if_changed "$MUTABLE_ENV" 0600
+    quote_single quoted "${_values[$name]:-}"
+    _text+="$name=$quoted"$'\n'
+  done
+}
+
+# write_mutable_env ARRAY: mutable.env from ARRAY, atomic, write-if-changed, 0600.
+write_mutable_env() {
+  local text
+  mutable_env_text "$1" text
+  stage_file "$MUTABLE_ENV" 0600 "$text"
+  commit_staged
 }
 
 # One configure/update at a time (the boot-time unit and cloud-init may both run configure.sh).
 take_lock() {
-  mkdir -p "$PP_STATE"
+  [[ -d "$PP_STATE" ]] || mkdir -p "$PP_STATE"
   exec 9>>"$PP_STATE/vmconfig.lock"
   flock -w 300 9 || die "another vmconfig script has held $PP_STATE/vmconfig.lock for 5 minutes"
 }
