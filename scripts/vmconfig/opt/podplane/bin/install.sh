@@ -220,6 +220,7 @@ create_users() {
   local -a root_args=()
   [[ -z "$PODPLANE_ROOT" ]] || root_args=("--root=$PODPLANE_ROOT")
   if ((WRITE_CHANGED || missing)); then
+    command -v systemd-sysusers >/dev/null || die "systemd-sysusers is missing: cannot create the service users ${users[*]}"
     systemd-sysusers "${root_args[@]}" "$conf"
     log "service users: ${users[*]}"
   fi
