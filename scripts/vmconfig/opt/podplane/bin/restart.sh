@@ -15,11 +15,12 @@ readonly RUNNING_STATES=" active reloading refreshing "
 declare -A DIGEST=()
 
 # compute_digests SERVICE...: DIGEST[svc] = "<sha256> <file>" lines for the service's env file
-# and every file under /opt/podplane/etc/config/<svc>/, from one sha256sum call for all of them.
+# and every file under /opt/podplane/etc/config/<svc>/ (not hidden ones: write_if_changed's
+# temp files), from one sha256sum call for all of them.
 compute_digests() {
   local svc f i=0 re='^\\?([0-9a-f]{64})  (.*)$'
   local -a files=() owner=() sums=()
-  shopt -s globstar nullglob dotglob
+  shopt -s globstar nullglob
   local LC_COLLATE=C
   for svc in "$@"; do
     files+=("$SERVICE_ENV_DIR/$svc.env")
@@ -30,7 +31,7 @@ compute_digests() {
       owner+=("$svc")
     done
   done
-  shopt -u globstar nullglob dotglob
+  shopt -u globstar nullglob
   ((${#files[@]} > 0)) || return 0
   mapfile -t sums < <(sha256sum -- "${files[@]}")
   ((${#sums[@]} == ${#files[@]})) || die "sha256sum gave ${#sums[@]} digests for ${#files[@]} files (a file changed during the run?)"

@@ -67,8 +67,8 @@ main() {
   load_variables
   local -A delivered=() current=()
   parse_delivered delivered
-  [[ -f "$MUTABLE_ENV" ]] || "$VMCONFIG_HOME/bin/bootstrap.sh"
   take_lock
+  [[ -f "$MUTABLE_ENV" ]] || "$VMCONFIG_HOME/bin/bootstrap.sh"
   read_env_file "$MUTABLE_ENV" current
   local name changed=()
   for name in "${!delivered[@]}"; do
