@@ -7,7 +7,7 @@ set -euo pipefail
 readonly APT_PACKAGES=(
   packer qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64
   mmdebstrap e2fsprogs fdisk dosfstools grub-pc-bin util-linux
-  genisoimage socat curl jq
+  genisoimage socat curl jq openssh-client
   shellcheck shfmt bats
 )
 
