@@ -121,8 +121,14 @@ commit_staged() {
   STAGED_COUNT=0
 }
 
-# A JSON (and YAML/TOML basic) string literal; values are already free of control characters.
+# json_string [-v VAR] VALUE: a JSON (and YAML/TOML basic) string literal, printed or (-v)
+# stored in VAR without a subshell; values are already free of control characters.
 json_string() {
+  if [[ "$1" == -v ]]; then
+    local _js=${3//\\/\\\\}
+    printf -v "$2" '"%s"' "${_js//\"/\\\"}"
+    return
+  fi
   local v=${1//\\/\\\\}
   printf '"%s"' "${v//\"/\\\"}"
 }

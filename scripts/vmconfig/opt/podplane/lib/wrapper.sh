@@ -27,11 +27,12 @@ export_as() {
   fi
 }
 
-# The directory systemd made for this run (RuntimeDirectory=podplane/<service>).
+# runtime_dir SERVICE: RUN_DIR, the directory systemd made for this run
+# (RuntimeDirectory=podplane/<service>); made here only when run outside systemd.
+RUN_DIR=""
 runtime_dir() {
-  local dir=${RUNTIME_DIRECTORY:-$PODPLANE_ROOT/run/podplane/$1}
-  mkdir -p "$dir"
-  printf '%s' "$dir"
+  RUN_DIR=${RUNTIME_DIRECTORY:-$PODPLANE_ROOT/run/podplane/$1}
+  [[ -d "$RUN_DIR" ]] || mkdir -p "$RUN_DIR"
 }
 
 run_binary() {

@@ -6,16 +6,19 @@ set -euo pipefail
 source "${BASH_SOURCE[0]%/*}/../lib/wrapper.sh"
 
 main() {
-  local dir
-  dir=$(runtime_dir containerd)
-  mkdir -p "$dir/certs.d"
+  local dir q
+  runtime_dir containerd
+  dir=$RUN_DIR
+  [[ -d "$dir/certs.d" ]] || mkdir "$dir/certs.d"
   if [[ "${REGISTRY_ENABLED:-false}" == true && -n "${REGISTRY_HOSTNAME:-}" ]]; then
-    mkdir -p "$dir/certs.d/${REGISTRY_HOSTNAME}"
+    [[ -d "$dir/certs.d/${REGISTRY_HOSTNAME}" ]] || mkdir "$dir/certs.d/${REGISTRY_HOSTNAME}"
+    json_string -v q "https://${REGISTRY_HOSTNAME}"
     printf 'server = %s\n\n[host."http://127.0.0.1:5000"]\n  capabilities = ["pull", "resolve"]\n' \
-      "$(json_string "https://${REGISTRY_HOSTNAME}")" >"$dir/certs.d/${REGISTRY_HOSTNAME}/hosts.toml"
+      "$q" >"$dir/certs.d/${REGISTRY_HOSTNAME}/hosts.toml"
   fi
+  json_string -v q "$dir/certs.d"
   printf 'version = 3\n\n[plugins."io.containerd.cri.v1.images".registry]\n  config_path = %s\n' \
-    "$(json_string "$dir/certs.d")" >"$dir/config.toml"
+    "$q" >"$dir/config.toml"
   run_binary /usr/local/bin/containerd --config="$dir/config.toml"
 }
 

@@ -6,12 +6,14 @@ set -euo pipefail
 source "${BASH_SOURCE[0]%/*}/../lib/wrapper.sh"
 
 main() {
-  local dir
-  dir=$(runtime_dir kubelet)
+  local dir q
+  runtime_dir kubelet
+  dir=$RUN_DIR
   printf 'apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\ncgroupDriver: systemd\ncontainerRuntimeEndpoint: unix:///run/containerd/containerd.sock\nauthentication:\n  anonymous:\n    enabled: false\n' >"$dir/config.yaml"
   if [[ -n "${KUBE_API_INTERNAL_LB_HOSTNAME:-}" ]]; then
+    json_string -v q "https://${KUBE_API_INTERNAL_LB_HOSTNAME}:${KUBE_API_PORT:-6443}"
     printf 'apiVersion: v1\nkind: Config\nclusters:\n  - name: podplane\n    cluster:\n      server: %s\n      certificate-authority: /opt/podplane/etc/config/kubelet/ca.crt\n' \
-      "$(json_string "https://${KUBE_API_INTERNAL_LB_HOSTNAME}:${KUBE_API_PORT:-6443}")" >"$dir/bootstrap-kubeconfig"
+      "$q" >"$dir/bootstrap-kubeconfig"
     ARGS+=("--bootstrap-kubeconfig=$dir/bootstrap-kubeconfig")
   fi
   add_flag --hostname-override NODE_HOSTNAME

@@ -6,13 +6,19 @@ set -euo pipefail
 source "${BASH_SOURCE[0]%/*}/../lib/wrapper.sh"
 
 main() {
-  local dir storage
-  dir=$(runtime_dir zot)
+  local dir storage q
+  runtime_dir zot
+  dir=$RUN_DIR
   storage="{\"rootDirectory\": \"/var/lib/zot\", \"dedupe\": false"
   if [[ -n "${REGISTRY_BUCKET:-}" ]]; then
-    storage+=", \"storageDriver\": {\"name\": \"s3\", \"bucket\": $(json_string "${REGISTRY_BUCKET}")"
-    storage+=", \"region\": $(json_string "${REGISTRY_REGION:-}")"
-    [[ -z "${REGISTRY_ENDPOINT:-}" ]] || storage+=", \"regionendpoint\": $(json_string "${REGISTRY_ENDPOINT}")"
+    json_string -v q "${REGISTRY_BUCKET}"
+    storage+=", \"storageDriver\": {\"name\": \"s3\", \"bucket\": $q"
+    json_string -v q "${REGISTRY_REGION:-}"
+    storage+=", \"region\": $q"
+    if [[ -n "${REGISTRY_ENDPOINT:-}" ]]; then
+      json_string -v q "${REGISTRY_ENDPOINT}"
+      storage+=", \"regionendpoint\": $q"
+    fi
     [[ "${AWS_S3_USE_PATH_STYLE:-false}" != true ]] || storage+=", \"forcepathstyle\": true"
     storage+=", \"secure\": true}"
   fi
