@@ -1,6 +1,7 @@
 // Runs a child process with its output appended to a log file on disk, keeping the last lines
 // in memory for the error message. Cancelled through an AbortSignal (SIGTERM, then SIGKILL).
 import { createWriteStream } from "node:fs";
+import path from "node:path";
 import { execa } from "execa";
 import { WorkError } from "../errors/index.js";
 
@@ -66,12 +67,13 @@ export async function runLogged(file: string, args: readonly string[], options: 
     });
     const result = await child;
     if (partial) remember(partial);
+    const name = path.basename(file);
     if (result.isCanceled) {
-      throw new WorkError("ECANCELED", `${file} was cancelled`, { command: file }, { logPath: options.logPath });
+      throw new WorkError("ECANCELED", `${name} was cancelled`, { command: file }, { logPath: options.logPath });
     }
     if (result.failed) {
       const how = result.signal ? `was killed by ${result.signal}` : `exited with ${String(result.exitCode)}`;
-      throw new WorkError(options.code, `${file} ${how}; last lines:\n${tail.lines.map((l) => `  ${l}`).join("\n")}`, { command: file, exitCode: result.exitCode, signal: result.signal, tail: tail.lines }, { logPath: options.logPath });
+      throw new WorkError(options.code, `${name} ${how}; last lines:\n${tail.lines.map((l) => `  ${l}`).join("\n")}`, { command: file, exitCode: result.exitCode, signal: result.signal, tail: tail.lines }, { logPath: options.logPath });
     }
   } finally {
     await new Promise<void>((resolve) => log.end(resolve));
