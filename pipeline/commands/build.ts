@@ -156,7 +156,9 @@ async function runBuild(flags: BuildFlags, signal: AbortSignal): Promise<BuildOu
           skip: () => flags.skipTest === true || flags.target !== "qemu",
           task: async (_ctx, task) => {
             const image = result.qemu?.path ?? "";
-            const report = await timed("test", () => testImage({ image, kind: manifest.kind, workDir: path.join(paths.workDir, "test"), signal }));
+            // Beside the bake log, not in the work dir: a failed test's serial log and report must outlive the cleanup below.
+            const testDir = path.join(path.dirname(paths.logPath), `${identity.name}.test`);
+            const report = await timed("test", () => testImage({ image, kind: manifest.kind, workDir: testDir, signal }));
             if (!report.ok) {
               const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.evidence}`);
               throw new WorkError("ETEST", `the boot test of ${image} failed (the image is kept, not published):\n  ${failed.join("\n  ")}`, { image, failed }, { logPath: report.logPath });
