@@ -1,30 +1,12 @@
 // `podplane-images user-data` and `vmconfig pack` through the CLI entry point: output, exit codes.
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, describe, expect, it, vi } from "vitest";
-import { main } from "../../pipeline/cli/main.js";
+import { describe, expect, it } from "vitest";
+import { resetCliStateAfterEach, runCli } from "../helpers/cli.js";
 import { tempDir } from "../vmconfig/helpers.js";
 
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  vi.spyOn(process.stderr, "write").mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const code = await main(["node", "podplane-images", ...args]);
-  vi.restoreAllMocks();
-  return { code, stdout, stderr };
-}
-
-afterEach(() => {
-  vi.restoreAllMocks();
-  process.exitCode = undefined;
-});
+const cli = runCli;
+resetCliStateAfterEach();
 
 describe("podplane-images user-data", () => {
   it("renders a script by default and cloud-config on request, with the env file's values", async () => {
