@@ -25,7 +25,7 @@ import {
   type Target,
 } from "../packer/index.js";
 import { findImage, readImagesFile, IMAGES_FILE, type ImageRecord } from "../publish/index.js";
-import { writeStage, type Stage } from "../stage/index.js";
+import { writeStage, writeStageIso, type Stage } from "../stage/index.js";
 import { packVmconfig, type PackedVmconfig } from "../vmconfig/index.js";
 import { fileSha256 } from "./file-digest.js";
 import { computeInputHash, imageName } from "./input-hash.js";
@@ -173,6 +173,7 @@ export async function runPackerBake(
     accelerator = choice.accelerator;
     onProgress({ kind: "message", text: `accelerator ${choice.accelerator} (${choice.reason})` });
     const seed = await writeBuildSeed(paths.packerDir, `bake-${identity.inputHash.slice(0, 12)}`);
+    const stageIso = await writeStageIso({ stageDir: paths.stageDir, outFile: path.join(paths.packerDir, "stage.iso"), signal: s.signal });
     const checksum = baseImage === identity.base.path ? identity.base.digest : s.manifest.baseImage.digest;
     qemu = {
       baseImage,
@@ -180,6 +181,7 @@ export async function runPackerBake(
       outputDir: paths.outputDir,
       accelerator: choice.accelerator,
       seedFiles: seed.files,
+      stageIso,
       sshUsername: seed.user,
       sshPrivateKeyFile: seed.privateKeyFile,
     };
@@ -223,6 +225,7 @@ export async function runPackerBake(
   } finally {
     // No partial output survives a failure; the log stays.
     await rm(paths.outputDir, { recursive: true, force: true });
+    await rm(path.join(paths.packerDir, "stage.iso"), { force: true });
   }
 }
 

@@ -20,6 +20,8 @@ export interface QemuSettings {
   outputDir: string;
   accelerator: "kvm" | "tcg";
   seedFiles: string[];
+  /** The stage directory as an ISO9660 image: the build VM's read-only second CD. */
+  stageIso: string;
   sshUsername: string;
   sshPrivateKeyFile: string;
   memory?: number;
@@ -77,6 +79,7 @@ export function packerVariables(v: BakeVariables): Record<string, unknown> {
       accelerator: v.qemu.accelerator,
       cpu_model: v.qemu.accelerator === "kvm" ? "host" : "max",
       seed_files: v.qemu.seedFiles,
+      stage_iso: v.qemu.stageIso,
       ssh_username: v.qemu.sshUsername,
       ssh_private_key_file: v.qemu.sshPrivateKeyFile,
       memory: v.qemu.memory ?? 2048,

@@ -12,6 +12,13 @@ import { FAKE_PACKER_DIR, tempDir } from "./fake-packer.js";
 
 const FAKE = path.join(FAKE_PACKER_DIR, "packer");
 
+/** What stageFor writes, in small: the qemu bake packs it into the stage ISO. */
+async function writeStandinStage(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, "artifacts.tsv"), "");
+  await writeFile(path.join(dir, "vmconfig.tar.gz"), "");
+}
+
 async function settings(target: "qemu" | "aws", mode: string): Promise<BakeSettings & { dir: string }> {
   const dir = await tempDir("bake-");
   const [manifest] = await loadManifests(path.join(PROJECT_ROOT, "manifests"), { kinds: ["knd"], arches: ["amd64"] });
@@ -27,6 +34,7 @@ describe("a bake with the fake packer", () => {
     const identity = await resolveIdentity(s, await resolveBase(s));
     const base = path.join(s.dir, "base.qcow2");
     await writeFile(base, "base");
+    await writeStandinStage(bakePaths(s.outDir, identity.name).stageDir);
     const progress: string[] = [];
     const result = await runPackerBake(s, identity, base, (p) => progress.push(p.text));
     const paths = bakePaths(s.outDir, identity.name);
@@ -37,7 +45,9 @@ describe("a bake with the fake packer", () => {
     expect(progress).toContain("accelerator tcg (PODPLANE_ACCEL)");
     // The var file carried the seed, the key and the verified base.
     const vars = JSON.parse(await readFile(path.join(paths.packerDir, "podplane.pkrvars.json"), "utf8")) as Record<string, unknown>;
-    expect(vars).toMatchObject({ base_image: base, base_image_checksum: s.manifest.baseImage.digest, accelerator: "tcg", cpu_model: "max", build_user: "packer" });
+    expect(vars).toMatchObject({ base_image: base, base_image_checksum: s.manifest.baseImage.digest, accelerator: "tcg", cpu_model: "max", build_user: "packer", stage_iso: path.join(paths.packerDir, "stage.iso") });
+    // The stage ISO (≈ the artifacts' size) does not outlive the bake.
+    await expect(stat(path.join(paths.packerDir, "stage.iso"))).rejects.toThrow(/ENOENT/);
     expect(await readFile(path.join(paths.packerDir, "seed", "user-data"), "utf8")).toMatch(/^#cloud-config\nusers:\n {2}- name: packer\n[\s\S]*ssh-ed25519 /);
   });
 
@@ -58,6 +68,7 @@ describe("a bake with the fake packer", () => {
     const identity = await resolveIdentity(s, await resolveBase(s));
     const base = path.join(s.dir, "base.qcow2");
     await writeFile(base, "base");
+    await writeStandinStage(bakePaths(s.outDir, identity.name).stageDir);
     const error = await runPackerBake(s, identity, base, () => undefined).catch((e: unknown) => e);
     const paths = bakePaths(s.outDir, identity.name);
     expect(error).toMatchObject({ code: "EPACKER", logPath: paths.logPath });

@@ -32,9 +32,23 @@ describe("template rendering", () => {
     expect(hcl).toContain('"user,id=user.0,restrict=on,hostfwd=tcp::{{ .SSHHostPort }}-:22"');
     expect(hcl).toContain("encrypt_boot = true");
     expect(hcl).toContain('post-processor "manifest"');
-    expect(hcl).toContain("sudo bash $STAGE/vmconfig/opt/podplane/bin/install.sh ${var.kind} $STAGE");
+    expect(hcl).toContain("tar -xzf $STAGE/vmconfig.tar.gz -C $VMCONFIG && sudo bash $VMCONFIG/opt/podplane/bin/install.sh ${var.kind} $STAGE");
     expect(hcl).not.toMatch(/\{\{#|\{\{\//);
     expect(hcl).toContain("DATASOURCES='${var.datasources}'");
+  });
+
+  it("qemu reads the stage from a read-only CD, only aws uploads it over SSH", async () => {
+    const hcl = renderTemplate(await source(), { modern: false });
+    expect(hcl).toContain('["-cdrom", var.stage_iso]');
+    // A -drive or -device in qemuargs would replace Packer's own disk and NIC arguments.
+    expect(hcl).not.toMatch(/\["-(drive|device)"/);
+    expect(hcl).toMatch(/only = \["qemu.podplane"\]\s*inline = \[\s*"sudo mkdir -p \$\{var.remote_stage_dir\} && sudo mount -o ro -t iso9660 \\"\$\(sudo blkid -L \$\{var.stage_label\}\)\\" \$\{var.remote_stage_dir\}/);
+    const stageUpload = /provisioner "file" \{\s*only\s*= \["amazon-ebs.podplane"\]\s*source\s*= "\$\{var.stage_dir\}\/"/;
+    expect(hcl).toMatch(stageUpload);
+    expect(hcl.match(/source\s*= "\$\{var.stage_dir\}\/"/g)).toHaveLength(1);
+    // The mounted stage is let go before the cleanup removes its directory; then a forced poweroff.
+    expect(hcl).toMatch(/umount \\"\$STAGE\\"; \} && bash \\"\$BAKE_DIR\/cleanup-image.sh\\" && bash \\"\$BAKE_DIR\/validate-image.sh\\"/);
+    expect(hcl).toContain("systemctl poweroff --force");
   });
 
   it("for modern Packer: required_plugins for qemu and amazon, IMDSv2 required", async () => {
@@ -55,9 +69,9 @@ describe("packerVariables", () => {
     const vars = packerVariables({
       ...common,
       target: "qemu",
-      qemu: { baseImage: "/c/base.qcow2", baseImageChecksum: "sha256:ab", outputDir: "/w/out", accelerator: "tcg", seedFiles: ["/w/seed/user-data", "/w/seed/meta-data"], sshUsername: "packer", sshPrivateKeyFile: "/w/key" },
+      qemu: { baseImage: "/c/base.qcow2", baseImageChecksum: "sha256:ab", outputDir: "/w/out", accelerator: "tcg", seedFiles: ["/w/seed/user-data", "/w/seed/meta-data"], stageIso: "/w/stage.iso", sshUsername: "packer", sshPrivateKeyFile: "/w/key" },
     });
-    expect(vars).toMatchObject({ accelerator: "tcg", cpu_model: "max", base_image: "/c/base.qcow2", base_image_checksum: "sha256:ab", build_user: "packer", qemu_binary: "qemu-system-x86_64", seed_files: ["/w/seed/user-data", "/w/seed/meta-data"] });
+    expect(vars).toMatchObject({ accelerator: "tcg", cpu_model: "max", base_image: "/c/base.qcow2", base_image_checksum: "sha256:ab", build_user: "packer", qemu_binary: "qemu-system-x86_64", seed_files: ["/w/seed/user-data", "/w/seed/meta-data"], stage_iso: "/w/stage.iso" });
     expect(vars).not.toHaveProperty("aws_region");
     expect(vars.datasources).toBe("NoCloud, None");
   });

@@ -45,7 +45,7 @@ describe("packer validate (installed Packer)", () => {
       stageDir: dir,
       manifestPath: path.join(dir, "m.json"),
       target: "qemu",
-      qemu: { baseImage: path.join(dir, "base.qcow2"), baseImageChecksum: "none", outputDir: path.join(dir, "out"), accelerator: "tcg", seedFiles: seed.files, sshUsername: seed.user, sshPrivateKeyFile: seed.privateKeyFile },
+      qemu: { baseImage: path.join(dir, "base.qcow2"), baseImageChecksum: "none", outputDir: path.join(dir, "out"), accelerator: "tcg", seedFiles: seed.files, stageIso: path.join(dir, "stage.iso"), sshUsername: seed.user, sshPrivateKeyFile: seed.privateKeyFile },
     });
     await expect(packerValidate("qemu", { dir, logPath: path.join(dir, "log") })).resolves.toBeUndefined();
   });
