@@ -48,7 +48,8 @@ describe("template rendering", () => {
     expect(hcl.match(/source\s*= "\$\{var.stage_dir\}\/"/g)).toHaveLength(1);
     // The mounted stage is let go before the cleanup removes its directory; then a forced poweroff.
     expect(hcl).toMatch(/umount \\"\$STAGE\\"; \} && bash \\"\$BAKE_DIR\/cleanup-image.sh\\" && bash \\"\$BAKE_DIR\/validate-image.sh\\"/);
-    expect(hcl).toContain("systemctl poweroff --force");
+    // 5 s for Packer's shutdown_command session; without AccuracySec systemd fires it up to 1 min late.
+    expect(hcl).toContain("systemd-run --quiet --on-active=5 --timer-property=AccuracySec=100ms systemctl poweroff --force");
   });
 
   it("for modern Packer: required_plugins for qemu and amazon, IMDSv2 required", async () => {
