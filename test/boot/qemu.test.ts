@@ -10,9 +10,9 @@ function after(args: readonly string[], flag: string): string[] {
 }
 
 describe("qemuArgs", () => {
-  it("uses TCG, restricted user networking with ssh forwarded on 127.0.0.1 only, the overlay and the seed", () => {
+  it("uses single-threaded TCG, restricted user networking with ssh forwarded on 127.0.0.1 only, the overlay and the seed", () => {
     const args = qemuArgs(BASE);
-    expect(after(args, "-accel")).toEqual(["tcg"]);
+    expect(after(args, "-accel")).toEqual(["tcg,thread=single"]);
     expect(after(args, "-cpu")).toEqual(["max"]);
     expect(after(args, "-netdev")).toEqual(["user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:2222-:22"]);
     expect(after(args, "-drive")).toEqual(["file=/w/overlay.qcow2,if=virtio,format=qcow2,discard=unmap", "file=/w/seed.iso,if=virtio,format=raw,readonly=on"]);
