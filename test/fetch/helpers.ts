@@ -1,10 +1,8 @@
 // Shared helpers of the fetch/cache/pin/mirror suites: temp dirs, fixture bytes and lock
 // manifests built from the seeded ones with fixture dependencies in place of the real ones.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtemp, mkdir, readFile, readdir, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { onTestFinished } from "vitest";
 import { mirrorRelativePath } from "../../pipeline/fetch/index.js";
 import type { Arch, Kind } from "../../pipeline/manifest/index.js";
 import type { FixtureServer } from "../fixtures/http-server.js";
@@ -12,11 +10,7 @@ import type { FixtureServer } from "../fixtures/http-server.js";
 export const REPO = path.resolve(import.meta.dirname, "../..");
 export const CLI = path.join(REPO, "bin/podplane-images.js");
 
-export async function tempDir(prefix = "pp-fetch-"): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir } from "../helpers/temp-dir.js";
 
 export interface FixtureArtifact {
   name: string;

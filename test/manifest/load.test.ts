@@ -1,16 +1,10 @@
-import { mkdtemp, rm, writeFile, readFile } from "node:fs/promises";
-import os from "node:os";
+import { writeFile, readFile } from "node:fs/promises";
 import path from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { digestToIntegrity, integrityToDigest, loadManifests, ManifestError, parseManifest } from "../../pipeline/manifest/index.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 const MANIFESTS = path.resolve(import.meta.dirname, "../../manifests");
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "pp-manifest-"));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 describe("lock manifests", () => {
   it("loads the four seeded manifests with kube2iam present but unpinned", async () => {

@@ -1,8 +1,6 @@
 // Helpers for suites that put test/fixtures/fake-packer/packer on PATH.
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { onTestFinished } from "vitest";
 import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
 
 export const FAKE_PACKER_DIR = path.join(PROJECT_ROOT, "test", "fixtures", "fake-packer");
@@ -11,11 +9,7 @@ export function fakePackerEnv(mode: string, extra: Record<string, string> = {}):
   return { PATH: `${FAKE_PACKER_DIR}:${process.env.PATH ?? ""}`, FAKE_PACKER_MODE: mode, ...extra };
 }
 
-export async function tempDir(prefix: string): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+export { tempDir } from "../helpers/temp-dir.js";
 
 /** Writes `content` at `rel` below `root`, creating directories (fake image roots). */
 export async function put(root: string, rel: string, content: string, mode = 0o644): Promise<void> {

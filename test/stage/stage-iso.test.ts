@@ -1,15 +1,9 @@
 import { execa } from "execa";
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { chmod, mkdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { STAGE_ISO_LABEL, stageIsoArgs, writeStageIso } from "../../pipeline/stage/index.js";
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "stage-iso-"));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
+import { tempDir } from "../helpers/temp-dir.js";
 
 describe("writeStageIso", () => {
   it("packs the stage with Rock Ridge: upstream file names and paths survive, the label is the one the guest looks up", async () => {

@@ -1,21 +1,15 @@
 import { execFile, spawn } from "node:child_process";
-import { access, mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
-import os from "node:os";
+import { access, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import * as tar from "tar";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { describe, expect, it } from "vitest";
 import { loadManifests } from "../../pipeline/manifest/index.js";
 import { generateStandinMirror, renderStandinProgram, type StandinArtifact } from "../fixtures/standins/index.js";
 import { hashFile } from "../fixtures/standins/write.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 const run = promisify(execFile);
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), "pp-standins-"));
-  onTestFinished(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 function find(artifacts: readonly StandinArtifact[], name: string): StandinArtifact {
   const artifact = artifacts.find((a) => a.name === name);
