@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
-# Shared by the run-wrappers in libexec/: the unit loaded /opt/env/<service>.env into the
-# environment; a wrapper turns those variables into the binary's flags and config files, then
-# execs it. `add_flag FLAG VAR` lines are what test/vmconfig/mapping.test.ts checks against the
-# table in docs/vmconfig.md. Sourced, never run.
+# Shared by the rooms' run.sh (services/<svc>/run.sh, each unit's ExecStart=): systemd loaded
+# /opt/env/<svc>.env into the environment; run.sh turns those variables into the binary's flags
+# and environment, then execs it. test/vmconfig/mapping.test.ts reads the `add_flag FLAG VAR`
+# and `export_as NAME VAR` lines and checks them against the table in docs/vmconfig.md.
+# Stands alone (no common.sh): it runs in every service start, as the service's user.
+# Sourced, never run.
 
-# shellcheck source=SCRIPTDIR/common.sh
-source "${BASH_SOURCE[0]%/*}/common.sh"
-
+PODPLANE_ROOT="${PODPLANE_ROOT:-}"
 ARGS=()
 
 # add_flag FLAG VAR [DEFAULT]: FLAG=value when VAR (or DEFAULT) is not empty.
@@ -15,26 +15,15 @@ add_flag() {
   [[ -z "$value" ]] || ARGS+=("$1=$value")
 }
 
-# add_flag_if BOOL_VAR FLAG VAR: add_flag FLAG VAR only when BOOL_VAR is "true".
-add_flag_if() {
-  [[ "${!1:-false}" != true ]] || add_flag "$2" "$3"
-}
-
-# export_as NAME VAR: the binary reads NAME from its environment; VAR holds the value.
+# export_as NAME VAR [DEFAULT]: the binary reads NAME from its environment; VAR (or DEFAULT)
+# holds the value; nothing is exported when both are empty.
 export_as() {
-  if [[ -n "${!2:-}" ]]; then
-    export "$1=${!2}"
-  fi
+  local value=${!2:-${3:-}}
+  [[ -z "$value" ]] || export "$1=$value"
 }
 
-# runtime_dir SERVICE: RUN_DIR, the directory systemd made for this run
-# (RuntimeDirectory=podplane/<service>); made here only when run outside systemd.
-RUN_DIR=""
-runtime_dir() {
-  RUN_DIR=${RUNTIME_DIRECTORY:-$PODPLANE_ROOT/run/podplane/$1}
-  [[ -d "$RUN_DIR" ]] || mkdir -p "$RUN_DIR"
-}
-
+# run_binary PATH [ARG...]: execs the binary at its install path (under PODPLANE_ROOT in
+# tests), the given arguments first, then the ones collected in ARGS.
 run_binary() {
   local bin=$PODPLANE_ROOT$1
   shift

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# configure_containerd: /etc/containerd/config.toml (systemd cgroups, runc at
+# /usr/local/sbin/runc, CNI in /opt/cni/bin, the pause image of the manifest, pulled through the
+# cluster registry when it is on) and, with REGISTRY_ENABLED=true,
+# /etc/containerd/certs.d/<REGISTRY_HOSTNAME>/hosts.toml: pulls go to the local zot with
+# containerd's Nstance client certificate. Called by configure.sh with ENV; stage_file only.
+
+# shellcheck source=SCRIPTDIR/../lib.sh
+source "${BASH_SOURCE[0]%/*}/../lib.sh"
+
+# containerd_sandbox_image VAR: the registry.k8s.io/pause image named in installed.json, or
+# empty (containerd's built-in default then). A builtin read and match: no fork.
+containerd_sandbox_image() {
+  local -n _img=$1
+  local json="" re='"(registry\.k8s\.io/pause:[A-Za-z0-9._-]+)"'
+  _img=""
+  [[ ! -f "$ROOM_ROOT/opt/podplane/share/installed.json" ]] ||
+    IFS= read -r -d '' json <"$ROOM_ROOT/opt/podplane/share/installed.json" || true
+  [[ ! "$json" =~ $re ]] || _img=${BASH_REMATCH[1]}
+}
+
+# containerd_registry_host VAR: the local zot's URL, on ::1 when the node has IPv6 (as zot binds).
+containerd_registry_host() {
+  local -n _host=$1
+  if [[ -n "${ENV[INSTANCE_IPV6]:-}" ]]; then _host="https://[::1]:5000"; else _host="https://127.0.0.1:5000"; fi
+}
+
+configure_containerd() {
+  local image pinned="" q host hosts_dir
+  local registry=${ENV[REGISTRY_HOSTNAME]:-} enabled=${ENV[REGISTRY_ENABLED]:-true}
+  containerd_sandbox_image image
+  if [[ -n "$image" ]]; then
+    [[ "$enabled" != true || -z "$registry" ]] || image="$registry/mirror/$image"
+    room_quote q "$image"
+    pinned="
+    [plugins.\"io.containerd.cri.v1.images\".pinned_images]
+      sandbox = $q"
+  fi
+  room_dir /etc/containerd
+  stage_file "$ROOM_ROOT/etc/containerd/config.toml" 0644 "version = 3
+oom_score = -999
+
+[plugins]
+  [plugins.\"io.containerd.cri.v1.runtime\"]
+    [plugins.\"io.containerd.cri.v1.runtime\".containerd]
+      default_runtime_name = \"runc\"
+      [plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.runc]
+        runtime_type = \"io.containerd.runc.v2\"
+        [plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.runc.options]
+          BinaryName = \"/usr/local/sbin/runc\"
+          SystemdCgroup = true
+    [plugins.\"io.containerd.cri.v1.runtime\".cni]
+      bin_dirs = [\"/opt/cni/bin\"]
+      conf_dir = \"/etc/cni/net.d\"
+  [plugins.\"io.containerd.cri.v1.images\"]$pinned
+    [plugins.\"io.containerd.cri.v1.images\".registry]
+      config_path = \"/etc/containerd/certs.d\"
+" root:root
+  [[ -n "$registry" ]] || return 0
+  hosts_dir=/etc/containerd/certs.d/$registry
+  if [[ "$enabled" == true ]]; then
+    containerd_registry_host host
+    room_dir "$hosts_dir"
+    stage_file "$ROOM_ROOT$hosts_dir/hosts.toml" 0644 "[host.\"$host\"]
+  capabilities = [\"pull\", \"resolve\"]
+  ca = \"/opt/crt/ca.crt\"
+  client = [[\"/opt/crt/containerd.client.crt\", \"/opt/key/containerd/containerd.client.key\"]]
+" root:root
+  elif [[ -e "$ROOM_ROOT$hosts_dir/hosts.toml" ]]; then
+    # The registry was switched off: pulls go to the registry itself again.
+    rm -f -- "$ROOM_ROOT$hosts_dir/hosts.toml"
+  fi
+}
