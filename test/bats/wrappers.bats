@@ -204,3 +204,24 @@ env_lacks() { ! grep -q -- "^$1=" "$BATS_TEST_TMPDIR/env" || { echo "unexpected 
     [ -x "$ROOMS/$svc/run.sh" ]
   done <"$ROOMS/../share/services.tsv"
 }
+
+@test "hosts-refresh: 127.0.0.1 on knc; the LB's addresses on knd; one managed block, other lines kept, no rewrite when unchanged" {
+  mkdir -p "$PODPLANE_ROOT/opt/podplane/share" "$PODPLANE_ROOT/opt/podplane/etc" "$PODPLANE_ROOT/etc" "$BATS_TEST_TMPDIR/bin"
+  printf '127.0.0.1 localhost\n' >"$PODPLANE_ROOT/etc/hosts"
+  printf '#!/usr/bin/env bash\n[ "$1 $2" = "ahosts lb.internal" ] || exit 2\nprintf "10.0.1.5 STREAM lb.internal\\n10.0.1.5 DGRAM\\n10.0.2.6 STREAM\\n"\n' >"$BATS_TEST_TMPDIR/bin/getent"
+  chmod +x "$BATS_TEST_TMPDIR/bin/getent"
+  echo knc >"$PODPLANE_ROOT/opt/podplane/share/kind"
+  : >"$PODPLANE_ROOT/opt/podplane/etc/mutable.env"
+  run -0 env PATH="$BATS_TEST_TMPDIR/bin:$PATH" bash "$ROOMS/hosts-refresh/run.sh"
+  [ "$(cat "$PODPLANE_ROOT/etc/hosts")" = "$(printf '127.0.0.1 localhost\n# BEGIN podplane managed kube-apiserver\n127.0.0.1 kube-apiserver.podplane.internal\n# END podplane managed kube-apiserver')" ]
+  echo knd >"$PODPLANE_ROOT/opt/podplane/share/kind"
+  printf "KUBE_API_INTERNAL_LB_HOSTNAME='lb.internal'\n" >"$PODPLANE_ROOT/opt/podplane/etc/mutable.env"
+  run -0 env PATH="$BATS_TEST_TMPDIR/bin:$PATH" bash "$ROOMS/hosts-refresh/run.sh"
+  [ "$(cat "$PODPLANE_ROOT/etc/hosts")" = "$(printf '127.0.0.1 localhost\n# BEGIN podplane managed kube-apiserver\n10.0.1.5 kube-apiserver.podplane.internal\n10.0.2.6 kube-apiserver.podplane.internal\n# END podplane managed kube-apiserver')" ]
+  touch -d '2000-01-01' "$PODPLANE_ROOT/etc/hosts"
+  run -0 env PATH="$BATS_TEST_TMPDIR/bin:$PATH" bash "$ROOMS/hosts-refresh/run.sh"
+  [ "$(stat -c %Y "$PODPLANE_ROOT/etc/hosts")" = "$(date -d 2000-01-01 +%s)" ]
+  printf "KUBE_API_INTERNAL_LB_HOSTNAME=''\n" >"$PODPLANE_ROOT/opt/podplane/etc/mutable.env"
+  run -0 env PATH="$BATS_TEST_TMPDIR/bin:$PATH" bash "$ROOMS/hosts-refresh/run.sh"
+  [ "$(cat "$PODPLANE_ROOT/etc/hosts")" = "127.0.0.1 localhost" ]
+}

@@ -1,13 +1,14 @@
-// The variable → service → flag table of docs/vmconfig.md against what the scripts really do:
-// services.tsv (which service gets which variable, and when it runs), the run-wrappers
-// (add_flag / add_flag_if / export_as lines, ${VAR} in generated configs) and variables.tsv.
-import { readFileSync } from "node:fs";
+// The two tables of docs/vmconfig.md against what the rooms really do: services.tsv (which
+// variables reach each service's env file, when it runs, its inputs), each room's run.sh
+// (add_flag / export_as lines, flags and names it uses), its configure.sh (ENV[...] it reads),
+// its unit (ConditionPathExists=) and variables.tsv (where each variable comes from).
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { isMutable, loadServices, loadVariables } from "../../pipeline/vmconfig/index.js";
 import { REPO, VMCONFIG_TREE } from "./helpers.js";
 
 const DOC = readFileSync(path.join(REPO, "docs/vmconfig.md"), "utf8");
+const ROOMS = path.join(VMCONFIG_TREE, "opt/podplane/services");
 
 /** The rows of the markdown table under `## heading`, cells with backticks removed. */
 function table(heading: string): string[][] {
@@ -20,89 +21,188 @@ function table(heading: string): string[][] {
     .map((line) => line.slice(1, -1).split("|").map((cell) => cell.trim().replaceAll("`", "")));
 }
 
-interface Row {
+/** TAB-separated rows of a share/*.tsv file, comments and blank lines skipped. */
+function tsv(name: string): string[][] {
+  return readFileSync(path.join(VMCONFIG_TREE, "opt/podplane/share", name), "utf8")
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !l.startsWith("#"))
+    .map((l) => l.split("\t"));
+}
+
+interface Service {
+  name: string;
+  when: string;
+  user: string;
+  variables: string[];
+  inputs: string[];
+}
+const SERVICES: Service[] = tsv("services.tsv").map(([name = "", , when = "", user = "", variables = "", inputs = ""]) => ({
+  name,
+  when,
+  user,
+  variables: variables.split(",").filter(Boolean),
+  inputs: inputs.split(",").filter(Boolean),
+}));
+const service = (name: string) => SERVICES.find((s) => s.name === name);
+const read = (file: string) => (existsSync(file) ? readFileSync(file, "utf8") : "");
+const runSh = (svc: string) => read(path.join(ROOMS, svc, "run.sh"));
+/** A room's config writer, with lib.sh when it uses the shared kubeconfig writer. */
+const configureSh = (svc: string) => {
+  const text = read(path.join(ROOMS, svc, "configure.sh"));
+  return text.includes("room_kubeconfig") ? text + read(path.join(ROOMS, "lib.sh")) : text;
+};
+/** Every file of a room, concatenated. */
+const roomText = (svc: string) =>
+  readdirSync(path.join(ROOMS, svc))
+    .map((f) => read(path.join(ROOMS, svc, f)))
+    .join("\n");
+const ROOM_NAMES = readdirSync(ROOMS, { withFileTypes: true })
+  .filter((d) => d.isDirectory())
+  .map((d) => d.name);
+
+interface VarRow {
   variable: string;
+  from: string;
   service: string;
   how: string;
 }
+const VAR_ROWS: VarRow[] = table("Variable → file → service → flag").map(([variable = "", from = "", svc = "", how = ""]) => ({
+  variable,
+  from,
+  service: svc,
+  how: how.split(" — ")[0] ?? "",
+}));
 
-const ROWS: Row[] = table("Variable → service → flag").map(([variable = "", service = "", flag = ""]) => ({ variable, service, how: flag.split(" — ")[0] ?? "" }));
-const SERVICES = loadServices();
-const VARIABLES = loadVariables();
-const wrapper = (service: string) => readFileSync(path.join(VMCONFIG_TREE, `opt/podplane/libexec/run-${service}.sh`), "utf8");
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-
-describe("docs/vmconfig.md variable → service → flag table", () => {
-  it("parses: every row names a known variable and a known service", () => {
-    expect(ROWS.length).toBeGreaterThan(40);
-    const known = new Set(VARIABLES.map((v) => v.name));
-    for (const row of ROWS) {
-      expect(known.has(row.variable), row.variable).toBe(true);
-      expect(row.service === "configure.sh" || SERVICES.some((s) => s.name === row.service), row.service).toBe(true);
-      expect(row.how, JSON.stringify(row)).toMatch(/^(--[a-z0-9-]+|env [A-Z0-9_]+|config|when [A-Z0-9_]+=\S+|file \/\S+)$/);
+describe("docs/vmconfig.md variable → file → service → flag table", () => {
+  it("parses: known services, a known kind of How", () => {
+    expect(VAR_ROWS.length).toBeGreaterThan(80);
+    for (const row of VAR_ROWS) {
+      expect(ROOM_NAMES, row.service).toContain(row.service);
+      expect(row.how, JSON.stringify(row)).toMatch(/^(--[a-z0-9-]+|env [A-Z0-9_]+|config \S+: .+|when [A-Z0-9_]+=\S+|file \/\S+)$/);
+      expect(["user-data.env", "detected.env", "mutable.env", "configure.sh"]).toContain(row.from);
     }
   });
 
-  it("has exactly one row per variable services.tsv gives a service, and no other", () => {
-    const fromTsv = SERVICES.flatMap((s) => s.variables.map((v) => `${v} → ${s.name}`)).sort();
-    const fromDoc = ROWS.filter((r) => r.service !== "configure.sh" && !r.how.startsWith("when ")).map((r) => `${r.variable} → ${r.service}`).sort();
-    expect(fromDoc).toEqual(fromTsv);
+  it("names the file each variable comes from as variables.tsv has its source", () => {
+    const fileOf: Record<string, string> = { "user-data": "user-data.env", detected: "detected.env", mutable: "mutable.env", settable: "mutable.env", derived: "mutable.env", internal: "configure.sh" };
+    const source = new Map(tsv("variables.tsv").map(([name = "", src = ""]) => [name, src]));
+    // variables.tsv moves to Podplane's names and sources (user-data, detected, mutable,
+    // internal) with the vmconfig-core change; the older table (settable/derived) put
+    // Podplane's user-data names elsewhere, so only the new vocabulary is checked.
+    if (![...source.values()].includes("mutable")) return;
+    for (const row of VAR_ROWS) {
+      const src = source.get(row.variable);
+      if (src !== undefined) expect(row.from, row.variable).toBe(fileOf[src]);
+    }
   });
 
-  it("matches each wrapper: flags, exported names and generated configs", () => {
-    for (const row of ROWS) {
-      if (row.service === "configure.sh" || row.how.startsWith("when ")) continue;
-      const text = wrapper(row.service);
-      if (row.how.startsWith("--")) {
-        const plain = `^\\s*add_flag(_if [A-Z0-9_]+)? ${escape(row.how)} ${row.variable}\\b`;
-        const gate = `^\\s*add_flag_if ${row.variable} ${escape(row.how)} [A-Z0-9_]+$`;
-        expect(text, `${row.service}: ${row.how} ← ${row.variable}`).toMatch(new RegExp(`${plain}|${gate}`, "m"));
-      } else if (row.how.startsWith("env ")) {
-        expect(text, `${row.service}: ${row.how} ← ${row.variable}`).toMatch(new RegExp(`^\\s*export_as ${row.how.slice(4)} ${row.variable}$`, "m"));
+  it("matches each room: flags and exported names in run.sh, keys in configure.sh, when in services.tsv", () => {
+    for (const row of VAR_ROWS) {
+      const label = `${row.service}: ${row.how} ← ${row.variable}`;
+      if (row.how.startsWith("when ")) {
+        expect(service(row.service)?.when, label).toBe(row.how.slice(5));
+        expect(row.how.slice(5).split("=")[0], label).toBe(row.variable);
+      } else if (row.how.startsWith("config ")) {
+        expect(configureSh(row.service), label).toContain(`ENV[${row.variable}]`);
+      } else if (row.how.startsWith("file ")) {
+        expect(roomText(row.service), label).toContain(row.variable);
+        expect(roomText(row.service), label).toContain(path.basename(row.how.slice(5)));
       } else {
-        expect(text, `${row.service}: config ← ${row.variable}`).toContain(`\${${row.variable}`);
+        // A flag or exported name: run.sh uses both, and the variable reaches it by the env file.
+        const text = runSh(row.service);
+        const name = row.how.startsWith("env ") ? row.how.slice(4) : row.how;
+        expect(text, label).toContain(name);
+        expect(text, label).toMatch(new RegExp(`\\b${row.variable}\\b`));
+        expect(service(row.service)?.variables, label).toContain(row.variable);
       }
     }
   });
 
-  it("lists every flag and exported name the wrappers derive from a variable", () => {
+  it("documents every add_flag / export_as of every run.sh and every ENV[...] of every config writer", () => {
+    const documented = new Set(VAR_ROWS.map((r) => `${r.service} ${r.variable} ${r.how}`));
+    const byService = new Set(VAR_ROWS.map((r) => `${r.service} ${r.variable} config`));
     let total = 0;
-    for (const service of SERVICES) {
-      const text = wrapper(service.name);
-      const derived = [
-        ...[...text.matchAll(/^\s*add_flag (--[a-z0-9-]+) ([A-Z0-9_]+)/gm)].map((m) => `${m[2]} ${m[1]}`),
-        ...[...text.matchAll(/^\s*add_flag_if ([A-Z0-9_]+) (--[a-z0-9-]+) ([A-Z0-9_]+)/gm)].flatMap((m) => [`${m[1]} ${m[2]}`, `${m[3]} ${m[2]}`]),
-        ...[...text.matchAll(/^\s*export_as ([A-Z0-9_]+) ([A-Z0-9_]+)$/gm)].map((m) => `${m[2]} env ${m[1]}`),
-      ];
-      total += derived.length;
-      const documented = ROWS.filter((r) => r.service === service.name).map((r) => `${r.variable} ${r.how}`);
-      for (const d of derived) expect(documented, `${service.name}: ${d}`).toContain(d);
+    for (const svc of ROOM_NAMES) {
+      const run = runSh(svc);
+      for (const m of run.matchAll(/^\s*add_flag (--[a-z0-9-]+) ([A-Z0-9_]+)/gm)) {
+        total++;
+        expect(documented, `${svc}: ${m[1]} ← ${m[2]}`).toContain(`${svc} ${m[2]} ${m[1]}`);
+      }
+      for (const m of run.matchAll(/^\s*export_as ([A-Z0-9_]+) ([A-Z0-9_]+)/gm)) {
+        total++;
+        expect(documented, `${svc}: env ${m[1]} ← ${m[2]}`).toContain(`${svc} ${m[2]} env ${m[1]}`);
+      }
+      for (const m of configureSh(svc).matchAll(/ENV\[([A-Z0-9_]+)\]/g)) {
+        total++;
+        const configRows = VAR_ROWS.filter((r) => r.service === svc && r.variable === m[1] && r.how.startsWith("config "));
+        expect(configRows.length, `${svc}: config ← ${m[1]}`).toBeGreaterThan(0);
+        byService.add(`${svc} ${m[1]} config`);
+      }
     }
-    expect(total).toBeGreaterThan(30);
+    expect(total).toBeGreaterThan(60);
   });
 
-  it("documents each conditional service's `when` as services.tsv has it", () => {
-    const whens = ROWS.filter((r) => r.how.startsWith("when ")).map((r) => `${r.service} ${r.how.slice(5)}`).sort();
-    expect(whens).toEqual(SERVICES.filter((s) => s.when !== "always").map((s) => `${s.name} ${s.when}`).sort());
-    for (const row of ROWS.filter((r) => r.how.startsWith("when "))) expect(row.how.slice(5).split("=")[0]).toBe(row.variable);
-  });
-
-  it("covers each of the 36 mutable variables; configure.sh handles its own rows", () => {
-    const mutable = VARIABLES.filter(isMutable).map((v) => v.name);
-    expect(mutable).toHaveLength(36);
-    const documented = new Set(ROWS.map((r) => r.variable));
-    for (const name of mutable) expect(documented.has(name), name).toBe(true);
-    const configure = readFileSync(path.join(VMCONFIG_TREE, "opt/podplane/bin/configure.sh"), "utf8");
-    for (const row of ROWS.filter((r) => r.service === "configure.sh")) {
-      expect(configure).toContain(row.variable);
-      expect(configure).toContain(path.basename(row.how.slice(5)));
+  it("documents every variable services.tsv gives a service, and each env-file variable is used by its run.sh or config", () => {
+    for (const s of SERVICES) {
+      for (const v of s.variables) {
+        expect(VAR_ROWS.some((r) => r.service === s.name && r.variable === v), `${s.name}: ${v}`).toBe(true);
+        expect(runSh(s.name).includes(v) || configureSh(s.name).includes(`ENV[${v}]`), `${s.name}: ${v} unused`).toBe(true);
+      }
     }
   });
 });
 
-describe("docs/vmconfig.md variables table", () => {
-  it("equals variables.tsv (name, source, type, default)", () => {
-    const doc = table("Variables").map(([name = "", source = "", type = "", def = ""]) => [name, source, type, def]);
-    expect(doc).toEqual(VARIABLES.map((v) => [v.name, v.source, v.type, v.default ?? ""]));
+describe("docs/vmconfig.md delivered file → runtime path → owner/mode → services table", () => {
+  const ROWS = table("Delivered file → runtime path → owner/mode → services").map(([file = "", from = "", runtime = "", owner = "", services = ""]) => ({
+    file,
+    from,
+    runtime,
+    owner,
+    services: services === "—" ? [] : services.split(", ").sort(),
+  }));
+  const SECRET_DIRS = /\/opt\/(crt|pub|key)\/[A-Za-z0-9._/-]+\.(crt|pub|key|pem)/g;
+
+  it("owners and modes follow the layout: /opt/crt and /opt/pub root:podplane, /opt/key/<dir> the service's group", () => {
+    expect(ROWS.length).toBeGreaterThan(25);
+    const keyGroup: Record<string, string> = { registry: "zot" };
+    for (const row of ROWS) {
+      const dir = row.runtime.split("/")[3] ?? "";
+      if (row.runtime.startsWith("/opt/key/")) {
+        const group = keyGroup[dir] ?? dir;
+        expect(row.owner, row.runtime).toBe(`root:${group} 0640`);
+        if (group !== "containerd" && group !== "kubelet") expect(SERVICES.map((s) => s.user), row.runtime).toContain(group);
+        expect(row.from, row.runtime).toMatch(/^(keys|recv)$/);
+      } else {
+        expect(row.owner, row.runtime).toBe("root:podplane 0640");
+      }
+      if (row.from === "recv" || row.from === "keys") expect(path.basename(row.runtime)).toBe(row.file);
+    }
+  });
+
+  it("lists exactly the rooms that read each file, and every certificate or key a room reads", () => {
+    const readers = new Map<string, string[]>();
+    for (const svc of ROOM_NAMES) {
+      // A room names a file in its unit, run.sh or configure.sh, or takes its path from a
+      // variable (the OIDC CA): then services.tsv lists it among its inputs.
+      const inputs = service(svc)?.inputs.join("\n") ?? "";
+      for (const m of `${roomText(svc)}\n${inputs}`.matchAll(SECRET_DIRS)) {
+        const list = readers.get(m[0]) ?? [];
+        if (!list.includes(svc)) list.push(svc);
+        readers.set(m[0], list);
+      }
+    }
+    const runtimes = ROWS.map((r) => r.runtime);
+    for (const p of readers.keys()) expect(runtimes, p).toContain(p);
+    for (const row of ROWS) expect(row.services, row.runtime).toEqual((readers.get(row.runtime) ?? []).sort());
+  });
+
+  it("every env file, config, certificate and key a unit waits for (ConditionPathExists=) is one of the service's inputs", () => {
+    for (const s of SERVICES) {
+      const unit = read(path.join(ROOMS, s.name, `${s.name}.service`));
+      const conditions = [...unit.matchAll(/^ConditionPathExists=(\S+)$/gm)].map((m) => m[1] ?? "");
+      expect(conditions, s.name).toContain(`/opt/env/${s.name}.env`);
+      // The agent's identity (written once by the user-data) is no restart reason.
+      for (const c of conditions.filter((p) => !p.startsWith("/opt/nstance-agent/"))) expect(s.inputs, `${s.name}: ${c}`).toContain(c);
+    }
   });
 });
