@@ -127,7 +127,7 @@ interface DaemonCase {
   name: string;
   valid: () => Promise<{ run: Run; target: { port?: number; socket?: string } }>;
   /** [what, run, message]: each must exit 2 with stderr matching message. */
-  bad: (valid: Run) => Promise<[string, Run, RegExp, boolean?][]>;
+  bad: (valid: Run) => [string, Run, RegExp, boolean?][];
 }
 
 const without = (args: string[], prefix: string): string[] => args.filter((a) => !a.startsWith(prefix));
@@ -149,7 +149,7 @@ const CASES: DaemonCase[] = [
       ];
       return { run: { args }, target: { port } };
     },
-    bad: async (v) => [
+    bad: (v) => [
       ["unknown flag", { args: [...v.args, "--no-such-flag=1"] }, /unknown flag: --no-such-flag/],
       ["missing required flag", { args: without(v.args, "--etcd-servers") }, /missing required flag: --etcd-servers/],
       ["bad enum", { args: replace(v.args, "--tls-min-version", "--tls-min-version=VersionTLS14") }, /--tls-min-version/],
@@ -175,7 +175,7 @@ const CASES: DaemonCase[] = [
       ];
       return { run: { args }, target: { port } };
     },
-    bad: async (v) => [
+    bad: (v) => [
       ["unknown flag", { args: [...v.args, "--oidc-issuer-url=https://x"] }, /unknown flag: --oidc-issuer-url/],
       ["missing required flag", { args: without(v.args, "--kubeconfig") }, /missing required flag: --kubeconfig/],
       ["bad bool", { args: replace(v.args, "--allocate-node-cidrs", "--allocate-node-cidrs=yes") }, /--allocate-node-cidrs/],
@@ -194,7 +194,7 @@ const CASES: DaemonCase[] = [
       await writeFile(f("scheduler-nokubeconfig.yaml"), `apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\n`);
       return { run: { args: [`--config=${f("scheduler.yaml")}`, `--secure-port=${port}`, "--bind-address=127.0.0.1", "--v=2"] }, target: { port } };
     },
-    bad: async (v) => [
+    bad: (v) => [
       ["unknown flag", { args: [...v.args, "--policy-config-file=x"] }, /unknown flag: --policy-config-file/],
       ["missing kubeconfig", { args: replace(v.args, "--config", `--config=${f("scheduler-nokubeconfig.yaml")}`) }, /no kubeconfig/],
       ["bad port", { args: replace(v.args, "--secure-port", "--secure-port=70000") }, /--secure-port/],
@@ -233,7 +233,7 @@ ${extra}`;
       const args = [`--config=${f("kubelet.yaml")}`, `--kubeconfig=${f("kubeconfig")}`, "--node-ip=10.0.0.5,fd00::5", "--hostname-override=i-1", "--node-labels=podplane.dev/kind=knc", "--v=2"];
       return { run: { args }, target: { port } };
     },
-    bad: async (v) => [
+    bad: (v) => [
       ["unknown flag", { args: [...v.args, "--pod-infra-container-image=pause"] }, /unknown flag: --pod-infra-container-image/],
       ["bad IP", { args: replace(v.args, "--node-ip", "--node-ip=10.0.0") }, /--node-ip/],
       ["unknown config field", { args: replace(v.args, "--config", `--config=${f("kubelet-unknown.yaml")}`) }, /unknown field 'clusterDns'/],
@@ -253,7 +253,7 @@ ${extra}`;
       await writeFile(f("containerd-unknown.toml"), `version = 3\n[registry]\n`);
       return { run: { args: ["--config", f("containerd.toml"), "--log-level=info"] }, target: { socket } };
     },
-    bad: async (v) => [
+    bad: (v) => [
       ["unknown flag", { args: [...v.args, "--debug"] }, /unknown flag: --debug/],
       ["bad enum", { args: replace(v.args, "--log-level", "--log-level=loud") }, /--log-level/],
       ["old config version", { args: ["--config", f("containerd-v1.toml")] }, /version 1 is not supported/],
@@ -274,7 +274,7 @@ ${extra}`;
       await writeFile(f("zot-unknown.json"), doc("crt/server.key").replace('"log"', '"logging"'));
       return { run: { args: ["serve", f("zot.json")] }, target: { port } };
     },
-    bad: async () => [
+    bad: () => [
       ["unknown flag", { args: ["--config", f("zot.json")] }, /unknown flag: --config/],
       ["missing command", { args: [] }, /no command/],
       ["malformed JSON", { args: ["serve", f("zot-broken.json")] }, /does not parse as JSON/],
@@ -298,7 +298,7 @@ ${extra}`;
       };
       return { run: { args: [], env }, target: { port: ports[0] } };
     },
-    bad: async (v) => [
+    bad: (v) => [
       ["unknown flag", { args: ["--listen-client-urls=http://127.0.0.1:2378"], env: v.env }, /unknown flag: --listen-client-urls/],
       ["missing TLS variable", { args: [], env: { ...v.env, NETSY_TLS_CA_CERT: "" } }, /NETSY_TLS_CA_CERT is required/],
       ["bad cluster_id", { args: [], env: { ...v.env, NETSY_CONFIG: f("netsy-badid.jsonc") } }, /cluster_id 'Standin_1'/],
@@ -317,7 +317,7 @@ ${extra}`;
       };
       return { run: { args: [], env }, target: { port } };
     },
-    bad: async (v) => [
+    bad: (v) => [
       ["unknown flag", { args: ["--server=nstance.invalid:8443"], env: v.env }, /unknown flag: --server/],
       ["missing address", { args: [], env: { ...v.env, NSTANCE_SERVER_REGISTRATION_ADDR: "" } }, /NSTANCE_SERVER_REGISTRATION_ADDR is required/],
       ["bad address", { args: [], env: { ...v.env, NSTANCE_SERVER_AGENT_ADDR: "nstance.invalid" } }, /NSTANCE_SERVER_AGENT_ADDR/],
@@ -332,7 +332,7 @@ ${extra}`;
       const args = [`--app-port=${port}`, "--node=i-standin", "--host-interface=cni0", "--base-role-arn=arn:aws:iam::123456789012:role/", "--iptables=true", "--host-ip=10.0.0.5", "--log-level=info"];
       return { run: { args }, target: { port } };
     },
-    bad: async (v) => [
+    bad: (v) => [
       ["unknown flag", { args: [...v.args, `--kubeconfig=${f("kubeconfig")}`] }, /unknown flag: --kubeconfig/],
       ["bad ARN", { args: replace(v.args, "--base-role-arn", "--base-role-arn=role/") }, /invalid --base-role-arn/],
       ["bad level", { args: replace(v.args, "--log-level", "--log-level=loud") }, /--log-level/],
@@ -349,7 +349,7 @@ ${extra}`;
       await writeFile(f("fluent-bit-broken.yaml"), yaml("  - name: [\n"));
       return { run: { args: ["-c", f("fluent-bit.yaml")] }, target: { port } };
     },
-    bad: async () => [
+    bad: () => [
       ["unknown flag", { args: ["-c", f("fluent-bit.yaml"), "--config-format=yaml"] }, /unknown flag: --config-format/],
       ["unknown section", { args: ["-c", f("fluent-bit-unknown.yaml")] }, /unknown field 'outputs'/],
       ["malformed YAML", { args: ["-c", f("fluent-bit-broken.yaml")] }, /does not parse as YAML/],
@@ -369,7 +369,7 @@ describe.each(CASES)("the $name stand-in", (c) => {
 
   it("exits 2 naming an unknown flag, a missing flag, a malformed value, a bad file and a bad config", async () => {
     const { run } = await c.valid();
-    const cases = await c.bad(run);
+    const cases = c.bad(run);
     const results = await Promise.all(cases.map(([, bad, , asNobody]) => runOnce(c.name, bad, asNobody)));
     for (const [i, [what, , message]] of cases.entries()) {
       const result = results[i] as Result;
