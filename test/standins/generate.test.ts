@@ -1,11 +1,12 @@
 import { execFile, spawn } from "node:child_process";
 import { access, readFile, stat, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import * as tar from "tar";
 import { describe, expect, it } from "vitest";
 import { loadManifests } from "../../pipeline/manifest/index.js";
-import { generateStandinMirror, renderStandinProgram, type StandinArtifact } from "../fixtures/standins/index.js";
+import { generateStandinMirror, renderStandinProgram, STANDIN_INTERPRETER, type StandinArtifact } from "../fixtures/standins/index.js";
 import { hashFile } from "../fixtures/standins/write.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -85,21 +86,31 @@ describe("generateStandinMirror", () => {
 });
 
 describe("a stand-in program", () => {
-  it("prints its version, exits 2 naming a missing required flag, records args and env, and runs until SIGTERM", async () => {
+  it("is a Python zip app that says what it is, prints its version, exits 2 naming a missing flag, records args and env, and runs until SIGTERM", async () => {
     const dir = await tempDir();
     const mirror = await generateStandinMirror({ dir, kinds: ["knc"], arches: ["amd64"], padBytes: 256 * 1024 });
     const apiserver = find(mirror.artifacts, "kube-apiserver").path;
+    const head = (await readFile(apiserver)).subarray(0, 200).toString("latin1");
+    expect(head).toMatch(/^#!\/usr\/bin\/python3\n# Podplane stand-in for kube-apiserver 1\.36\.1: NOT the upstream program/);
     const state = path.join(dir, "state");
     const env = { ...process.env, PODPLANE_STANDIN_DIR: state, STANDIN_TEST_VALUE: "x y" };
 
     const { stdout } = await run(apiserver, ["--version"], { env });
-    expect(stdout).toBe("kube-apiserver version v1.36.1 (podplane stand-in)\n");
+    expect(stdout).toBe("Kubernetes v1.36.1 (podplane stand-in)\n");
 
     const missing = await run(apiserver, ["--secure-port=6443"], { env }).catch((e: unknown) => e as { code: number; stderr: string });
-    expect(missing).toMatchObject({ code: 2, stderr: "kube-apiserver: missing required flag --etcd-servers\n" });
-    expect(await readFile(path.join(state, "kube-apiserver.args"), "utf8")).toBe("--secure-port=6443\n");
+    expect(missing).toMatchObject({ code: 2, stderr: "kube-apiserver: missing required flag: --etcd-servers\n" });
 
-    const child = spawn(apiserver, ["--etcd-servers=http://127.0.0.1:2378", "--oidc-issuer-url", "https://issuer.example"], { env, stdio: "ignore" });
+    const key = path.join(dir, "sa.key");
+    await writeFile(key, "-----BEGIN PRIVATE KEY-----\n");
+    const port = await new Promise<number>((resolve) => {
+      const server = createServer().listen(0, "127.0.0.1", () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+      });
+    });
+    const args = ["--etcd-servers=http://127.0.0.1:2378", `--secure-port=${port}`, "--bind-address=127.0.0.1", "--service-account-issuer", "https://issuer.example", `--service-account-key-file=${key}`, `--service-account-signing-key-file=${key}`];
+    const child = spawn(apiserver, args, { env, stdio: "ignore" });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     const started = path.join(state, "kube-apiserver.starts");
     for (let i = 0; i < 100; i++) {
@@ -107,32 +118,32 @@ describe("a stand-in program", () => {
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(child.exitCode).toBeNull();
-    expect(await readFile(path.join(state, "kube-apiserver.args"), "utf8")).toBe("--etcd-servers=http://127.0.0.1:2378\n--oidc-issuer-url\nhttps://issuer.example\n");
+    expect(await readFile(path.join(state, "kube-apiserver.args"), "utf8")).toBe(`${args.join("\n")}\n`);
     expect(await readFile(path.join(state, "kube-apiserver.env"), "utf8")).toContain("STANDIN_TEST_VALUE=x y\n");
     expect(await readFile(started, "utf8")).toMatch(new RegExp(`^\\d+\\.\\d+ ${child.pid}\\n$`));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
   });
 
-  it("is a program in every archive: the containerd tarball's containerd requires --config", async () => {
+  it("is a program in every archive: the containerd tarball's containerd loads its --config", async () => {
     const dir = await tempDir();
     const mirror = await generateStandinMirror({ dir, kinds: ["knd"], arches: ["amd64"] });
     const out = path.join(dir, "x");
     await run("mkdir", ["-p", out]);
     await run("tar", ["-xzf", find(mirror.artifacts, "containerd").path, "-C", out]);
-    const failed = await run(path.join(out, "bin/containerd"), [], { env: { ...process.env, PODPLANE_STANDIN_DIR: path.join(dir, "s") } }).catch(
+    const failed = await run(path.join(out, "bin/containerd"), ["--config", path.join(dir, "absent.toml")], { env: { ...process.env, PODPLANE_STANDIN_DIR: path.join(dir, "s") } }).catch(
       (e: unknown) => e as { code: number; stderr: string },
     );
-    expect(failed).toMatchObject({ code: 2, stderr: "containerd: missing required flag --config\n" });
+    expect(failed).toMatchObject({ code: 2, stderr: `containerd: --config: file ${path.join(dir, "absent.toml")} does not exist\n` });
   });
 });
 
 describe("the stand-in program text", () => {
-  it("is shellcheck-clean bash", async () => {
+  it("compiles as Python for every program the layouts name", async () => {
     const dir = await tempDir();
-    const file = path.join(dir, "kubelet");
-    await writeFile(file, renderStandinProgram("kubelet", "1.36.1"));
-    const result = await run("shellcheck", ["-s", "bash", "-S", "style", file]).catch((e: unknown) => e as { stdout: string });
-    expect(result.stdout).toBe("");
+    const names = ["kube-apiserver", "kubelet", "containerd", "ctr", "containerd-shim-runc-v2", "bridge", "zot", "netsy", "nstance-agent", "kube2iam", "fluent-bit", "newgidmap"];
+    for (const name of names) await writeFile(path.join(dir, `${name}.py`), renderStandinProgram(name, "1.0.0"));
+    const { stderr } = await run(STANDIN_INTERPRETER, ["-m", "py_compile", ...names.map((n) => path.join(dir, `${n}.py`))]);
+    expect(stderr).toBe("");
   });
 });

@@ -1,9 +1,10 @@
-// install.sh + the slim user-data + configure.sh + the run-wrappers against the boot-test
-// owner's stand-in artifacts (upstream names and layouts, required flags), in a temporary
-// PODPLANE_ROOT with stub systemctl/dpkg: every service of knc (and zot) starts with the flags
-// its binary requires. The real-VM version of this is the boot test.
+// install.sh + the slim user-data + configure.sh + the run-wrappers against the strict stand-in
+// artifacts (upstream names and layouts; each checks its binary's flags, files and configs), in a
+// temporary PODPLANE_ROOT with stub systemctl/dpkg: every service of knc (and zot) gets through its
+// binary's flag parsing and config loading. PODPLANE_STANDIN_ROOT makes the stand-ins look up the
+// absolute VM paths they are given under PODPLANE_ROOT. The real-VM version of this is the boot test.
 import { execFileSync, spawn } from "node:child_process";
-import { copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { access, copyFile, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderUserData } from "../../pipeline/userdata/index.js";
@@ -17,6 +18,12 @@ async function waitFor(file: string, exited: () => number | null, ms = 5000): Pr
     if (await stat(file).then(() => true, () => false)) return;
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The service's run-wrapper: its room (services/<svc>/run.sh), else the older libexec/run-<svc>.sh. */
+async function wrapperOf(root: string, service: string): Promise<string> {
+  const room = path.join(root, "opt/podplane/services", service, "run.sh");
+  return (await access(room).then(() => true, () => false)) ? room : path.join(root, "opt/podplane/libexec", `run-${service}.sh`);
 }
 
 describe("vmconfig with the stand-in artifacts", () => {
@@ -64,8 +71,11 @@ describe("vmconfig with the stand-in artifacts", () => {
       const binary = service === "zot" ? "zot" : service;
       const child = spawn(
         "bash",
-        ["-c", 'set -a; source "$1"; set +a; exec "$2"', "_", path.join(root, "opt/env", `${service}.env`), path.join(root, "opt/podplane/libexec", `run-${service}.sh`)],
-        { env: { PATH: process.env.PATH, PODPLANE_ROOT: root, PODPLANE_STANDIN_DIR: standinDir, RUNTIME_DIRECTORY: path.join(dir, "run", service) }, stdio: ["ignore", "ignore", "pipe"] },
+        ["-c", 'set -a; source "$1"; set +a; exec "$2"', "_", path.join(root, "opt/env", `${service}.env`), await wrapperOf(root, service)],
+        {
+          env: { PATH: process.env.PATH, PODPLANE_ROOT: root, PODPLANE_STANDIN_ROOT: root, PODPLANE_STANDIN_DIR: standinDir, RUNTIME_DIRECTORY: path.join(dir, "run", service) },
+          stdio: ["ignore", "ignore", "pipe"],
+        },
       );
       let stderr = "";
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
@@ -78,6 +88,6 @@ describe("vmconfig with the stand-in artifacts", () => {
       expect(args.length, service).toBeGreaterThan(0);
     }
     const apiserver = await readFile(path.join(standinDir, "kube-apiserver.args"), "utf8");
-    expect(apiserver.split("\n")).toContain("--etcd-servers=http://127.0.0.1:2378");
-  });
+    expect(apiserver).toMatch(/^--etcd-servers=https?:\/\/127\.0\.0\.1:2378$/m);
+  }, 180_000);
 });
