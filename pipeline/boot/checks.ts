@@ -305,7 +305,7 @@ export function checkServiceEnv(ctx: CheckContext, snapshot: GuestSnapshot): Ima
   const problems: string[] = [];
   const seen: string[] = [];
   const merged = mergedEnv(snapshot, ctx.spec);
-  const sources = new Map(ctx.spec.variables.map((v) => [v.name, v.source]));
+  const sources = new Map<string, string>(ctx.spec.variables.map((v) => [v.name, v.source]));
   const { running, stopped, foreign } = expectedServices(ctx, snapshot);
   for (const service of running) {
     const file = serviceEnvFile(service.name);
