@@ -55,7 +55,7 @@ describe("checks on a healthy knc boot", () => {
     const { text, after } = afterLiveUpdate(ctx, booted);
     const refused = refusedCopy(after);
     const rebooted = healthy(ctx, { mutable: text, bootId: "boot-2", pidBase: 900 });
-    for (const [name, info] of Object.entries(rebooted.files)) if (refused.files[name]) rebooted.files[name] = structuredClone(refused.files[name] ?? null);
+    for (const name of Object.keys(rebooted.files)) if (refused.files[name]) rebooted.files[name] = structuredClone(refused.files[name] ?? null);
     const results = [
       checkCloudInit(ctx, booted),
       checkBootstrap(ctx, booted),

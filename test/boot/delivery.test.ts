@@ -49,7 +49,7 @@ describe("generateDelivery", () => {
     expect(names).not.toContain("recv/ca.key");
   });
 
-  it("gives knd only its own certificates and no service-account key", async () => {
+  it("gives knd only its own certificates and no service-account key", () => {
     const specs = certificateSpecs({ ...IDENTITY, kind: "knd" }).map((c) => c.name);
     expect(specs.sort()).toEqual(["containerd.client", "kube2iam.client", "kubelet.client", "kubelet.server", "registry.server"]);
   });
