@@ -1,10 +1,14 @@
 // The named checks of a boot test, evaluated from guest snapshots. Pure: every input is a
-// captured snapshot, so each rule is unit-tested without a VM. Each check says what it saw.
+// captured snapshot (or a host-side count), so each rule is unit-tested without a VM. Evidence
+// comes from what every binary shows (systemd's MainPID and User, /proc/<pid>/cmdline, status,
+// environ, the sockets it listens on); stand-in records may add detail but are never required.
+// Each check says what it saw, and only that.
+import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Kind } from "../manifest/schema.js";
 import { parseEnvFile } from "./envfile.js";
-import { fileContent, restartedUnits, type GuestSnapshot } from "./probe.js";
-import { isSecretVariable, serviceApplies, servicesOfKind, type ServiceSpec, type VmconfigSpec } from "./vmconfig-spec.js";
+import { fileContent, restartedUnits, type FileInfo, type GuestSnapshot } from "./probe.js";
+import { deliveriesOfKind, isMutableSource, isSecretVariable, serviceApplies, servicesOfKind, type DeliverySpec, type ServiceSpec, type VmconfigSpec } from "./vmconfig-spec.js";
 
 export interface ImageCheck {
   name: string;
@@ -18,18 +22,30 @@ export const GUEST = {
   mutableEnv: "/opt/podplane/etc/mutable.env",
   serviceEnvDir: "/opt/env",
   recvDir: "/opt/nstance-agent/recv",
+  keysDir: "/opt/nstance-agent/keys",
+  nonce: "/opt/nstance-agent/identity/nonce.jwt",
+  identityCa: "/opt/nstance-agent/identity/ca.crt",
   standinDir: "/var/lib/podplane-standin",
   cloudConfig: "/var/lib/cloud/instance/cloud-config.txt",
   injectionMarker: "/tmp/podplane-injected",
 } as const;
 
+/** Where delivered material ends up: every file under these is compared across deliveries. */
+export const RUNTIME_DIRS = ["/opt/crt/", "/opt/pub/", "/opt/key/", `${GUEST.serviceEnvDir}/`] as const;
+export const RUNTIME_GLOBS = ["/opt/crt/*", "/opt/pub/*", "/opt/key/*/*", `${GUEST.serviceEnvDir}/*.env`] as const;
+
 export const CHECK_NAMES = {
   cloudInit: "cloud-init-slim",
   bootstrap: "bootstrap-env",
+  identity: "nstance-identity",
+  delivery: "delivery-applied",
   serviceEnv: "service-env-files",
   services: "services-active",
+  nodeName: "kubelet-node-name",
   liveUpdate: "live-update",
   invalidUpdate: "invalid-update-refused",
+  rotation: "certificate-rotation",
+  hostile: "hostile-delivery-refused",
   reboot: "reboot-converges",
   noDownload: "no-download",
 } as const;
@@ -37,11 +53,28 @@ export const CHECK_NAMES = {
 export interface CheckContext {
   kind: Kind;
   spec: VmconfigSpec;
-  /** The test user-data.env the slim user-data carried. */
+  /** The user-data.env the slim user-data carried (Podplane's format). */
   userDataEnv: ReadonlyArray<readonly [string, string]>;
   /** The slim user-data exactly as rendered. */
   userData: string;
+  /** sha256 of each delivered file, keyed "recv/<name>" or "keys/<name>". */
+  delivered?: Readonly<Record<string, string>>;
 }
+
+/**
+ * Sockets a service must listen on once it runs (the real binaries' defaults at their pinned
+ * versions, which the stand-ins copy); a service not listed must listen on something only when
+ * LISTENS_SOMEWHERE says so.
+ */
+export const LISTENS: Readonly<Record<string, RegExp>> = {
+  "kube-apiserver": /^tcp6? \S+:6443$/,
+  kubelet: /^tcp6? \S+:10250$/,
+  "kube-controller-manager": /^tcp6? \S+:10257$/,
+  "kube-scheduler": /^tcp6? \S+:10259$/,
+  containerd: /^unix \/run\/containerd\/containerd\.sock$/,
+  netsy: /^tcp6? \S+:2378$/,
+};
+export const LISTENS_SOMEWHERE: readonly string[] = ["zot", "kube2iam"];
 
 export const serviceEnvFile = (service: string): string => `${GUEST.serviceEnvDir}/${service}.env`;
 export const unitOf = (service: string): string => `${service}.service`;
@@ -56,18 +89,19 @@ function envOf(snapshot: GuestSnapshot, file: string): Map<string, string> | und
   return text === undefined ? undefined : parseEnvFile(text).values;
 }
 
-/** user-data.env + detected.env + mutable.env, later files overriding (configure.sh's merge). */
-export function mergedEnv(snapshot: GuestSnapshot): Map<string, string> {
+/** user-data.env + detected.env + mutable.env, later files overriding (configure.sh's merge); an empty mutable value means the default. */
+export function mergedEnv(snapshot: GuestSnapshot, spec?: VmconfigSpec): Map<string, string> {
   const merged = new Map<string, string>();
+  for (const variable of spec?.variables ?? []) if (variable.default !== undefined) merged.set(variable.name, variable.default);
   for (const file of [GUEST.userDataEnv, GUEST.detectedEnv, GUEST.mutableEnv]) {
-    for (const [name, value] of envOf(snapshot, file) ?? []) merged.set(name, value);
+    for (const [name, value] of envOf(snapshot, file) ?? []) if (value !== "" || !merged.has(name)) merged.set(name, value);
   }
   return merged;
 }
 
-/** The services of the kind that apply to this VM, and those that must not run. */
+/** The services of the kind that apply to this VM, those that must not run, and other kinds'. */
 export function expectedServices(ctx: CheckContext, snapshot: GuestSnapshot): { running: ServiceSpec[]; stopped: ServiceSpec[]; foreign: ServiceSpec[] } {
-  const env = mergedEnv(snapshot);
+  const env = mergedEnv(snapshot, ctx.spec);
   const own = servicesOfKind(ctx.spec, ctx.kind);
   return {
     running: own.filter((s) => serviceApplies(s, env)),
@@ -75,6 +109,17 @@ export function expectedServices(ctx: CheckContext, snapshot: GuestSnapshot): { 
     foreign: ctx.spec.services.filter((s) => !s.kinds.includes(ctx.kind)),
   };
 }
+
+const ownUnits = (ctx: CheckContext): string[] => servicesOfKind(ctx.spec, ctx.kind).map((s) => unitOf(s.name));
+const short = (unit: string): string => unit.replace(/\.service$/, "");
+const userOf = (ctx: CheckContext, service: string): string | undefined => ctx.spec.services.find((s) => s.name === service)?.user;
+
+/** The users a probe asks about: every non-root service user of the kind, and nstance-agent. */
+export function serviceUsers(spec: VmconfigSpec, kind: Kind): string[] {
+  return [...new Set(["nstance-agent", ...servicesOfKind(spec, kind).map((s) => s.user)])].filter((u) => u && u !== "root").sort();
+}
+
+// ---- first boot ---------------------------------------------------------------------------
 
 export function checkCloudInit(ctx: CheckContext, snapshot: GuestSnapshot): ImageCheck {
   const problems: string[] = [];
@@ -87,7 +132,6 @@ export function checkCloudInit(ctx: CheckContext, snapshot: GuestSnapshot): Imag
   if (errors.length > 0) problems.push(`cloud-init errors: ${JSON.stringify(errors).slice(0, 300)}`);
   if (recoverable.length > 0) problems.push(`cloud-init recoverable errors: ${JSON.stringify(status.recoverable_errors).slice(0, 300)}`);
 
-  // The user scripts that ran: the slim user-data (script format) and nothing else.
   const scripts = Object.keys(snapshot.cloudScripts);
   seen.push(`user scripts [${scripts.join(", ")}]`);
   const isScript = ctx.userData.startsWith("#!");
@@ -98,35 +142,28 @@ export function checkCloudInit(ctx: CheckContext, snapshot: GuestSnapshot): Imag
     problems.push(`expected only the runcmd of the slim cloud-config, found [${scripts.join(", ")}]`);
   }
 
-  // The cloud-config cloud-init acted on: the test-access user, plus (cloud-config format) the write of user-data.env and runcmd.
-  const cloudConfigText = fileContent(snapshot, GUEST.cloudConfig) ?? "";
-  const cloudConfig = (parseYaml(cloudConfigText) ?? {}) as Record<string, unknown>;
+  // users + ssh_pwauth: the test-only access part; bootcmd: its sentinel host names (seed.ts).
+  const cloudConfig = (parseYaml(fileContent(snapshot, GUEST.cloudConfig) ?? "") ?? {}) as Record<string, unknown>;
   const keys = Object.keys(cloudConfig).filter((k) => k !== "merge_how" && k !== "_log");
-  // users + ssh_pwauth: the test-only access part (seed.ts).
-  const allowed = isScript ? ["users", "ssh_pwauth"] : ["users", "ssh_pwauth", "write_files", "runcmd"];
-  seen.push(`cloud-config keys [${keys.join(", ")}] (users, ssh_pwauth = the test-only access part)`);
+  const testOnly = ["users", "ssh_pwauth", "bootcmd"];
+  const allowed = isScript ? testOnly : [...testOnly, "write_files", "runcmd"];
+  seen.push(`cloud-config keys [${keys.join(", ")}] (${testOnly.join(", ")} = the test-only part)`);
   const extra = keys.filter((k) => !allowed.includes(k));
   if (extra.length > 0) problems.push(`cloud-init was asked to do more: ${extra.join(", ")}`);
-  const writes = Array.isArray(cloudConfig.write_files) ? (cloudConfig.write_files as Array<{ path?: string }>).map((w) => w.path ?? "") : [];
-  if (writes.some((p) => p !== GUEST.userDataEnv)) problems.push(`write_files writes ${writes.join(", ")}`);
 
-  // What it did: user-data.env, 0600, exactly the test values; configure.sh wrote the env files after it.
   const userDataEnv = snapshot.files[GUEST.userDataEnv];
   if (!userDataEnv?.content) {
     problems.push(`${GUEST.userDataEnv} is missing`);
   } else {
     seen.push(`${GUEST.userDataEnv} mode ${userDataEnv.mode}`);
     if (userDataEnv.mode !== "0600") problems.push(`${GUEST.userDataEnv} has mode ${userDataEnv.mode}, expected 0600`);
-    const written = parseEnvFile(userDataEnv.content).values;
-    const wrong = ctx.userDataEnv.filter(([name, value]) => written.get(name) !== value).map(([name]) => name);
-    const extraNames = [...written.keys()].filter((name) => !ctx.userDataEnv.some(([n]) => n === name));
+    const parsed = parseEnvFile(userDataEnv.content);
+    if (parsed.invalid.length > 0) problems.push(`user-data.env has unreadable lines: ${parsed.invalid.slice(0, 2).join(" | ")}`);
+    const wrong = ctx.userDataEnv.filter(([name, value]) => parsed.values.get(name) !== value).map(([name]) => name);
+    const extraNames = parsed.names.filter((name) => !ctx.userDataEnv.some(([n]) => n === name));
     if (wrong.length > 0) problems.push(`user-data.env differs from the test env in ${wrong.join(", ")}`);
     if (extraNames.length > 0) problems.push(`user-data.env has extra variables ${extraNames.join(", ")}`);
-    const envFiles = Object.entries(snapshot.files).filter(([file, info]) => file.startsWith(`${GUEST.serviceEnvDir}/`) && info && !info.isDir);
-    const older = envFiles.filter(([, info]) => BigInt(info?.mtimeNs ?? "0") < BigInt(userDataEnv.mtimeNs)).map(([file]) => file);
-    if (envFiles.length === 0) problems.push("configure.sh wrote no /opt/env/*.env");
-    else if (older.length > 0) problems.push(`env files older than user-data.env: ${older.join(", ")}`);
-    else seen.push(`configure.sh ran: ${envFiles.length} env files written after user-data.env`);
+    if (wrong.length === 0 && extraNames.length === 0) seen.push(`user-data.env holds the ${parsed.names.length} given values (multi-line ones included)`);
   }
   if (snapshot.dpkgSinceBoot.length > 0) problems.push(`packages were installed at boot: ${snapshot.dpkgSinceBoot.slice(0, 3).join(" | ")}`);
   return check(CHECK_NAMES.cloudInit, problems, seen);
@@ -135,56 +172,161 @@ export function checkCloudInit(ctx: CheckContext, snapshot: GuestSnapshot): Imag
 export function checkBootstrap(ctx: CheckContext, snapshot: GuestSnapshot): ImageCheck {
   const problems: string[] = [];
   const seen: string[] = [];
+  const detectedFile = snapshot.files[GUEST.detectedEnv];
   const detected = envOf(snapshot, GUEST.detectedEnv);
   const mutable = envOf(snapshot, GUEST.mutableEnv);
   if (!detected) problems.push(`${GUEST.detectedEnv} is missing`);
   if (!mutable) problems.push(`${GUEST.mutableEnv} is missing`);
   if (detected) {
     seen.push(`detected.env: ${[...detected].map(([k, v]) => `${k}=${v}`).join(" ")}`);
+    if (detectedFile?.mode !== "0600") problems.push(`detected.env has mode ${detectedFile?.mode}, expected 0600`);
     const detectedNames = ctx.spec.variables.filter((v) => v.source === "detected");
     for (const variable of detectedNames) {
       if (variable.required && !detected.get(variable.name)) problems.push(`detected.env has no ${variable.name}`);
     }
     const foreign = [...detected.keys()].filter((name) => !detectedNames.some((v) => v.name === name));
     if (foreign.length > 0) problems.push(`detected.env has non-detected variables ${foreign.join(", ")}`);
+    if (detected.has("VMCONFIG_KIND") && detected.get("VMCONFIG_KIND") !== ctx.kind) problems.push(`detected.env says VMCONFIG_KIND=${detected.get("VMCONFIG_KIND")} on a ${ctx.kind} image`);
   }
   if (mutable) {
-    const mutableSpecs = ctx.spec.variables.filter((v) => v.source === "settable" || v.source === "derived");
-    const given = new Map(ctx.userDataEnv);
-    const wrong: string[] = [];
-    for (const variable of mutableSpecs) {
-      const expected = given.get(variable.name) ?? variable.default;
-      if (expected !== undefined && mutable.get(variable.name) !== expected) wrong.push(`${variable.name}=${JSON.stringify(mutable.get(variable.name))} (expected ${JSON.stringify(expected)})`);
-    }
-    const foreign = [...mutable.keys()].filter((name) => !mutableSpecs.some((v) => v.name === name));
-    if (wrong.length > 0) problems.push(`mutable.env not seeded from user-data.env and defaults: ${wrong.join(", ")}`);
+    const parsed = parseEnvFile(fileContent(snapshot, GUEST.mutableEnv) ?? "");
+    if (parsed.invalid.length > 0) problems.push(`mutable.env has unreadable lines: ${parsed.invalid.slice(0, 2).join(" | ")}`);
+    const known = ctx.spec.variables.filter((v) => isMutableSource(v.source));
+    const foreign = [...mutable.keys()].filter((name) => !known.some((v) => v.name === name));
     if (foreign.length > 0) problems.push(`mutable.env has non-mutable variables ${foreign.join(", ")}`);
     seen.push(`mutable.env: ${mutable.size} variables, mode ${snapshot.files[GUEST.mutableEnv]?.mode}`);
   }
   return check(CHECK_NAMES.bootstrap, problems, seen);
 }
 
+function identityFile(problems: string[], seen: string[], snapshot: GuestSnapshot, file: string): FileInfo | undefined {
+  const info = snapshot.files[file];
+  if (!info) {
+    problems.push(`${file} is missing`);
+    return undefined;
+  }
+  if (info.mode !== "0600" || info.owner !== "nstance-agent") problems.push(`${file} is ${info.mode} ${info.owner}:${info.group}, expected 0600 owned by nstance-agent`);
+  else seen.push(`${path.basename(file)} 0600 nstance-agent`);
+  return info;
+}
+
+/**
+ * Before any delivery: the identity nstance-agent registers with, the hostname Podplane sets, the
+ * wait for the registration address (seen on the host), and nstance-agent running as itself.
+ */
+export function checkIdentity(ctx: CheckContext, snapshot: GuestSnapshot, nstance: { registrationConnections: number; caSha256?: string }): ImageCheck {
+  const problems: string[] = [];
+  const seen: string[] = [];
+  const given = new Map(ctx.userDataEnv);
+  const instanceId = given.get("INSTANCE_ID") ?? "";
+  const nonce = identityFile(problems, seen, snapshot, GUEST.nonce);
+  if (nonce && nonce.size === 0) problems.push(`${GUEST.nonce} is empty`);
+  const ca = identityFile(problems, seen, snapshot, GUEST.identityCa);
+  if (ca && nstance.caSha256 && ca.sha256 !== nstance.caSha256) problems.push(`${GUEST.identityCa} is not NSTANCE_CA_CERT (sha256 ${ca.sha256?.slice(0, 12)})`);
+  if (snapshot.hostname !== instanceId) problems.push(`the hostname is ${JSON.stringify(snapshot.hostname)}, expected the instance ID ${instanceId}`);
+  else seen.push(`hostname ${snapshot.hostname}`);
+  if (nstance.registrationConnections === 0) problems.push(`the guest never connected to NSTANCE_SERVER_REGISTRATION_ADDR ${given.get("NSTANCE_SERVER_REGISTRATION_ADDR")}`);
+  else seen.push(`${nstance.registrationConnections} TCP connection(s) to the registration address`);
+  const agent = snapshot.processes["nstance-agent.service"];
+  const unit = snapshot.units["nstance-agent.service"] ?? {};
+  if (unit.ActiveState !== "active" || !agent) problems.push(`nstance-agent.service is ${unit.ActiveState ?? "?"}/${unit.SubState ?? "?"} with ${agent ? "a" : "no"} main process`);
+  else {
+    const uid = snapshot.users["nstance-agent"]?.uid;
+    if (uid === undefined || agent.uid[1] !== String(uid)) problems.push(`nstance-agent runs as uid ${agent.uid[1]}, expected nstance-agent (${uid ?? "no such user"})`);
+    seen.push(`nstance-agent pid ${agent.pid} uid ${agent.uid[1]} ${agent.argv.slice(0, 3).join(" ")}`);
+  }
+  return check(CHECK_NAMES.identity, problems, seen);
+}
+
+// ---- after the delivery -------------------------------------------------------------------
+
+/** The delivery rows of this kind whose file was delivered, with the digest it must arrive with. */
+function deliveredRows(ctx: CheckContext): Array<{ row: DeliverySpec; sha256: string }> {
+  const out: Array<{ row: DeliverySpec; sha256: string }> = [];
+  for (const row of deliveriesOfKind(ctx.spec, ctx.kind)) {
+    const sha256 = ctx.delivered?.[`${row.from}/${row.name}`];
+    if (sha256 !== undefined && row.dest !== "-" && row.dest !== "") out.push({ row, sha256 });
+  }
+  return out;
+}
+
+/** Which service users can read `file`, per the probe (asked of the guest kernel as each user). */
+function readersOf(snapshot: GuestSnapshot, file: string): string[] {
+  return Object.entries(snapshot.access)
+    .filter(([, paths]) => paths?.[file] === true)
+    .map(([user]) => user)
+    .sort();
+}
+
+/**
+ * A private key (under /opt/key/) or a secret-holding env file may be read by exactly the users
+ * of the services that use it; each of those that runs must be able to read it.
+ */
+function readerProblems(ctx: CheckContext, snapshot: GuestSnapshot, file: string, services: readonly string[]): string[] {
+  const running = new Set(expectedServices(ctx, snapshot).running.map((s) => s.name));
+  const allowed = new Set(services.map((s) => userOf(ctx, s)).filter((u): u is string => Boolean(u)));
+  const readers = readersOf(snapshot, file);
+  const problems: string[] = [];
+  const intruders = readers.filter((u) => !allowed.has(u));
+  if (intruders.length > 0) problems.push(`${file} is readable by ${intruders.join(", ")} (only ${[...allowed].join(", ") || "root"} should read it)`);
+  for (const service of services.filter((s) => running.has(s))) {
+    const user = userOf(ctx, service);
+    if (user && user !== "root" && snapshot.access[user] && !readers.includes(user)) problems.push(`${file} is not readable by ${user}, which ${service} runs as`);
+  }
+  return problems;
+}
+
+export function checkDelivery(ctx: CheckContext, snapshot: GuestSnapshot): ImageCheck {
+  const problems: string[] = [];
+  const seen: string[] = [];
+  const rows = deliveredRows(ctx);
+  if (rows.length === 0) problems.push(`no row of deliveries.tsv matches a delivered file (delivered: ${Object.keys(ctx.delivered ?? {}).join(", ") || "nothing"})`);
+  let keys = 0;
+  for (const { row, sha256 } of rows) {
+    const info = snapshot.files[row.dest];
+    if (!info) {
+      problems.push(`${row.from}/${row.name} did not arrive at ${row.dest}`);
+      continue;
+    }
+    if (info.sha256 !== sha256) problems.push(`${row.dest} differs from the delivered ${row.from}/${row.name}`);
+    if (info.isLink) problems.push(`${row.dest} is a symlink`);
+    if (info.mode !== row.mode || info.owner !== row.owner || info.group !== row.group) problems.push(`${row.dest} is ${info.mode} ${info.owner}:${info.group}, expected ${row.mode} ${row.owner}:${row.group}`);
+    if (row.dest.startsWith("/opt/key/")) {
+      keys++;
+      problems.push(...readerProblems(ctx, snapshot, row.dest, row.services));
+    }
+  }
+  const readable = Object.entries(snapshot.access).filter(([, paths]) => paths).length;
+  seen.push(`${rows.length} delivered files in place with their digests, modes and owners; ${keys} keys each read only by their services' users (asked as ${readable} service users)`);
+  return check(CHECK_NAMES.delivery, problems, seen);
+}
+
 export function checkServiceEnv(ctx: CheckContext, snapshot: GuestSnapshot): ImageCheck {
   const problems: string[] = [];
   const seen: string[] = [];
-  const merged = mergedEnv(snapshot);
+  const merged = mergedEnv(snapshot, ctx.spec);
+  const sources = new Map<string, string>(ctx.spec.variables.map((v) => [v.name, v.source]));
   const { running, stopped, foreign } = expectedServices(ctx, snapshot);
   for (const service of running) {
     const file = serviceEnvFile(service.name);
     const info = snapshot.files[file];
-    if (!info?.content) {
+    if (info?.content === undefined) {
       problems.push(`${file} is missing`);
       continue;
     }
     const parsed = parseEnvFile(info.content);
     if (parsed.invalid.length > 0) problems.push(`${file} has unparseable lines: ${parsed.invalid.join(" | ").slice(0, 200)}`);
     if (parsed.names.join(",") !== service.variables.join(",")) problems.push(`${file} has [${parsed.names.join(",")}], expected [${service.variables.join(",")}]`);
-    const wrong = service.variables.filter((name) => (parsed.values.get(name) ?? "") !== (merged.get(name) ?? ""));
-    if (wrong.length > 0) problems.push(`${file}: ${wrong.map((n) => `${n}=${JSON.stringify(parsed.values.get(n))} (expected ${JSON.stringify(merged.get(n) ?? "")})`).join(", ")}`);
-    const secrets = service.variables.filter(isSecretVariable);
-    if (secrets.length > 0 && info.mode !== "0600") problems.push(`${file} holds ${secrets.join(", ")} but has mode ${info.mode}`);
-    if (info.uid !== 0) problems.push(`${file} is owned by uid ${info.uid}, expected root`);
-    seen.push(`${service.name}.env ${info.mode} ${parsed.names.length} vars${secrets.length > 0 ? " (secret)" : ""}`);
+    // Values configure computes (internal) are not compared; the rest come from the merged env.
+    const compared = service.variables.filter((name) => sources.get(name) !== "internal" && merged.has(name));
+    const wrong = compared.filter((name) => (parsed.values.get(name) ?? "") !== (merged.get(name) ?? ""));
+    if (wrong.length > 0) problems.push(`${file}: ${wrong.map((n) => `${n}=${isSecretVariable(n) ? "(secret)" : JSON.stringify(parsed.values.get(n))} (expected ${isSecretVariable(n) ? "the merged value" : JSON.stringify(merged.get(n) ?? "")})`).join(", ")}`);
+    const root = service.user === "root";
+    const mode = root ? "0600" : "0640";
+    const group = root ? "root" : service.user;
+    if (info.mode !== mode || info.owner !== "root" || info.group !== group) problems.push(`${file} is ${info.mode} ${info.owner}:${info.group}, expected ${mode} root:${group}`);
+    if (!root) problems.push(...readerProblems(ctx, snapshot, file, [service.name]));
+    seen.push(`${service.name}.env ${info.mode} root:${info.group} ${parsed.names.length} vars`);
   }
   for (const service of [...stopped, ...foreign]) {
     if (snapshot.files[serviceEnvFile(service.name)]) problems.push(`${serviceEnvFile(service.name)} exists but ${service.name} does not apply to this VM`);
@@ -192,17 +334,45 @@ export function checkServiceEnv(ctx: CheckContext, snapshot: GuestSnapshot): Ima
   return check(CHECK_NAMES.serviceEnv, problems, seen);
 }
 
+/** One running service, judged from /proc: binary, user, environment, listening sockets. */
+function serviceProblems(ctx: CheckContext, snapshot: GuestSnapshot, service: ServiceSpec): { problems: string[]; seen: string } {
+  const problems: string[] = [];
+  const unit = snapshot.units[unitOf(service.name)] ?? {};
+  const state = `${unit.ActiveState ?? "?"}/${unit.SubState ?? "?"}`;
+  if (unit.ActiveState !== "active" || unit.SubState !== "running") problems.push(`${service.name} is ${state}, expected active/running`);
+  const proc = snapshot.processes[unitOf(service.name)];
+  if (!proc) {
+    problems.push(`${service.name} has no main process (MainPID ${unit.MainPID ?? "?"})`);
+    return { problems, seen: `${service.name} ${state}` };
+  }
+  const argv0 = path.basename(proc.argv[0] ?? "");
+  const exe = path.basename(proc.exe ?? "");
+  if (argv0 !== service.name && exe !== service.name) problems.push(`${service.name}'s main process is ${proc.argv[0] ?? "?"} (exe ${proc.exe ?? "?"}), not the ${service.name} binary (a wrapper that does not exec?)`);
+  const expectedUid = service.user === "root" ? 0 : snapshot.users[service.user]?.uid;
+  if (expectedUid === undefined) problems.push(`${service.name} should run as ${service.user}, which does not exist`);
+  else if (proc.uid[0] !== String(expectedUid) || proc.uid[1] !== String(expectedUid)) problems.push(`${service.name} runs as uid ${proc.uid.join("/")}, expected ${service.user} (${expectedUid})`);
+  const unitUser = unit.User || "root";
+  if (unitUser !== service.user) problems.push(`${service.name}.service has User=${unitUser}, expected ${service.user}`);
+  const envFile = envOf(snapshot, serviceEnvFile(service.name));
+  const missing = [...(envFile ?? [])].filter(([name, value]) => proc.environ[name] !== value).map(([name]) => name);
+  if (missing.length > 0) problems.push(`${service.name}'s environment lacks or differs in ${missing.join(", ")} of its env file`);
+  const listens = proc.cgroupListens;
+  const want = LISTENS[service.name];
+  if (want && !listens.some((l) => want.test(l))) problems.push(`${service.name} does not listen on ${want.source} (listens: ${listens.join(", ") || "nothing"})`);
+  if (LISTENS_SOMEWHERE.includes(service.name) && listens.length === 0) problems.push(`${service.name} listens on nothing`);
+  const record = fileContent(snapshot, `${GUEST.standinDir}/${service.name}.args`);
+  const detail = record ? " (stand-in record present)" : "";
+  return { problems, seen: `${service.name} ${state} pid ${proc.pid} uid ${proc.uid[1]} ${argv0}${listens.length > 0 ? ` listens ${listens.join(",")}` : ""}${detail}` };
+}
+
 export function checkServices(ctx: CheckContext, snapshot: GuestSnapshot): ImageCheck {
   const problems: string[] = [];
   const seen: string[] = [];
   const { running, stopped, foreign } = expectedServices(ctx, snapshot);
   for (const service of running) {
-    const unit = snapshot.units[unitOf(service.name)] ?? {};
-    const state = `${unit.ActiveState ?? "?"}/${unit.SubState ?? "?"}`;
-    if (unit.ActiveState !== "active" || unit.SubState !== "running") problems.push(`${service.name} is ${state}, expected active/running`);
-    const args = fileContent(snapshot, `${GUEST.standinDir}/${service.name}.args`);
-    if (args === undefined) problems.push(`${service.name}: its binary recorded no start (${GUEST.standinDir}/${service.name}.args)`);
-    seen.push(`${service.name} ${state}${args ? ` [${args.trim().split("\n").slice(0, 4).join(" ")}]` : ""}`);
+    const result = serviceProblems(ctx, snapshot, service);
+    problems.push(...result.problems);
+    seen.push(result.seen);
   }
   for (const service of stopped) {
     const unit = snapshot.units[unitOf(service.name)] ?? {};
@@ -221,7 +391,63 @@ export function checkServices(ctx: CheckContext, snapshot: GuestSnapshot): Image
   return check(CHECK_NAMES.services, problems, seen);
 }
 
-/** The services that must restart when `names` change: those that apply and use one of them. */
+/** The value of `--flag=value` or `--flag value` in argv. */
+export function flagValue(argv: readonly string[], flag: string): string | undefined {
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg.startsWith(`${flag}=`)) return arg.slice(flag.length + 1);
+    if (arg === flag) return argv[i + 1];
+  }
+  return undefined;
+}
+
+/** kubelet registers as the instance ID: its --hostname-override, or (without one) the hostname. */
+export function checkNodeName(ctx: CheckContext, snapshot: GuestSnapshot): ImageCheck {
+  const problems: string[] = [];
+  const seen: string[] = [];
+  const instanceId = new Map(ctx.userDataEnv).get("INSTANCE_ID") ?? "";
+  const kubelet = snapshot.processes["kubelet.service"];
+  if (!kubelet) return check(CHECK_NAMES.nodeName, ["kubelet has no main process"], seen);
+  const override = flagValue(kubelet.argv, "--hostname-override");
+  const config = flagValue(kubelet.argv, "--config");
+  const configText = config ? snapshot.argvFiles[config]?.content : undefined;
+  const fromConfig = configText ? ((parseYaml(configText) ?? {}) as Record<string, unknown>).hostnameOverride : undefined;
+  const nodeName = override ?? (typeof fromConfig === "string" ? fromConfig : undefined) ?? snapshot.hostname;
+  const source = override !== undefined ? "--hostname-override" : typeof fromConfig === "string" ? `${config} hostnameOverride` : "the hostname (no override)";
+  seen.push(`node name ${nodeName} from ${source}`);
+  if (nodeName !== instanceId) problems.push(`kubelet's node name is ${JSON.stringify(nodeName)} (from ${source}), expected the instance ID ${instanceId}`);
+  if (config && !configText) problems.push(`kubelet's --config ${config} could not be read`);
+  const providerId = flagValue(kubelet.argv, "--provider-id");
+  if (providerId !== undefined) seen.push(`provider ID ${providerId}`);
+  return check(CHECK_NAMES.nodeName, problems, seen);
+}
+
+// ---- updates ------------------------------------------------------------------------------
+
+/** The runtime files (certificates, public keys, private keys, env files) and their digests. */
+export function runtimeDigests(snapshot: GuestSnapshot): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [file, info] of Object.entries(snapshot.files)) {
+    if (info && !info.isDir && RUNTIME_DIRS.some((dir) => file.startsWith(dir))) out.set(file, `${info.sha256 ?? info.content ?? "?"} ${info.mode} ${info.owner ?? info.uid}:${info.group ?? info.gid ?? "?"}`);
+  }
+  return out;
+}
+
+/** Files that appeared, vanished or changed between two snapshots, among the runtime files. */
+export function changedRuntimeFiles(before: GuestSnapshot, after: GuestSnapshot): string[] {
+  const a = runtimeDigests(before);
+  const b = runtimeDigests(after);
+  return [...new Set([...a.keys(), ...b.keys()])].filter((file) => a.get(file) !== b.get(file)).sort();
+}
+
+/** The mutable variables whose effective value (empty = default) differs between two env maps. */
+export function changedVariables(spec: VmconfigSpec, before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): string[] {
+  const defaults = new Map(spec.variables.map((v) => [v.name, v.default ?? ""]));
+  const effective = (env: ReadonlyMap<string, string>, name: string): string => env.get(name) || defaults.get(name) || "";
+  return [...new Set([...before.keys(), ...after.keys()])].filter((name) => effective(before, name) !== effective(after, name)).sort();
+}
+
+/** The services that must restart when `names` change: those that apply and take one of them. */
 export function servicesUsing(ctx: CheckContext, snapshot: GuestSnapshot, names: readonly string[]): string[] {
   return expectedServices(ctx, snapshot)
     .running.filter((s) => s.variables.some((v) => names.includes(v)))
@@ -229,53 +455,85 @@ export function servicesUsing(ctx: CheckContext, snapshot: GuestSnapshot, names:
     .sort();
 }
 
-function ownUnits(ctx: CheckContext): string[] {
-  return servicesOfKind(ctx.spec, ctx.kind).map((s) => unitOf(s.name));
-}
-
-export function checkLiveUpdate(ctx: CheckContext, before: GuestSnapshot, after: GuestSnapshot, delivered: ReadonlyArray<readonly [string, string]>): ImageCheck {
+export function checkLiveUpdate(ctx: CheckContext, before: GuestSnapshot, after: GuestSnapshot, deliveredText: string): ImageCheck {
   const problems: string[] = [];
   const seen: string[] = [];
-  const names = delivered.map(([name]) => name);
+  const delivered = parseEnvFile(deliveredText).values;
+  const names = changedVariables(ctx.spec, envOf(before, GUEST.mutableEnv) ?? new Map(), delivered);
   const expected = servicesUsing(ctx, before, names);
-  const restarted = restartedUnits(before, after, ownUnits(ctx)).map((u) => u.replace(/\.service$/, "")).sort();
-  seen.push(`delivered ${delivered.map(([k, v]) => `${k}=${v}`).join(" ")}`, `restarted [${restarted.join(", ")}]`, `expected [${expected.join(", ")}]`);
+  const restarted = restartedUnits(before, after, ownUnits(ctx)).map(short).sort();
+  seen.push(`changed ${names.map((n) => `${n}=${isSecretVariable(n) ? "(secret)" : delivered.get(n)}`).join(" ")}`, `restarted [${restarted.join(", ")}]`, `expected [${expected.join(", ")}]`);
+  if (names.length === 0) problems.push("the delivered mutable.env changes nothing: the check cannot tell an update from none");
   if (restarted.join(",") !== expected.join(",")) problems.push(`restarted [${restarted.join(", ")}], expected exactly [${expected.join(", ")}]`);
   const mutable = envOf(after, GUEST.mutableEnv);
-  for (const [name, value] of delivered) {
-    if (mutable?.get(name) !== value) problems.push(`mutable.env has ${name}=${JSON.stringify(mutable?.get(name))}, expected ${JSON.stringify(value)}`);
+  for (const name of names) {
+    if ((mutable?.get(name) ?? "") !== (delivered.get(name) ?? "")) problems.push(`mutable.env has ${name}=${JSON.stringify(mutable?.get(name))}, expected ${JSON.stringify(delivered.get(name))}`);
   }
   for (const service of expected) {
     const env = envOf(after, serviceEnvFile(service));
-    const stale = delivered.filter(([name, value]) => ctx.spec.services.find((s) => s.name === service)?.variables.includes(name) && env?.get(name) !== value);
-    if (stale.length > 0) problems.push(`${service}.env still has old ${stale.map(([n]) => n).join(", ")}`);
+    const stale = names.filter((name) => ctx.spec.services.find((s) => s.name === service)?.variables.includes(name) && env?.get(name) !== delivered.get(name));
+    if (stale.length > 0) problems.push(`${service}.env still has old ${stale.join(", ")}`);
   }
   const untouched = expectedServices(ctx, before).running.filter((s) => !expected.includes(s.name));
   const changed = untouched.filter((s) => fileContent(before, serviceEnvFile(s.name)) !== fileContent(after, serviceEnvFile(s.name))).map((s) => s.name);
-  if (changed.length > 0) problems.push(`env files changed for services that do not use the delivered variables: ${changed.join(", ")}`);
+  if (changed.length > 0) problems.push(`env files changed for services that do not use the changed variables: ${changed.join(", ")}`);
+  const certs = changedRuntimeFiles(before, after).filter((f) => !f.startsWith(`${GUEST.serviceEnvDir}/`));
+  if (certs.length > 0) problems.push(`certificates or keys changed: ${certs.join(", ")}`);
   const down = expected.filter((s) => after.units[unitOf(s)]?.ActiveState !== "active");
   if (down.length > 0) problems.push(`not active after the update: ${down.join(", ")}`);
   return check(CHECK_NAMES.liveUpdate, problems, seen);
 }
 
-/** One invalid delivery: compared with the snapshot just before it. */
-export function checkInvalidUpdate(ctx: CheckContext, before: GuestSnapshot, after: GuestSnapshot): ImageCheck {
+/** A refused delivery (invalid mutable.env or hostile recv file), compared with the snapshot just before it. */
+export function checkNothingChanged(name: string, ctx: CheckContext, before: GuestSnapshot, after: GuestSnapshot): ImageCheck {
   const problems: string[] = [];
   const seen: string[] = [];
   if (fileContent(before, GUEST.mutableEnv) !== fileContent(after, GUEST.mutableEnv)) problems.push("mutable.env changed");
-  else seen.push("mutable.env byte-for-byte unchanged");
-  const envFiles = Object.keys(after.files).filter((f) => f.startsWith(`${GUEST.serviceEnvDir}/`));
-  const changed = envFiles.filter((f) => fileContent(before, f) !== fileContent(after, f));
-  if (changed.length > 0) problems.push(`env files changed: ${changed.join(", ")}`);
+  const changed = changedRuntimeFiles(before, after);
+  if (changed.length > 0) problems.push(`runtime files changed: ${changed.join(", ")}`);
+  else seen.push(`mutable.env and ${runtimeDigests(after).size} runtime files byte-for-byte unchanged`);
   const restarted = restartedUnits(before, after, ownUnits(ctx));
-  if (restarted.length > 0) problems.push(`services restarted: ${restarted.join(", ")}`);
-  else seen.push("no service restarted");
+  if (restarted.length > 0) problems.push(`services restarted: ${restarted.map(short).join(", ")}`);
+  else seen.push("no MainPID or InvocationID changed");
   if (after.files[GUEST.injectionMarker]) problems.push(`the injected command ran: ${GUEST.injectionMarker} exists`);
   const previous = new Set(before.journal);
   const logged = after.journal.filter((line) => !previous.has(line) && /reject|refus|invalid|unknown|not allowed|error/i.test(line));
-  if (logged.length === 0) problems.push("no rejection was logged to the journal");
-  else seen.push(`logged: ${logged.slice(0, 3).map((l) => l.replace(/^\[\s*[\d.]+\]\s*/, "")).join(" | ")}`);
-  return check(CHECK_NAMES.invalidUpdate, problems, seen);
+  if (logged.length === 0) problems.push("no refusal was logged to the journal");
+  else seen.push(`logged: ${logged.slice(0, 2).map((l) => l.replace(/^\[\s*[\d.]+\]\s*/, "")).join(" | ")}`);
+  return check(name, problems, seen);
+}
+
+export function checkInvalidUpdate(ctx: CheckContext, before: GuestSnapshot, after: GuestSnapshot): ImageCheck {
+  return checkNothingChanged(CHECK_NAMES.invalidUpdate, ctx, before, after);
+}
+
+export function checkHostileDelivery(ctx: CheckContext, before: GuestSnapshot, after: GuestSnapshot): ImageCheck {
+  return checkNothingChanged(CHECK_NAMES.hostile, ctx, before, after);
+}
+
+/**
+ * A delivery that rotates some files (e.g. kubelet.server.crt + its key): each arrives, nothing
+ * else changes, and exactly the services that use them restart (deliveries.tsv's services).
+ */
+export function checkRotation(ctx: CheckContext, before: GuestSnapshot, after: GuestSnapshot, rotated: Readonly<Record<string, string>>): ImageCheck {
+  const problems: string[] = [];
+  const seen: string[] = [];
+  const running = new Set(expectedServices(ctx, before).running.map((s) => s.name));
+  const rows = deliveriesOfKind(ctx.spec, ctx.kind).filter((row) => rotated[`${row.from}/${row.name}`] !== undefined);
+  if (rows.length === 0) problems.push(`deliveries.tsv has no row for ${Object.keys(rotated).join(", ")}`);
+  const expected = [...new Set(rows.flatMap((row) => row.services))].filter((s) => running.has(s)).sort();
+  const dests = new Set(rows.map((row) => row.dest));
+  for (const row of rows) {
+    if (after.files[row.dest]?.sha256 !== rotated[`${row.from}/${row.name}`]) problems.push(`${row.dest} does not hold the rotated ${row.name}`);
+  }
+  const others = changedRuntimeFiles(before, after).filter((file) => !dests.has(file));
+  if (others.length > 0) problems.push(`other runtime files changed too: ${others.join(", ")}`);
+  const restarted = restartedUnits(before, after, ownUnits(ctx)).map(short).sort();
+  seen.push(`rotated ${Object.keys(rotated).join(", ")}`, `restarted [${restarted.join(", ")}]`, `expected [${expected.join(", ")}]`);
+  if (restarted.join(",") !== expected.join(",")) problems.push(`restarted [${restarted.join(", ")}], expected exactly [${expected.join(", ")}]`);
+  const down = expected.filter((s) => after.units[unitOf(s)]?.ActiveState !== "active");
+  if (down.length > 0) problems.push(`not active after the rotation: ${down.join(", ")}`);
+  return check(CHECK_NAMES.rotation, problems, seen);
 }
 
 /** Several labelled results of one named check folded into one (ok only when all are). */
@@ -286,6 +544,8 @@ export function foldChecks(name: string, results: ReadonlyArray<{ label: string;
     evidence: results.map((r) => `${r.label}: ${r.check.evidence}`).join(" || "),
   };
 }
+
+// ---- reboot and downloads -----------------------------------------------------------------
 
 export function checkReboot(ctx: CheckContext, before: GuestSnapshot, after: GuestSnapshot): ImageCheck {
   const problems: string[] = [];
@@ -298,11 +558,9 @@ export function checkReboot(ctx: CheckContext, before: GuestSnapshot, after: Gue
     if (!a || !b || a.content !== b.content || a.mtimeNs !== b.mtimeNs || a.inode !== b.inode) problems.push(`${file} changed across the reboot`);
   }
   if (fileContent(before, GUEST.mutableEnv) !== fileContent(after, GUEST.mutableEnv)) problems.push("mutable.env changed across the reboot (bootstrap re-seeded it?)");
-  else seen.push("user-data.env, detected.env, mutable.env unchanged (live update kept)");
-  const envChanged = Object.keys(before.files)
-    .filter((f) => f.startsWith(`${GUEST.serviceEnvDir}/`))
-    .filter((f) => fileContent(before, f) !== fileContent(after, f));
-  if (envChanged.length > 0) problems.push(`env files differ after the reboot: ${envChanged.join(", ")}`);
+  const changed = changedRuntimeFiles(before, after);
+  if (changed.length > 0) problems.push(`runtime files differ after the reboot: ${changed.join(", ")}`);
+  if (problems.length === 0) seen.push(`user-data.env, detected.env, mutable.env and ${runtimeDigests(after).size} runtime files unchanged`);
   const configure = after.units["podplane-configure.service"] ?? {};
   if (configure.ActiveState !== "active" || configure.Result !== "success") problems.push(`podplane-configure.service is ${configure.ActiveState}/${configure.Result}, expected active/success`);
   else seen.push("podplane-configure.service ran at boot");
@@ -314,17 +572,35 @@ export function checkReboot(ctx: CheckContext, before: GuestSnapshot, after: Gue
   return check(CHECK_NAMES.reboot, problems, seen);
 }
 
-export function checkNoDownload(snapshots: readonly GuestSnapshot[], mirror: { requests: number; port: number }): ImageCheck {
+/** What the host-side download sentinel saw: every TCP connection, with the first line it carried. */
+export interface SentinelRecord {
+  /** Guest-side address the sentinel names resolve to, e.g. 10.0.2.101. */
+  guestAddress: string;
+  hosts: readonly string[];
+  connections: ReadonlyArray<{ port: number; firstLine: string }>;
+  /** The canary path the final probe fetches to prove the sentinel is reachable. */
+  canaryPath: string;
+  /** The host port a restricted guest must not reach directly (10.0.2.2:<port>). */
+  hostPort: number;
+}
+
+const isCanary = (record: SentinelRecord, firstLine: string): boolean => firstLine.startsWith(`GET ${record.canaryPath} `);
+
+export function checkNoDownload(snapshots: readonly GuestSnapshot[], sentinel: SentinelRecord): ImageCheck {
   const problems: string[] = [];
   const seen: string[] = [];
-  if (mirror.requests > 0) problems.push(`the loopback mirror on 127.0.0.1:${mirror.port} got ${mirror.requests} requests`);
-  else seen.push(`loopback mirror on 127.0.0.1:${mirror.port}: 0 requests`);
+  const downloads = sentinel.connections.filter((c) => !isCanary(sentinel, c.firstLine));
+  const canaries = sentinel.connections.length - downloads.length;
+  const where = `${sentinel.guestAddress}:80,443 (${sentinel.hosts.length} download hosts resolve there in the guest)`;
+  for (const attempt of downloads.slice(0, 5)) problems.push(`a download attempt reached the sentinel on port ${attempt.port}: ${JSON.stringify(attempt.firstLine.slice(0, 120))}`);
+  if (canaries === 0) problems.push(`the sentinel ${where} saw no canary request, so it could not have seen a download either (${snapshots.find((s) => s.canary !== null)?.canary ?? "canary not fetched"})`);
+  else seen.push(`sentinel ${where}: ${downloads.length} download connections, ${canaries} canary request(s)`);
   for (const snapshot of snapshots) {
-    if (snapshot.connect === "connected") problems.push(`the VM reached 10.0.2.2:${mirror.port}`);
-    if (snapshot.dpkgSinceBoot.length > 0) problems.push(`dpkg installed at boot: ${snapshot.dpkgSinceBoot[0]}`);
+    if (snapshot.connect === "connected") problems.push(`the VM reached the host directly at 10.0.2.2:${sentinel.hostPort}`);
+    if (snapshot.dpkgSinceBoot.length > 0) problems.push(`dpkg.log shows installs since boot: ${snapshot.dpkgSinceBoot[0]}`);
   }
-  const probe = snapshots.find((s) => s.connect !== null)?.connect;
-  if (probe) seen.push(`VM → host 10.0.2.2:${mirror.port}: ${probe}`);
-  seen.push("no dpkg install or upgrade since boot");
+  const direct = snapshots.find((s) => s.connect !== null)?.connect;
+  if (direct && direct !== "connected") seen.push(`VM → host 10.0.2.2:${sentinel.hostPort}: ${direct}`);
+  if (snapshots.every((s) => s.dpkgSinceBoot.length === 0)) seen.push(`dpkg.log: no install or upgrade since boot in ${snapshots.length} snapshots`);
   return check(CHECK_NAMES.noDownload, problems, seen);
 }

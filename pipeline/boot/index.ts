@@ -2,4 +2,4 @@
 export { testImage, type ImageTestReport, type TestImageOptions } from "./run.js";
 export { CHECK_NAMES, type ImageCheck } from "./checks.js";
 export { qemuArgs, serialTail } from "./qemu.js";
-export type { Provider } from "./test-env.js";
+export { PROVIDERS, type Provider } from "./test-env.js";

@@ -12,8 +12,36 @@ export interface FileInfo {
   mtimeNs: string;
   inode: number;
   uid: number;
+  gid?: number;
+  /** Owner and group names as the guest resolves them. */
+  owner?: string;
+  group?: string;
   isDir: boolean;
+  isLink?: boolean;
+  /** sha256 of a regular file's bytes (private keys are reported by digest only, never content). */
+  sha256?: string;
   content?: string;
+}
+
+/** What /proc shows of a unit's main process. */
+export interface ProcessInfo {
+  pid: number;
+  argv: string[];
+  exe: string | null;
+  /** /proc/<pid>/status Uid: real, effective, saved, filesystem. */
+  uid: string[];
+  gid: string[];
+  environ: Record<string, string>;
+  /** Listening sockets held by the main process ("tcp 0.0.0.0:6443", "unix /run/x.sock"). */
+  listens: string[];
+  /** Listening sockets held by any process of the unit's cgroup. */
+  cgroupListens: string[];
+}
+
+export interface UserInfo {
+  uid: number;
+  gid: number;
+  groups: string[];
 }
 
 export type UnitState = Record<string, string>;
@@ -29,6 +57,16 @@ export interface GuestSnapshot {
   dpkgSinceBoot: string[];
   connect: string | null;
   failedUnits: string[];
+  /** Per unit with a main process. */
+  processes: Record<string, ProcessInfo>;
+  /** Config files named on the units' command lines. */
+  argvFiles: Record<string, FileInfo | null>;
+  hostname: string;
+  users: Record<string, UserInfo | null>;
+  /** user -> path -> whether that user can read it (asked of the guest kernel as that user). */
+  access: Record<string, Record<string, boolean> | null>;
+  /** The result of fetching the no-download sentinel's canary URL, when asked. */
+  canary: string | null;
 }
 
 export interface ProbeRequest {
@@ -36,6 +74,10 @@ export interface ProbeRequest {
   paths: string[];
   globs: string[];
   connect?: { host: string; port: number };
+  /** Users whose read access to `access` paths is probed. */
+  users?: string[];
+  access?: string[];
+  canary?: string;
 }
 
 const PROBE_SCRIPT = path.join(PROJECT_ROOT, "pipeline", "boot", "guest-probe.py");
@@ -57,12 +99,16 @@ export function fileContent(snapshot: GuestSnapshot, file: string): string | und
   return snapshot.files[file]?.content;
 }
 
-/** Units whose main process started anew between two snapshots (restarted, or started). */
+/** Units whose main process started anew between two snapshots (restarted, or started): another InvocationID, MainPID or start time. */
 export function restartedUnits(before: GuestSnapshot, after: GuestSnapshot, units: readonly string[]): string[] {
   return units.filter((unit) => {
     const a = before.units[unit];
     const b = after.units[unit];
     if (!a || !b) return false;
-    return (a.InvocationID ?? "") !== (b.InvocationID ?? "") || (a.ExecMainStartTimestampMonotonic ?? "") !== (b.ExecMainStartTimestampMonotonic ?? "");
+    return (
+      (a.InvocationID ?? "") !== (b.InvocationID ?? "") ||
+      (a.MainPID ?? "") !== (b.MainPID ?? "") ||
+      (a.ExecMainStartTimestampMonotonic ?? "") !== (b.ExecMainStartTimestampMonotonic ?? "")
+    );
   });
 }

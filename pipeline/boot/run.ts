@@ -1,8 +1,10 @@
-// testImage: boot a throw-away overlay of an image with the slim user-data, then check that it
-// came up configured, takes a live update, refuses a bad one, and survives a reboot. The VM is
-// always stopped (finally, AbortSignal, and process signal handlers in qemu.ts).
+// testImage: boot a throw-away overlay of an image with the slim user-data and Podplane-format
+// inputs, then check that it came up (first boot), applies an Nstance delivery (certificates,
+// keys, mutable.env), takes a live update, refuses invalid and hostile deliveries, rotates one
+// certificate restarting exactly its services, survives a reboot, and never downloads. Each
+// check is printed through onProgress as it finishes. The VM is always stopped (finally,
+// AbortSignal, and process signal handlers in qemu.ts).
 import { mkdir, mkdtemp, writeFile } from "node:fs/promises";
-import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { defaultCacheDir } from "../cli/options.js";
@@ -13,25 +15,45 @@ import { renderUserData, type UserDataFormat } from "../userdata/index.js";
 import {
   checkBootstrap,
   checkCloudInit,
+  checkDelivery,
+  checkHostileDelivery,
+  checkIdentity,
   checkInvalidUpdate,
   checkLiveUpdate,
   checkNoDownload,
+  checkNodeName,
   checkReboot,
+  checkRotation,
   checkServiceEnv,
   checkServices,
   CHECK_NAMES,
   foldChecks,
   GUEST,
+  RUNTIME_GLOBS,
+  serviceUsers,
   unitOf,
   type CheckContext,
   type ImageCheck,
 } from "./checks.js";
-import { formatEnvFile } from "./envfile.js";
+import { deliveryScript, digestsOf, hostileCases, sha256, type DeliveryStep } from "./deliver.js";
+import { deliveredMutableEnv, generateDelivery, issueCertificate, readDeliveryDir, certificateSpecs, type DeliveryFile, type DeliveryIdentity } from "./delivery.js";
+import { formatEnvFile, parseEnvFile } from "./envfile.js";
+import { guestForward, startCountingListener, startSentinel } from "./listeners.js";
 import { probeGuest, type GuestSnapshot, type ProbeRequest } from "./probe.js";
 import type { Vm } from "./qemu.js";
 import { startTestVm } from "./session.js";
 import { waitForSsh, type SshClient } from "./ssh.js";
-import { INVALID_UPDATES, LIVE_UPDATE, testUserDataEnv, type Provider } from "./test-env.js";
+import {
+  formatUserDataEnv,
+  invalidUpdates,
+  liveUpdate,
+  NSTANCE_GUEST,
+  readUserDataEnvFile,
+  testMutableEnv,
+  testUserDataEnv,
+  type EnvPairs,
+  type Provider,
+} from "./test-env.js";
 import { allServiceNames, loadVmconfigSpec } from "./vmconfig-spec.js";
 
 export interface ImageTestReport {
@@ -48,7 +70,12 @@ export interface TestImageOptions {
   kind: Kind;
   workDir?: string;
   signal?: AbortSignal;
+  /** PROVIDER_KIND of the generated user-data.env (default local); ignored with userDataEnvFile. */
   provider?: Provider;
+  /** A user-data.env in Podplane's format to boot with instead of the generated one. */
+  userDataEnvFile?: string;
+  /** A delivery (DIR/recv, DIR/keys) to send instead of the generated one. */
+  deliveryDir?: string;
   arch?: Arch;
   format?: UserDataFormat;
   /** Default: the bake's probe (KVM only if a guest really boots with it; PODPLANE_ACCEL=kvm|tcg skips it). */
@@ -62,47 +89,31 @@ export interface TestImageOptions {
 
 const SSH_TIMEOUT_MS = 6 * 60_000;
 const CLOUD_INIT_TIMEOUT_S = 600;
-
-/** A loopback HTTP server standing where a mirror would be; it counts every request it gets. */
-async function startSentinel(): Promise<{ port: number; requests: () => number; close: () => Promise<void> }> {
-  let count = 0;
-  const server = http.createServer((_req, res) => {
-    count++;
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  return { port, requests: () => count, close: () => new Promise((resolve) => server.close(() => resolve())) };
-}
+/** The guest address download host names resolve to (seed.ts), and the ports forwarded from it. */
+const SENTINEL_GUEST = "10.0.2.101";
+const SENTINEL_PORTS = [80, 443] as const;
+const CANARY_PATH = "/podplane-boot-test-canary";
+/** Hosts a boot-time download would use: Debian's archive, the upstream release hosts of the pinned artifacts, the SSM agent's bucket. */
+export const DOWNLOAD_HOSTS = [
+  "deb.debian.org",
+  "security.debian.org",
+  "github.com",
+  "objects.githubusercontent.com",
+  "release-assets.githubusercontent.com",
+  "dl.k8s.io",
+  "cdn.dl.k8s.io",
+  "storage.googleapis.com",
+  "s3.amazonaws.com",
+  "packages.fluentbit.io",
+] as const;
+/** The certificate a rotation renews, and hostile deliveries aim at. */
+const ROTATED = "kubelet.server";
 
 /** Waits for cloud-init and for systemd to finish starting up; returns what it saw. */
 async function waitForBoot(ssh: SshClient): Promise<string> {
   const cloudInit = await ssh.run(`sudo -n timeout ${CLOUD_INIT_TIMEOUT_S} cloud-init status --wait >/dev/null; sudo -n cloud-init status`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
   const system = await ssh.run("timeout 300 systemctl is-system-running --wait", { timeoutMs: 330_000 });
   return `${cloudInit.stdout.trim()}; system ${system.stdout.trim()}`;
-}
-
-/** Delivers a mutable.env like the Nstance agent does and waits for the watcher to have run. */
-export function deliveryScript(content: string): string {
-  const encoded = Buffer.from(content).toString("base64");
-  return [
-    "set -eu",
-    "unit=nstance-recv-watch.service",
-    'before=$(systemctl show -p InvocationID --value "$unit")',
-    `install -d -m 0700 ${GUEST.recvDir}`,
-    `printf '%s' '${encoded}' | base64 -d >${GUEST.recvDir}/mutable.env.tmp`,
-    `mv -f ${GUEST.recvDir}/mutable.env.tmp ${GUEST.recvDir}/mutable.env`,
-    `date +%s.%N >${GUEST.recvDir}/write-files.last`,
-    "for _ in $(seq 1 240); do",
-    '  now=$(systemctl show -p InvocationID --value "$unit")',
-    '  state=$(systemctl show -p ActiveState --value "$unit")',
-    '  if [ "$now" != "$before" ] && [ "$state" != activating ]; then echo "watcher ran: $state"; exit 0; fi',
-    "  sleep 0.5",
-    "done",
-    'echo "the watcher did not run within 120 s"; exit 1',
-    "",
-  ].join("\n");
 }
 
 async function reboot(ssh: SshClient, vm: Vm, bootId: string, signal: AbortSignal | undefined): Promise<void> {
@@ -118,86 +129,212 @@ async function reboot(ssh: SshClient, vm: Vm, bootId: string, signal: AbortSigna
   throw new WorkError("ESSHTIMEOUT", `the VM did not come back within ${SSH_TIMEOUT_MS / 1000} s of the reboot`);
 }
 
+interface Inputs {
+  userDataEnv: EnvPairs;
+  files: DeliveryFile[];
+  /** The CA the delivery was signed with, when generated here (a rotation needs it). */
+  caDir?: string;
+  identity: DeliveryIdentity;
+  mutableText: string;
+}
+
+/** The user-data.env and delivery of this run: given, or generated (a delivery with a throw-away CA). */
+async function prepareInputs(options: TestImageOptions, workDir: string): Promise<Inputs> {
+  const given = options.userDataEnvFile ? await readUserDataEnvFile(options.userDataEnvFile) : undefined;
+  const env = new Map(given ?? testUserDataEnv(options.kind, options.provider ?? "local"));
+  const identity: DeliveryIdentity = {
+    kind: options.kind,
+    instanceId: env.get("INSTANCE_ID") ?? "",
+    clusterId: env.get("CLUSTER_ID") || "boot-test",
+    ipv4: "10.0.2.15",
+    apiHostname: "api.boot-test.invalid",
+  };
+  if (options.deliveryDir) {
+    const files = await readDeliveryDir(options.deliveryDir);
+    const mutableText = deliveredMutableEnv(files) ?? formatEnvFile(testMutableEnv(options.kind, identity.clusterId));
+    const userDataEnv = given ?? testUserDataEnv(options.kind, options.provider ?? "local", files.find((f) => f.from === "recv" && f.name === "ca.crt")?.content.toString("utf8") ?? "", identity.instanceId);
+    return { userDataEnv, files, identity, mutableText };
+  }
+  const caDir = path.join(workDir, "ca");
+  const generated = await generateDelivery({ dir: path.join(workDir, "delivery"), caDir, identity, mutableEnv: testMutableEnv(options.kind, identity.clusterId) });
+  const files = await readDeliveryDir(generated.dir);
+  const userDataEnv = given ?? testUserDataEnv(options.kind, options.provider ?? "local", generated.caPem, identity.instanceId);
+  return { userDataEnv, files, caDir, identity, mutableText: deliveredMutableEnv(files) ?? "" };
+}
+
+/** NSTANCE_CA_CERT as the identity file holds it: a PEM as is, else base64 of one. */
+function caFileDigest(env: ReadonlyMap<string, string>): string | undefined {
+  const value = env.get("NSTANCE_CA_CERT");
+  if (!value) return undefined;
+  const pem = value.includes("-----BEGIN") ? value : Buffer.from(value, "base64").toString("utf8");
+  return sha256(`${pem.replace(/\n+$/, "")}\n`);
+}
+
 export async function testImage(options: TestImageOptions): Promise<ImageTestReport> {
   const started = performance.now();
   const progress = options.onProgress ?? (() => undefined);
-  const provider = options.provider ?? "qemu";
   const workDir = options.workDir ?? (await mkdtemp(path.join(os.tmpdir(), "podplane-test-image-")));
   await mkdir(workDir, { recursive: true });
   const logPath = path.join(workDir, "serial.log");
   const spec = loadVmconfigSpec();
-  const userDataEnv = testUserDataEnv(options.kind, provider);
+  const inputs = await prepareInputs(options, workDir);
+  const userDataEnv = inputs.userDataEnv;
+  const envMap = new Map(userDataEnv);
   const userData = options.userData?.(userDataEnv) ?? renderUserData({ kind: options.kind, format: options.format ?? "script", env: userDataEnv });
-  await writeFile(path.join(workDir, "user-data.env"), formatEnvFile(userDataEnv), { mode: 0o600 });
-  const ctx: CheckContext = { kind: options.kind, spec, userDataEnv, userData };
+  await writeFile(path.join(workDir, "user-data.env"), formatUserDataEnv(userDataEnv), { mode: 0o600 });
+  const ctx: CheckContext = { kind: options.kind, spec, userDataEnv, userData, delivered: digestsOf(inputs.files) };
 
   const accel = options.accel ?? (await probeAccelerator({ image: options.image, cacheDir: defaultCacheDir(), signal: options.signal })).accelerator;
+  const registration = await startCountingListener();
+  const agent = await startCountingListener();
+  const sentinel = await startSentinel(SENTINEL_PORTS, CANARY_PATH);
+  const closeListeners = (): Promise<unknown> => Promise.all([registration.close(), agent.close(), sentinel.close()]);
+  const guestForwards = [
+    guestForward(NSTANCE_GUEST.host, NSTANCE_GUEST.registrationPort, registration.port),
+    guestForward(NSTANCE_GUEST.host, NSTANCE_GUEST.agentPort, agent.port),
+    ...SENTINEL_PORTS.map((port) => guestForward(SENTINEL_GUEST, port, sentinel.ports.get(port) ?? 0)),
+  ];
+  const provider = envMap.get("PROVIDER_KIND") ?? "?";
   progress(`booting ${options.image} (${options.kind}, provider ${provider}) under ${accel}; serial log ${logPath}`);
-  const session = await startTestVm({ image: options.image, userData, workDir, accel, hostname: `podplane-test-${options.kind}`, arch: options.arch, signal: options.signal, keep: options.keep });
-  const sentinel = await startSentinel().catch(async (error: unknown) => {
-    await session.close();
+  const session = await startTestVm({
+    image: options.image,
+    userData,
+    workDir,
+    accel,
+    hostname: `podplane-test-${options.kind}`,
+    arch: options.arch,
+    signal: options.signal,
+    keep: options.keep,
+    guestForwards,
+    sentinel: { address: SENTINEL_GUEST, hosts: DOWNLOAD_HOSTS },
+  }).catch(async (error: unknown) => {
+    await closeListeners();
     throw error;
   });
   const { vm, ssh } = session;
   const checks: ImageCheck[] = [];
+  const done = (check: ImageCheck): void => {
+    checks.push(check);
+    progress(`${check.ok ? "ok  " : "FAIL"} ${check.name}: ${check.evidence}`);
+  };
   const request: ProbeRequest = {
     units: [...allServiceNames(spec).map(unitOf), "podplane-configure.service", "nstance-recv-watch.path", "nstance-recv-watch.service"],
-    paths: [GUEST.userDataEnv, GUEST.detectedEnv, GUEST.mutableEnv, GUEST.cloudConfig, GUEST.injectionMarker],
-    globs: [`${GUEST.serviceEnvDir}/*.env`, `${GUEST.standinDir}/*.args`],
+    paths: [GUEST.userDataEnv, GUEST.detectedEnv, GUEST.mutableEnv, GUEST.cloudConfig, GUEST.injectionMarker, GUEST.nonce, GUEST.identityCa],
+    globs: [...RUNTIME_GLOBS, `${GUEST.standinDir}/*.args`],
     connect: { host: "10.0.2.2", port: sentinel.port },
+    users: serviceUsers(spec, options.kind),
+    access: ["/opt/key/*/*", `${GUEST.serviceEnvDir}/*.env`],
   };
   const snapshots: GuestSnapshot[] = [];
+  const snapshot = async (extra: Partial<ProbeRequest> = {}): Promise<GuestSnapshot> => {
+    const taken = await probeGuest(ssh, { ...request, ...extra });
+    snapshots.push(taken);
+    return taken;
+  };
+  /** Sends one delivery; a watcher that did not run fails the given check. */
+  const deliver = async (step: DeliveryStep): Promise<{ after: GuestSnapshot; failure?: string }> => {
+    const sent = await ssh.run("sudo -n bash -s", { input: deliveryScript(step), timeoutMs: 240_000 });
+    const after = await snapshot();
+    return { after, failure: sent.exitCode === 0 ? undefined : `delivery script exit ${sent.exitCode}: ${`${sent.stdout}${sent.stderr}`.trim().split("\n").slice(-2).join(" | ")}` };
+  };
+  const failed = (check: ImageCheck, failure: string | undefined): ImageCheck => (failure ? { ...check, ok: false, evidence: `FAIL: ${failure}; ${check.evidence}` } : check);
   try {
     const sshSeconds = await waitForSsh(ssh, { timeoutMs: SSH_TIMEOUT_MS, alive: () => vm.isRunning(), describeDeath: () => vm.exited, signal: options.signal });
     progress(`ssh answered after ${sshSeconds.toFixed(0)} s; waiting for cloud-init`);
     progress(`boot finished: ${await waitForBoot(ssh)}`);
 
-    const first = await probeGuest(ssh, request);
-    snapshots.push(first);
-    checks.push(checkCloudInit(ctx, first), checkBootstrap(ctx, first), checkServiceEnv(ctx, first), checkServices(ctx, first));
+    const first = await snapshot();
+    done(checkCloudInit(ctx, first));
+    done(checkBootstrap(ctx, first));
+    done(checkIdentity(ctx, first, { registrationConnections: registration.connections(), caSha256: caFileDigest(envMap) }));
 
-    /** Delivers `content` like the Nstance agent, snapshots, and judges the result with `judge`. */
-    const deliver = async (content: string, judge: (after: GuestSnapshot) => ImageCheck): Promise<[ImageCheck, GuestSnapshot]> => {
-      const sent = await ssh.run("sudo -n bash -s", { input: deliveryScript(content), timeoutMs: 180_000 });
-      const after = await probeGuest(ssh, request);
-      snapshots.push(after);
-      const result = judge(after);
-      return [sent.exitCode === 0 ? result : { ...result, ok: false, evidence: `FAIL: ${sent.stdout.trim()}; ${result.evidence}` }, after];
-    };
+    progress(`delivering ${inputs.files.length} files into recv/ and keys/ as nstance-agent`);
+    const initial = await deliver({ files: inputs.files });
+    done(failed(checkDelivery(ctx, initial.after), initial.failure));
+    done(checkServiceEnv(ctx, initial.after));
+    done(checkServices(ctx, initial.after));
+    done(checkNodeName(ctx, initial.after));
 
-    progress("live update: delivering a new mutable.env");
-    const [liveCheck, updated] = await deliver(formatEnvFile(LIVE_UPDATE), (after) => checkLiveUpdate(ctx, first, after, LIVE_UPDATE));
-    checks.push(liveCheck);
+    progress("live update: delivering a Podplane-format mutable.env");
+    const liveText = liveUpdate(parsePairs(inputs.mutableText));
+    const live = await deliver({ files: [mutableFile(liveText)] });
+    done(failed(checkLiveUpdate(ctx, initial.after, live.after, liveText), live.failure));
 
-    let previous = updated;
-    const invalidResults: Array<{ label: string; check: ImageCheck }> = [];
-    for (const delivery of INVALID_UPDATES) {
-      progress(`invalid update: delivering a mutable.env with a ${delivery.label}`);
+    let previous = live.after;
+    const invalid: Array<{ label: string; check: ImageCheck }> = [];
+    for (const update of invalidUpdates(parsePairs(liveText), GUEST.injectionMarker)) {
+      progress(`invalid update: a mutable.env with a ${update.label}`);
       const before = previous;
-      const [result, after] = await deliver(delivery.content, (snapshot) => checkInvalidUpdate(ctx, before, snapshot));
-      invalidResults.push({ label: delivery.label, check: result });
-      previous = after;
+      // Put the accepted file back afterwards, so the next delivery does not carry the invalid one.
+      const result = await deliver({ files: [mutableFile(update.content)], cleanup: restoreMutable(liveText) });
+      invalid.push({ label: update.label, check: failed(checkInvalidUpdate(ctx, before, result.after), result.failure) });
+      previous = result.after;
     }
-    checks.push(foldChecks(CHECK_NAMES.invalidUpdate, invalidResults));
-    const refused = previous;
+    done(foldChecks(CHECK_NAMES.invalidUpdate, invalid));
+
+    const rotation = await rotationFiles(inputs, workDir);
+    if (rotation) {
+      progress(`rotation: delivering a renewed ${ROTATED}.crt and its key`);
+      const before = previous;
+      const result = await deliver({ files: rotation });
+      done(failed(checkRotation(ctx, before, result.after, digestsOf(rotation)), result.failure));
+      previous = result.after;
+    } else {
+      done({ name: CHECK_NAMES.rotation, ok: false, evidence: `FAIL: the delivery has no ${ROTATED}.crt, or its CA key is not here (a given --delivery): nothing to rotate` });
+    }
+
+    const pem = inputs.files.find((f) => f.from === "recv" && f.name === "ca.crt")?.content.toString("utf8").trim() ?? "-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----";
+    const hostile: Array<{ label: string; check: ImageCheck }> = [];
+    const validChange = formatEnvFile(parsePairs(liveText).map(([k, v]) => [k, k === "KUBE_LOG_LEVEL" ? "7" : v]));
+    for (const item of hostileCases({ target: `${ROTATED}.crt`, pem, validChange, previousMutable: liveText })) {
+      progress(`hostile delivery: ${item.label}`);
+      const before = previous;
+      const result = await deliver(item.step);
+      hostile.push({ label: item.label, check: failed(checkHostileDelivery(ctx, before, result.after), result.failure) });
+      previous = result.after;
+    }
+    done(foldChecks(CHECK_NAMES.hostile, hostile));
 
     progress("rebooting");
-    await reboot(ssh, vm, refused.bootId, options.signal);
+    await reboot(ssh, vm, previous.bootId, options.signal);
     progress(`back after the reboot: ${await waitForBoot(ssh)}`);
-    const rebooted = await probeGuest(ssh, request);
-    snapshots.push(rebooted);
-    checks.push(checkReboot(ctx, refused, rebooted));
+    const rebooted = await snapshot({ canary: `http://${DOWNLOAD_HOSTS[0]}${CANARY_PATH}` });
+    done(checkReboot(ctx, previous, rebooted));
   } catch (error) {
     if (options.signal?.aborted) throw new WorkError("EABORTED", "the boot test was cancelled", {}, { cause: error, logPath });
     const message = error instanceof Error ? error.message : String(error);
-    checks.push({ name: "boot", ok: false, evidence: `FAIL: ${message}` });
+    done({ name: "boot", ok: false, evidence: `FAIL: ${message}` });
   } finally {
     await session.close();
-    await sentinel.close();
   }
-  if (snapshots.length > 0) checks.push(checkNoDownload(snapshots, { requests: sentinel.requests(), port: sentinel.port }));
+  const sentinelRecord = { guestAddress: SENTINEL_GUEST, hosts: DOWNLOAD_HOSTS, connections: sentinel.connections(), canaryPath: CANARY_PATH, hostPort: sentinel.port };
+  await closeListeners();
+  if (snapshots.length > 0) done(checkNoDownload(snapshots, sentinelRecord));
   const ok = checks.length > 0 && checks.every((c) => c.ok);
   const report: ImageTestReport = { image: options.image, kind: options.kind, ok, checks, logPath, seconds: (performance.now() - started) / 1000 };
-  await writeFile(path.join(workDir, "report.json"), `${JSON.stringify({ ...report, snapshots }, null, 2)}\n`);
+  await writeFile(path.join(workDir, "report.json"), `${JSON.stringify({ ...report, sentinel: sentinelRecord, snapshots }, null, 2)}\n`);
   return report;
+}
+
+function parsePairs(text: string): EnvPairs {
+  const parsed = parseEnvFile(text);
+  return parsed.names.map((name) => [name, parsed.values.get(name) ?? ""]);
+}
+
+function mutableFile(content: string): DeliveryFile {
+  return { from: "recv", name: "mutable.env", content: Buffer.from(content) };
+}
+
+/** Guest lines that put the accepted mutable.env back into recv/ without a new write-files.last. */
+function restoreMutable(content: string): string[] {
+  return [`printf '%s' '${Buffer.from(content).toString("base64")}' | base64 -d >${GUEST.recvDir}/mutable.env`];
+}
+
+/** A renewed kubelet.server certificate + key from the run's CA (undefined for a given delivery without its CA). */
+async function rotationFiles(inputs: Inputs, workDir: string): Promise<DeliveryFile[] | undefined> {
+  const spec = certificateSpecs(inputs.identity).find((c) => c.name === ROTATED);
+  if (!inputs.caDir || !spec || !inputs.files.some((f) => f.name === `${ROTATED}.crt`)) return undefined;
+  const dir = path.join(workDir, "rotation");
+  await issueCertificate(inputs.caDir, dir, spec, inputs.identity);
+  return (await readDeliveryDir(dir)).filter((f) => f.name.startsWith(`${ROTATED}.`));
 }

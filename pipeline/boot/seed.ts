@@ -1,7 +1,9 @@
 // The NoCloud seed of a test VM. The product's slim user-data goes in unchanged, as one part of
 // a multipart MIME document; a second, test-only cloud-config part creates a login user with
 // the throw-away SSH key. So the slim user-data stays exactly what Nstance ships, and the test's
-// access is separate and visible (the cloud-init check accounts for that one part).
+// access is separate and visible (the cloud-init check accounts for that one part). The same part
+// points the host names a download would use at the test's download sentinel (a bootcmd adding
+// /etc/hosts lines, every boot), so an attempted download is seen by the sentinel.
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
@@ -16,6 +18,8 @@ export interface SeedOptions {
   sshPublicKey: string;
   instanceId: string;
   hostname: string;
+  /** Names to resolve to `sentinel.address` in the guest. */
+  sentinel?: { address: string; hosts: readonly string[] };
 }
 
 export interface Seed {
@@ -31,9 +35,13 @@ function contentTypeOf(userData: string): string {
 }
 
 /** The test-only part: the bake's build-user cloud-config, for the test user and its throw-away key. */
-export function testAccessCloudConfig(sshPublicKey: string): string {
+export function testAccessCloudConfig(sshPublicKey: string, sentinel?: SeedOptions["sentinel"]): string {
   if (/[\r\n]/.test(sshPublicKey)) throw new Error("an SSH public key is one line");
-  return seedUserData(TEST_USER, sshPublicKey);
+  const access = seedUserData(TEST_USER, sshPublicKey);
+  if (!sentinel || sentinel.hosts.length === 0) return access;
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(sentinel.address) || sentinel.hosts.some((h) => !/^[a-z0-9.-]+$/.test(h))) throw new Error("sentinel address and host names must be plain");
+  const line = `${sentinel.address} ${sentinel.hosts.join(" ")} # podplane-test-sentinel`;
+  return `${access}bootcmd:\n  - [sh, -c, "grep -q podplane-test-sentinel /etc/hosts || echo '${line}' >>/etc/hosts"]\n`;
 }
 
 function part(contentType: string, filename: string, body: string): string {
@@ -54,7 +62,7 @@ export function renderSeed(options: SeedOptions): Seed {
     `Content-Type: multipart/mixed; boundary="${SEED_BOUNDARY}"`,
     "MIME-Version: 1.0",
     "",
-    part("text/cloud-config", "test-access.cfg", testAccessCloudConfig(options.sshPublicKey)),
+    part("text/cloud-config", "test-access.cfg", testAccessCloudConfig(options.sshPublicKey, options.sentinel)),
     part(contentTypeOf(options.userData), "podplane-user-data", options.userData),
     `--${SEED_BOUNDARY}--`,
     "",

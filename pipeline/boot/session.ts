@@ -6,7 +6,7 @@ import path from "node:path";
 import type { Arch } from "../manifest/schema.js";
 import type { Accelerator } from "../packer/accelerator.js";
 import { createOverlay, freePort, startVm, type Vm } from "./qemu.js";
-import { renderSeed, writeSeedIso } from "./seed.js";
+import { renderSeed, writeSeedIso, type SeedOptions } from "./seed.js";
 import { generateSshKey, sshClient, type SshClient } from "./ssh.js";
 
 export interface TestVmOptions {
@@ -17,6 +17,8 @@ export interface TestVmOptions {
   hostname: string;
   arch?: Arch;
   guestForwards?: readonly string[];
+  /** Host names the guest resolves to the download sentinel (seed.ts). */
+  sentinel?: SeedOptions["sentinel"];
   signal?: AbortSignal;
   keep?: boolean;
 }
@@ -30,7 +32,7 @@ export interface TestVm {
 
 export async function startTestVm(options: TestVmOptions): Promise<TestVm> {
   const key = await generateSshKey(options.workDir);
-  const seed = renderSeed({ userData: options.userData, sshPublicKey: key.publicKey, instanceId: `${options.hostname}-${Date.now()}`, hostname: options.hostname });
+  const seed = renderSeed({ userData: options.userData, sshPublicKey: key.publicKey, instanceId: `${options.hostname}-${Date.now()}`, hostname: options.hostname, sentinel: options.sentinel });
   const seedIso = path.join(options.workDir, "seed.iso");
   const overlay = path.join(options.workDir, "overlay.qcow2");
   const logPath = path.join(options.workDir, "serial.log");

@@ -1,15 +1,18 @@
 import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { testImage, type ImageTestReport } from "../boot/index.js";
+import { PROVIDERS, testImage, type ImageTestReport, type Provider } from "../boot/index.js";
 import { parseKind } from "../cli/options.js";
 import { printError, printJson, printLine } from "../cli/output.js";
 import { UsageError } from "../errors/index.js";
 import type { Kind } from "../manifest/schema.js";
+import { readUserDataEnvFile } from "../boot/test-env.js";
 
 interface TestImageFlags {
   kind: Kind;
-  provider: "aws" | "qemu";
+  provider: Provider;
+  userDataEnv?: string;
+  delivery?: string;
   format: "script" | "cloud-config";
   json?: boolean;
   keep?: boolean;
@@ -41,20 +44,32 @@ export function register(program: Command): Command {
     .description("Boot an image with the slim user-data and check it comes up configured")
     .argument("<image>", "the qcow2 image to boot (never modified: the VM runs on a throw-away overlay)")
     .requiredOption("--kind <kind>", "knd or knc", parseKind)
-    .addOption(new Option("--provider <provider>", "the PROVIDER in the test user-data.env (kube2iam runs only with aws)").choices(["aws", "qemu"]).default("qemu"))
+    .addOption(new Option("--provider <provider>", "PROVIDER_KIND of the generated user-data.env (kube2iam runs only with aws)").choices([...PROVIDERS]).default("local"))
+    .option("--user-data-env <file>", "boot with this user-data.env (Podplane's format: NAME='value', multi-line values allowed) instead of a generated one")
+    .option("--delivery <dir>", "deliver DIR/recv/* and DIR/keys/* (as under /opt/nstance-agent/) instead of one generated with a throw-away CA")
     .addOption(new Option("--format <format>", "user-data format").choices(["script", "cloud-config"]).default("script"))
     .option("--work-dir <dir>", "where the overlay, seed, serial log and report go (default: a new temp dir)")
     .option("--keep", "keep the overlay and seed after the test")
     .option("--json", "print the report as one JSON document")
-    .action(async (image: string, flags: TestImageFlags) => {
+    .action(async (image: string, flags: TestImageFlags, command: Command) => {
       const file = path.resolve(image);
       await access(file).catch(() => {
         throw new UsageError(`${image}: no such image`, "ENOIMAGE");
       });
+      if (flags.userDataEnv && command.getOptionValueSource("provider") === "cli") throw new UsageError("--provider and --user-data-env exclude each other: the file's PROVIDER_KIND decides", "EUSAGE");
+      if (flags.delivery) {
+        await access(path.join(flags.delivery, "recv")).catch(() => {
+          throw new UsageError(`--delivery ${flags.delivery}: no recv/ directory`, "EBADDELIVERY");
+        });
+      }
+      // Bad input is a usage error before anything boots.
+      if (flags.userDataEnv) await readUserDataEnvFile(path.resolve(flags.userDataEnv));
       const report = await testImage({
         image: file,
         kind: flags.kind,
         provider: flags.provider,
+        userDataEnvFile: flags.userDataEnv ? path.resolve(flags.userDataEnv) : undefined,
+        deliveryDir: flags.delivery ? path.resolve(flags.delivery) : undefined,
         format: flags.format,
         workDir: flags.workDir ? path.resolve(flags.workDir) : undefined,
         keep: flags.keep,

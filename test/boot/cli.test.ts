@@ -22,6 +22,25 @@ describe("podplane-images test-image", () => {
     expect((await cli("test-image", "/nonexistent/image.qcow2", "--kind", "knd", "--provider", "gcp")).code).toBe(2);
   });
 
+  it("exits 2 naming the problem for a bad --user-data-env, --provider qemu (now local), --provider with a file, or a --delivery without recv/", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), "pp-test-image-inputs-"));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    const image = path.join(dir, "image.qcow2");
+    await writeFile(image, "");
+    const env = path.join(dir, "user-data.env");
+    await writeFile(env, "INSTANCE_ID='i-1'\nPROVIDER_KIND='qemu'\nNSTANCE_SERVER_REGISTRATION_ADDR='10.0.2.100:8443'\nNSTANCE_SERVER_AGENT_ADDR='10.0.2.100:8444'\n");
+    const bad = await cli("test-image", image, "--kind", "knd", "--user-data-env", env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain(`${env}: PROVIDER_KIND=qemu is not one of local, aws, google, proxmox`);
+    expect((await cli("test-image", image, "--kind", "knd", "--provider", "qemu")).code).toBe(2);
+    const both = await cli("test-image", image, "--kind", "knd", "--provider", "aws", "--user-data-env", env);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--provider and --user-data-env exclude each other");
+    const delivery = await cli("test-image", image, "--kind", "knd", "--delivery", dir);
+    expect(delivery.code).toBe(2);
+    expect(delivery.stderr).toContain(`--delivery ${dir}: no recv/ directory`);
+  });
+
   it("exits 1 with the failing check, the serial-log tail and the log path; --json prints the report", async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), "pp-test-image-cli-"));
     const bin = path.join(dir, "bin");

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { qemuArgs } from "../../pipeline/boot/qemu.js";
-import { deliveryScript } from "../../pipeline/boot/run.js";
 import { sshArgs } from "../../pipeline/boot/ssh.js";
 
 const BASE = { arch: "amd64" as const, overlay: "/w/overlay.qcow2", seedIso: "/w/seed.iso", sshPort: 2222, accel: "tcg" as const };
@@ -34,25 +33,10 @@ describe("qemuArgs", () => {
   });
 });
 
-describe("ssh and delivery", () => {
+describe("ssh", () => {
   it("never checks or records host keys and only uses the throw-away key", () => {
     const args = sshArgs({ port: 2222, privateKey: "/w/id_ed25519" });
     expect(args).toEqual(expect.arrayContaining(["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "BatchMode=yes", "IdentitiesOnly=yes"]));
     expect(args.at(-1)).toBe("podplane-test@127.0.0.1");
-  });
-
-  it("delivers the content byte-for-byte (base64) and writes write-files.last after mutable.env", () => {
-    const content = "OIDC_ISSUER=$(touch /tmp/x)\n";
-    const script = deliveryScript(content);
-    expect(script).not.toContain("$(touch");
-    expect(script).toContain(Buffer.from(content).toString("base64"));
-    expect(script.indexOf("mutable.env")).toBeLessThan(script.indexOf("write-files.last"));
-  });
-});
-
-describe("the delivery script", () => {
-  it("is valid bash", async () => {
-    const { execFileSync } = await import("node:child_process");
-    expect(() => execFileSync("bash", ["-n"], { input: deliveryScript("KUBE_LOG_LEVEL=4\n") })).not.toThrow();
   });
 });
