@@ -21,17 +21,25 @@ function wantsJson(argv: readonly string[]): boolean {
   return argv.includes("--json");
 }
 
-/** A reader that closed early (`| head`) is not a failure of ours: stop writing quietly. */
-function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+const guarded = new WeakSet<NodeJS.WriteStream>();
+
+/**
+ * A reader that closed early (`| head`) is not a failure of ours: from then on writes to that
+ * stream are dropped, and the run goes on to its own end, so a failed run still exits 1 and bad
+ * usage 2 (exiting on the EPIPE itself would report whatever exit code was set so far, often 0).
+ */
+function dropOutputOnClosedPipe(stream: NodeJS.WriteStream): void {
+  if (guarded.has(stream)) return;
+  guarded.add(stream);
   stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-    throw error;
+    if (error.code !== "EPIPE") throw error;
+    stream.write = () => true;
   });
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-  exitQuietlyOnClosedPipe(process.stdout);
-  exitQuietlyOnClosedPipe(process.stderr);
+  dropOutputOnClosedPipe(process.stdout);
+  dropOutputOnClosedPipe(process.stderr);
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);

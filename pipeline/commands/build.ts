@@ -14,6 +14,7 @@ import {
   existingImage,
   imageRecord,
   resolveBase,
+  untested,
   resolveIdentity,
   runPackerBake,
   stageFor,
@@ -25,10 +26,10 @@ import {
 import { loadManifests, type Arch, type Kind } from "../manifest/index.js";
 import type { Target } from "../packer/index.js";
 import { taskListOptions, usePlainProgress, withInterrupts } from "../progress/index.js";
-import { publishImage, type ImageRecord } from "../publish/index.js";
+import { describeTest, isBootTested, publishImage, type ImageRecord, type ImageTestRecord } from "../publish/index.js";
 import { EXIT_CODES_HELP, addCacheOption, addMirrorOption, fetchWithProgress } from "./fetch.js";
 
-interface BuildFlags {
+export interface BuildFlags {
   kind: Kind;
   arch: Arch;
   target: Target;
@@ -39,6 +40,7 @@ interface BuildFlags {
   out: string;
   force?: boolean;
   skipTest?: boolean;
+  allowUntested?: boolean;
   json?: boolean;
   region: string;
   amiRegions?: string[];
@@ -47,8 +49,15 @@ interface BuildFlags {
   kmsKeyId?: string;
 }
 
+/** What a build may replace in tests: the boot test (the fake-packer tests inject one). */
+export interface BuildDeps {
+  testImage: typeof testImage;
+}
+
 interface BuildOutcome {
   skipped: boolean;
+  /** The image was already built; this run boot-tested it (it had been baked with --skip-test). */
+  tested: boolean;
   record: ImageRecord;
   imagesFile: string;
   logPath?: string;
@@ -75,7 +84,25 @@ async function removeScratch(outDir: string, identity: Identity): Promise<void> 
   for (const dir of [path.dirname(identity.vmconfig.path), path.join(outDir, ".work")]) await rmdir(dir).catch(() => undefined);
 }
 
-async function runBuild(flags: BuildFlags, signal: AbortSignal): Promise<BuildOutcome> {
+/** Boots the image; the result as images.json keeps it. A failed test is an ETEST error carrying that record. */
+async function bootTest(deps: BuildDeps, image: string, kind: Kind, arch: Arch, testDir: string, signal: AbortSignal): Promise<ImageTestRecord> {
+  const report = await deps.testImage({ image, kind, arch, workDir: testDir, signal });
+  const test: ImageTestRecord = {
+    tested: true,
+    ok: report.ok,
+    at: new Date().toISOString(),
+    checks: report.checks.map((c) => ({ name: c.name, ok: c.ok })),
+    seconds: Math.round(report.seconds * 10) / 10,
+    logPath: report.logPath,
+  };
+  if (!report.ok) {
+    const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.evidence}`);
+    throw new WorkError("ETEST", `the boot test of ${image} failed:\n  ${failed.join("\n  ")}`, { image, failed, test }, { logPath: report.logPath });
+  }
+  return test;
+}
+
+export async function runBuild(flags: BuildFlags, signal: AbortSignal, deps: BuildDeps = { testImage }): Promise<BuildOutcome> {
   const started = Date.now();
   const steps: Record<string, number> = {};
   const timed = async <T>(step: string, work: () => Promise<T>): Promise<T> => {
@@ -120,12 +147,30 @@ async function runBuild(flags: BuildFlags, signal: AbortSignal): Promise<BuildOu
   const imagesFile = path.join(flags.out, "images.json");
   if (existing) {
     await removeScratch(flags.out, identity);
-    return { skipped: true, record: existing, imagesFile, seconds: (Date.now() - started) / 1000, steps };
+    // Built, but never booted (baked with --skip-test, or recorded before test status was kept):
+    // boot it now rather than pass it off as done.
+    if (existing.target === "qemu" && existing.qemu && !isBootTested(existing) && !flags.skipTest) {
+      const testDir = path.join(flags.out, "logs", `${existing.name}.test`);
+      let test: ImageTestRecord;
+      try {
+        test = await timed("test", () => bootTest(deps, existing.qemu?.path ?? "", manifest.kind, manifest.arch, testDir, signal));
+      } catch (error) {
+        const failed = error instanceof WorkError ? (error.data.test as ImageTestRecord | undefined) : undefined;
+        // The image is published already: its record now says the test failed.
+        if (failed) await publishImage(flags.out, { ...existing, test: failed }, { allowUntested: flags.allowUntested });
+        throw error;
+      }
+      const record = { ...existing, test };
+      await publishImage(flags.out, record, { allowUntested: flags.allowUntested });
+      return { skipped: true, tested: true, record, imagesFile, seconds: (Date.now() - started) / 1000, steps };
+    }
+    return { skipped: true, tested: false, record: existing, imagesFile, seconds: (Date.now() - started) / 1000, steps };
   }
 
   const paths = bakePaths(flags.out, identity.name);
   let fetched!: FetchSummary;
   let result!: PackerResult;
+  let test: ImageTestRecord = untested(flags.target, flags.skipTest === true);
   try {
     fetched = await timed("fetch", () =>
       fetchWithProgress([manifest], { kind: [flags.kind], arch: [flags.arch], manifests: flags.manifests, cache: flags.cache, mirror: flags.mirror, concurrency: 8, baseImage: flags.target === "qemu" && flags.base === "cloud", json: flags.json }, signal),
@@ -158,12 +203,13 @@ async function runBuild(flags: BuildFlags, signal: AbortSignal): Promise<BuildOu
             const image = result.qemu?.path ?? "";
             // Beside the bake log, not in the work dir: a failed test's serial log and report must outlive the cleanup below.
             const testDir = path.join(path.dirname(paths.logPath), `${identity.name}.test`);
-            const report = await timed("test", () => testImage({ image, kind: manifest.kind, workDir: testDir, signal }));
-            if (!report.ok) {
-              const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.evidence}`);
-              throw new WorkError("ETEST", `the boot test of ${image} failed (the image is kept, not published):\n  ${failed.join("\n  ")}`, { image, failed }, { logPath: report.logPath });
+            try {
+              test = await timed("test", () => bootTest(deps, image, manifest.kind, manifest.arch, testDir, signal));
+            } catch (error) {
+              if (error instanceof WorkError && error.code === "ETEST") throw new WorkError("ETEST", `${error.message}\n(the image is kept, not published)`, error.data, { logPath: error.logPath });
+              throw error;
             }
-            task.title = `boot test: ${report.checks.length} checks passed in ${report.seconds.toFixed(0)} s`;
+            task.title = `boot test: ${test.checks?.length ?? 0} checks passed in ${(test.seconds ?? 0).toFixed(0)} s`;
           },
         },
       ],
@@ -174,9 +220,9 @@ async function runBuild(flags: BuildFlags, signal: AbortSignal): Promise<BuildOu
     await removeScratch(flags.out, identity);
   }
   const seconds = (Date.now() - started) / 1000;
-  const record = imageRecord(settings, identity, result, seconds);
-  await publishImage(flags.out, record);
-  return { skipped: false, record, imagesFile, logPath: paths.logPath, seconds, steps };
+  const record = imageRecord(settings, identity, result, seconds, test);
+  await publishImage(flags.out, record, { allowUntested: flags.allowUntested });
+  return { skipped: false, tested: test.tested, record, imagesFile, logPath: paths.logPath, seconds, steps };
 }
 
 export function register(program: Command): Command {
@@ -190,7 +236,8 @@ export function register(program: Command): Command {
     .option("--manifests <dir>", "directory of lock manifests", DEFAULT_MANIFESTS_DIR)
     .option("--out <dir>", "where images/, logs/, images.json and images.auto.tfvars.json go", "out")
     .option("--force", "bake even when images.json already has this image")
-    .option("--skip-test", "do not boot the image after the bake")
+    .option("--skip-test", "do not boot the image after the bake (images.json records it as not boot-tested)")
+    .option("--allow-untested", "let images.auto.tfvars.json point at images that were not boot-tested (every aws image, today)")
     .option("--region <region>", "aws: the region to build in", "us-east-1")
     .option("--ami-regions <regions>", "aws: copy the AMI to these regions, comma-separated", list)
     .option("--ami-users <ids>", "aws: account IDs allowed to launch the AMI, comma-separated", list)
@@ -203,7 +250,11 @@ export function register(program: Command): Command {
 The image name is podplane-<kind>-<os>-<arch>-<short input hash>; the input hash covers the
 lock entries of the kind/arch, the vmconfig archive, the Packer template and scripts, the
 base image digest and the image-format version. When images.json in --out already has that
-image for the target, build prints it and exits 0 without starting Packer (--force rebuilds).
+image for the target, build prints it and exits 0 without starting Packer (--force rebuilds);
+if that image was never boot-tested (baked with --skip-test), build boots it now instead.
+images.json records per image whether it was boot-tested, when, which checks and the result;
+aws images are not boot-tested here, and images.auto.tfvars.json points only at boot-tested
+images unless --allow-untested.
 
 Environment:
   PODPLANE_IMAGES_CACHE   default for --cache      PODPLANE_IMAGES_MIRROR  default for --mirror
@@ -222,10 +273,10 @@ ${EXIT_CODES_HELP}`,
     }
     const outcome = await withInterrupts((signal) => runBuild(flags, signal));
     if (flags.json) {
-      printJson({ ok: true, skipped: outcome.skipped, seconds: outcome.seconds, steps: outcome.steps, imagesFile: outcome.imagesFile, logPath: outcome.logPath ?? null, image: outcome.record });
+      printJson({ ok: true, skipped: outcome.skipped, tested: outcome.tested, test: describeTest(outcome.record), seconds: outcome.seconds, steps: outcome.steps, imagesFile: outcome.imagesFile, logPath: outcome.logPath ?? null, image: outcome.record });
       return;
     }
-    const what = outcome.skipped ? "already built (images.json), skipped" : `built in ${outcome.seconds.toFixed(0)} s`;
-    printLine(`${outcome.record.name} (${outcome.record.target}): ${what}: ${describeRecord(outcome.record)}`);
+    const what = outcome.tested && outcome.skipped ? "already built (images.json), boot-tested now" : outcome.skipped ? "already built (images.json), skipped" : `built in ${outcome.seconds.toFixed(0)} s`;
+    printLine(`${outcome.record.name} (${outcome.record.target}): ${what}: ${describeRecord(outcome.record)}; ${describeTest(outcome.record)}`);
   });
 }

@@ -24,7 +24,7 @@ import {
   type Progress,
   type Target,
 } from "../packer/index.js";
-import { findImage, readImagesFile, IMAGES_FILE, type ImageRecord } from "../publish/index.js";
+import { findImage, readImagesFile, IMAGES_FILE, type ImageRecord, type ImageTestRecord } from "../publish/index.js";
 import { writeStage, writeStageIso, type Stage } from "../stage/index.js";
 import { packVmconfig, type PackedVmconfig } from "../vmconfig/index.js";
 import { fileSha256 } from "./file-digest.js";
@@ -229,7 +229,12 @@ export async function runPackerBake(
   }
 }
 
-export function imageRecord(s: BakeSettings, identity: Identity, result: PackerResult, buildSeconds: number): ImageRecord {
+/** The test status of an image that was not booted by this build. */
+export function untested(target: Target, skipped: boolean): ImageTestRecord {
+  return { tested: false, reason: target === "aws" ? "aws images are not boot-tested here" : skipped ? "--skip-test" : "not run" };
+}
+
+export function imageRecord(s: BakeSettings, identity: Identity, result: PackerResult, buildSeconds: number, test: ImageTestRecord = untested(s.target, false)): ImageRecord {
   const m = s.manifest;
   return {
     name: identity.name,
@@ -247,5 +252,6 @@ export function imageRecord(s: BakeSettings, identity: Identity, result: PackerR
     buildSeconds: Math.round(buildSeconds * 10) / 10,
     packerVersion: result.packerVersion,
     createdAt: new Date().toISOString(),
+    test,
   };
 }

@@ -3,12 +3,15 @@
 import { createHash } from "node:crypto";
 import type { Manifest } from "../manifest/load.js";
 
-/** Bump when the pipeline changes what it puts into an image in a way no other input shows. */
-export const IMAGE_FORMAT_VERSION = 1;
+/**
+ * Bump when the pipeline changes what it puts into an image in a way no other input shows.
+ * 2: the manifest's container images joined the hashed document.
+ */
+export const IMAGE_FORMAT_VERSION = 2;
 export const SHORT_HASH_LENGTH = 12;
 
 export interface ImageInputs {
-  manifest: Pick<Manifest, "kind" | "os" | "arch" | "version" | "dependencies">;
+  manifest: Pick<Manifest, "kind" | "os" | "arch" | "version" | "dependencies" | "images">;
   /** `sha256:<hex>` of vmconfig.tar.gz */
   vmconfigDigest: string;
   /** `sha256:<hex>` over the Packer template and provisioner scripts */
@@ -33,6 +36,14 @@ export function inputDocument(inputs: ImageInputs): Record<string, unknown> {
       .filter((d) => !d.local)
       .map((d) => ({ name: d.name, version: d.version, url: d.url, type: d.type, digest: d.digest, size: d.size }))
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    // Baked into the image (the pause image, ...): re-pinning one must give a new name.
+    images: m.images
+      .map((i) => ({ image: i.image, platform: i.platform, index: i.index, digest: i.digest, size: i.size }))
+      .sort((a, b) => {
+        const ka = `${a.image}\0${a.platform}`;
+        const kb = `${b.image}\0${b.platform}`;
+        return ka < kb ? -1 : ka > kb ? 1 : 0;
+      }),
     vmconfig: inputs.vmconfigDigest,
     template: inputs.templateDigest,
     baseImage: inputs.baseImage,

@@ -40,7 +40,40 @@ export interface ImageRecord {
   buildSeconds: number;
   packerVersion: string;
   createdAt: string;
-  test?: { ok: boolean; seconds: number; logPath: string };
+  /** Whether, when and how the image was boot-tested; absent on records from before it was kept. */
+  test?: ImageTestRecord;
+}
+
+/** The boot test of one image, as images.json keeps it. */
+export interface ImageTestRecord {
+  tested: boolean;
+  /** Why not, when not tested ("--skip-test", "aws images are not boot-tested here"). */
+  reason?: string;
+  /** ISO time the test finished. */
+  at?: string;
+  ok?: boolean;
+  checks?: Array<{ name: string; ok: boolean }>;
+  seconds?: number;
+  logPath?: string;
+}
+
+/** Booted and passed every check. Records without a test status count as untested. */
+export function isBootTested(record: Pick<ImageRecord, "test">): boolean {
+  return record.test?.tested === true && record.test.ok === true;
+}
+
+export function describeTest(record: Pick<ImageRecord, "test" | "target">): string {
+  const t = record.test;
+  if (!t) return record.target === "aws" ? "not boot-tested here" : "not boot-tested";
+  if (!t.tested) return `not boot-tested${t.reason ? ` (${t.reason})` : ""}`;
+  const checks = t.checks ?? [];
+  const failed = checks.filter((c) => !c.ok).map((c) => c.name);
+  return t.ok ? `boot test passed ${checks.length} checks at ${t.at ?? "?"}` : `boot test FAILED at ${t.at ?? "?"} (${failed.join(", ")})`;
+}
+
+export interface PublishOptions {
+  /** Let the tfvars point at images that were not boot-tested (every aws image, today). */
+  allowUntested?: boolean;
 }
 
 export interface ImagesFile {
@@ -86,10 +119,15 @@ export function mergeImage(doc: ImagesFile, record: ImageRecord): ImagesFile {
   return { version: IMAGES_FILE_VERSION, images: images.sort(compareRecords) };
 }
 
-/** kind → arch → region → AMI of the newest aws image of each kind/arch. */
-export function tfvarsFor(doc: ImagesFile): { podplane_images: Record<string, Record<string, Record<string, string>>> } {
+/**
+ * kind → arch → region → AMI of the newest boot-tested aws image of each kind/arch; with
+ * allowUntested, the newest of any. An untested image is never the default pointer otherwise.
+ */
+export function tfvarsFor(doc: ImagesFile, options: PublishOptions = {}): { podplane_images: Record<string, Record<string, Record<string, string>>> } {
   const out: Record<string, Record<string, Record<string, string>>> = {};
-  const newestFirst = doc.images.filter((i) => i.target === "aws" && i.amis).sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  const newestFirst = doc.images
+    .filter((i) => i.target === "aws" && i.amis && (options.allowUntested === true || isBootTested(i)))
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
   for (const image of newestFirst) {
     const byArch = (out[image.kind] ??= {});
     byArch[image.arch] ??= { ...image.amis };
@@ -98,14 +136,14 @@ export function tfvarsFor(doc: ImagesFile): { podplane_images: Record<string, Re
 }
 
 /** Merges `record` into `<dir>/images.json` and rewrites `<dir>/images.auto.tfvars.json`, both atomically. */
-export async function publishImage(dir: string, record: ImageRecord): Promise<{ imagesFile: string; tfvarsFile: string }> {
+export async function publishImage(dir: string, record: ImageRecord, options: PublishOptions = {}): Promise<{ imagesFile: string; tfvarsFile: string }> {
   const imagesFile = path.join(dir, IMAGES_FILE);
   const tfvarsFile = path.join(dir, TFVARS_FILE);
   await mkdir(dir, { recursive: true });
   await withFileLock(`${imagesFile}.lock`, async () => {
     const doc = mergeImage(await readImagesFile(imagesFile), record);
     await writeFileAtomic(imagesFile, `${JSON.stringify(doc, null, 2)}\n`);
-    await writeFileAtomic(tfvarsFile, `${JSON.stringify(tfvarsFor(doc), null, 2)}\n`);
+    await writeFileAtomic(tfvarsFile, `${JSON.stringify(tfvarsFor(doc, options), null, 2)}\n`);
   });
   return { imagesFile, tfvarsFile };
 }

@@ -1,24 +1,62 @@
-// `--env-file`: KEY=value lines (blank lines and # comments skipped). One pair of matching
-// quotes around the whole value is removed; nothing else is interpreted.
+// `--env-file`: a user-data.env in Podplane's format, read as data (never executed).
+// A line is NAME=VALUE; VALUE is a run of single-quoted pieces and \' (Podplane's quoteEnv
+// writes ' as '\''), and a quoted piece may span lines (several SSH keys, a PEM). A bare
+// value without spaces or shell characters is accepted too. Blank lines and # comments skip.
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../errors/index.js";
 
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*/;
+const BARE = /^[A-Za-z0-9_./:,@%+=-]*/;
+
 export function parseEnvText(text: string, source: string): Array<[string, string]> {
   const out: Array<[string, string]> = [];
-  const lines = text.split("\n");
-  if (lines.at(-1) === "") lines.pop();
-  lines.forEach((line, index) => {
-    if (line.trim() === "" || line.startsWith("#")) return;
-    if (line.includes("\r")) throw new UsageError(`${source}:${index + 1}: carriage return (CRLF line endings?)`, "EBADENV");
-    const eq = line.indexOf("=");
-    if (eq <= 0) throw new UsageError(`${source}:${index + 1}: expected KEY=value`, "EBADENV");
-    const name = line.slice(0, eq);
-    let value = line.slice(eq + 1);
-    const quote = value[0];
-    if ((quote === "'" || quote === '"') && value.length >= 2 && value.endsWith(quote)) value = value.slice(1, -1);
-    else if (quote === "'" || quote === '"') throw new UsageError(`${source}:${index + 1}: ${name}: unterminated quote`, "EBADENV");
-    out.push([name, value]);
-  });
+  let pos = 0;
+  let line = 1;
+  const fail = (what: string): never => {
+    throw new UsageError(`${source}:${line}: ${what}`, "EBADENV");
+  };
+  while (pos < text.length) {
+    const end = text.indexOf("\n", pos);
+    const rest = text.slice(pos, end === -1 ? text.length : end);
+    if (rest.trim() === "" || rest.trimStart().startsWith("#")) {
+      if (rest.includes("\r")) fail("carriage return (CRLF line endings?)");
+      pos = end === -1 ? text.length : end + 1;
+      line++;
+      continue;
+    }
+    const name = NAME.exec(rest)?.[0];
+    if (!name || rest[name.length] !== "=") fail("expected NAME='value'");
+    const startLine = line;
+    pos += (name as string).length + 1;
+    let value = "";
+    for (;;) {
+      const c = text[pos];
+      if (c === undefined || c === "\n") break;
+      if (c === "'") {
+        const close = text.indexOf("'", pos + 1);
+        if (close === -1) fail(`${name}: unterminated quote`);
+        const piece = text.slice(pos + 1, close);
+        line += piece.split("\n").length - 1;
+        value += piece;
+        pos = close + 1;
+      } else if (c === "\\" && text[pos + 1] === "'") {
+        value += "'";
+        pos += 2;
+      } else {
+        const bare = BARE.exec(text.slice(pos))?.[0] ?? "";
+        if (bare === "") fail(`${name}: unexpected ${JSON.stringify(c)}; quote the value as '...' (a ' inside as '\\'')`);
+        value += bare;
+        pos += bare.length;
+      }
+    }
+    if (value.includes("\r")) {
+      line = startLine;
+      fail(`${name}: carriage return in the value (CRLF line endings?)`);
+    }
+    out.push([name as string, value]);
+    pos++;
+    line++;
+  }
   return out;
 }
 

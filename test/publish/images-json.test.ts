@@ -1,7 +1,7 @@
 import { readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { findImage, mergeImage, publishImage, readImagesFile, tfvarsFor, writeFileAtomic, type ImageRecord } from "../../pipeline/publish/index.js";
+import { describeTest, findImage, isBootTested, mergeImage, publishImage, readImagesFile, tfvarsFor, writeFileAtomic, type ImageRecord } from "../../pipeline/publish/index.js";
 import { tempDir } from "../packer/fake-packer.js";
 
 function record(over: Partial<ImageRecord>): ImageRecord {
@@ -71,9 +71,24 @@ describe("images.json", () => {
     expect((await readdir(dir)).sort()).toEqual(["images.json", "missing-dir-is-created"]);
   });
 
-  it("tfvars map kind/arch to the newest AMI per region", () => {
+  it("tfvars map kind/arch to the newest AMI per region (untested images allowed)", () => {
     const doc = { version: 1, images: [amiOld, amiNew, record({}), record({ name: "podplane-knc-debian-13-arm64-c", kind: "knc", arch: "arm64", target: "aws", qemu: undefined, amis: { "us-east-1": "ami-0arm" } })] };
-    expect(tfvarsFor(doc)).toEqual({ podplane_images: { knd: { amd64: { "us-east-1": "ami-0new", "eu-west-1": "ami-0neweu" } }, knc: { arm64: { "us-east-1": "ami-0arm" } } } });
+    expect(tfvarsFor(doc, { allowUntested: true })).toEqual({ podplane_images: { knd: { amd64: { "us-east-1": "ami-0new", "eu-west-1": "ami-0neweu" } }, knc: { arm64: { "us-east-1": "ami-0arm" } } } });
+  });
+
+  it("tfvars never point at an untested image unless allowed: the newest tested one wins", () => {
+    const passed: ImageRecord["test"] = { tested: true, ok: true, at: "2026-11-02T00:00:00.000Z", checks: [{ name: "services-active", ok: true }], seconds: 200, logPath: "/x" };
+    const failed: ImageRecord["test"] = { ...passed, ok: false, checks: [{ name: "services-active", ok: false }] };
+    const tested = { ...amiOld, test: passed };
+    const untested = { ...amiNew, test: { tested: false, reason: "aws images are not boot-tested here" } };
+    expect(tfvarsFor({ version: 1, images: [tested, untested] })).toEqual({ podplane_images: { knd: { amd64: { "us-east-1": "ami-0old" } } } });
+    expect(tfvarsFor({ version: 1, images: [tested, { ...amiNew, test: failed }] })).toEqual({ podplane_images: { knd: { amd64: { "us-east-1": "ami-0old" } } } });
+    expect(tfvarsFor({ version: 1, images: [untested, amiOld] })).toEqual({ podplane_images: {} });
+    expect(tfvarsFor({ version: 1, images: [tested, untested] }, { allowUntested: true })).toEqual({ podplane_images: { knd: { amd64: { "us-east-1": "ami-0new", "eu-west-1": "ami-0neweu" } } } });
+    expect(isBootTested(tested)).toBe(true);
+    expect(isBootTested(amiOld)).toBe(false);
+    expect(describeTest(untested)).toBe("not boot-tested (aws images are not boot-tested here)");
+    expect(describeTest({ ...amiNew, test: failed })).toBe("boot test FAILED at 2026-11-02T00:00:00.000Z (services-active)");
   });
 
   it("a missing file is empty; a broken one is an error naming the file", async () => {
