@@ -146,7 +146,8 @@ check_pem() {
       return 1
       ;;
   esac
-  mapfile -t lines <<<"$text"
+  # (the here-string adds the newline that ends the text's last line)
+  mapfile -t lines <<<"${text%$'\n'}"
   for line in "${lines[@]}"; do
     n=$((n + 1))
     if [[ -z "$label" ]]; then
