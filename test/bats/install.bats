@@ -4,9 +4,14 @@
 
 bats_require_minimum_version 1.5.0
 load helpers/vmconfig
+load helpers/rooms-fixture
 
+# install.sh of a copy of the vmconfig tree with one room per service (helpers/rooms-fixture).
 setup() {
   vmconfig_setup
+  fixture_stubs
+  make_fixture_tree
+  BIN=$FIXTURE_BIN
   STAGE="$BATS_TEST_TMPDIR/stage"
   make_stage
 }
@@ -67,7 +72,10 @@ make_stage() {
   [ "$(jq -r '.artifacts[] | select(.name == "containerd") | .paths | length' "$json")" -eq 3 ]
   [ "$(jq -r '.artifacts[] | select(.name == "kubelet") | .digest' "$json")" = "sha256:$(sha256sum "$STAGE/artifacts/kubelet/kubelet" | cut -d ' ' -f 1)" ]
   [ "$(jq -r '.artifacts[] | select(.name == "fluent-bit") | .version' "$json")" = 5.0.5 ]
+  # the 10 rooms' units and the 3 generic ones
   [ "$(jq -r '.units | length' "$json")" -eq 13 ]
+  want=$(for svc in $KNC_SERVICES kube2iam zot; do echo "$svc.service"; done)
+  [ "$(jq -r '.units[]' "$json" | sort)" = "$(printf '%s\n' $want nstance-recv-watch.path nstance-recv-watch.service podplane-configure.service | sort)" ]
   # units installed; the always-on ones enabled; nothing started at bake time
   [ -f "$PODPLANE_ROOT/etc/systemd/system/kube-apiserver.service" ]
   [ -f "$PODPLANE_ROOT/etc/systemd/system/nstance-recv-watch.path" ]
@@ -80,7 +88,12 @@ make_stage() {
     grep -qx "ConditionPathExists=/opt/env/${svc%.service}.env" "$unit"
   done
   [ -z "$(calls 'systemctl (start|restart)')" ]
-  [ "$(stat -c %a "$PODPLANE_ROOT/opt/env")" = 700 ]
+  # each room: its unit in /etc/systemd/system, the rest under /opt/podplane/services/<svc>/
+  for svc in $KNC_SERVICES kube2iam zot; do
+    cmp "$FIXTURE_TREE/opt/podplane/services/$svc/$svc.service" "$PODPLANE_ROOT/etc/systemd/system/$svc.service"
+    [ -x "$PODPLANE_ROOT/opt/podplane/services/$svc/run.sh" ]
+    [ ! -e "$PODPLANE_ROOT/opt/podplane/services/$svc/$svc.service" ]
+  done
 }
 
 @test "a tampered artifact is refused and nothing is installed" {
@@ -113,48 +126,83 @@ make_stage() {
   [ -z "$(calls 'systemctl enable')" ]
 }
 
-@test "knd: no knc binaries, wrappers, units or users even when the stage carries them" {
+@test "knd: no knc binaries, rooms, units, users or key directories even when the stage carries them" {
   run --separate-stderr bash "$BIN/install.sh" knd "$STAGE"
   [ "$status" -eq 0 ]
   [ ! -e "$PODPLANE_ROOT/usr/local/bin/kube-apiserver" ]
   [ ! -e "$PODPLANE_ROOT/usr/local/bin/netsy" ]
   [ ! -e "$PODPLANE_ROOT/etc/systemd/system/netsy.service" ]
-  [ ! -e "$PODPLANE_ROOT/opt/podplane/libexec/run-kube-apiserver.sh" ]
+  [ ! -e "$PODPLANE_ROOT/opt/podplane/services/kube-apiserver" ]
   [ -f "$PODPLANE_ROOT/etc/systemd/system/zot.service" ]
-  [ -f "$PODPLANE_ROOT/opt/podplane/libexec/run-kube2iam.sh" ]
+  [ -x "$PODPLANE_ROOT/opt/podplane/services/kube2iam/run.sh" ]
   [ "$(units_called enable)" = "$(sorted "$KND_SERVICES kube2iam zot nstance-recv-watch.path podplane-configure")" ]
   [ "$(jq -r .kind "$PODPLANE_ROOT/opt/podplane/share/installed.json")" = knd ]
-  [ "$(grep '^u ' "$PODPLANE_ROOT/usr/lib/sysusers.d/podplane.conf" | cut -d ' ' -f 2 | sort | tr '\n' ' ')" = "nstance zot " ]
+  conf="$PODPLANE_ROOT/usr/lib/sysusers.d/podplane.conf"
+  [ "$(grep '^u ' "$conf" | cut -d ' ' -f 2 | sort | tr '\n' ' ')" = "containerd fluent-bit kube2iam kubelet nstance-agent zot " ]
   not grep -q netsy "$PODPLANE_ROOT/opt/podplane/share/installed.json"
+  # only the common tmpfiles.d file: the knc key directories' groups do not exist here
+  [ -f "$PODPLANE_ROOT/etc/tmpfiles.d/podplane.conf" ]
+  [ ! -e "$PODPLANE_ROOT/etc/tmpfiles.d/podplane-knc.conf" ]
+  [ "$(calls systemd-tmpfiles)" = "systemd-tmpfiles --root=$PODPLANE_ROOT --create $PODPLANE_ROOT/etc/tmpfiles.d/podplane.conf" ]
+  [ -d "$PODPLANE_ROOT/opt/key/kubelet" ]
+  [ ! -e "$PODPLANE_ROOT/opt/key/kube-apiserver" ]
 }
 
-@test "service users: zot, netsy and the Nstance agent run as their own system users; the rest as root" {
+@test "users: Podplane's system users and groups (knc), each in podplane; fluent-bit reads the journal; kubelet is in containerd" {
   run --separate-stderr bash "$BIN/install.sh" knc "$STAGE"
   [ "$status" -eq 0 ]
   conf="$PODPLANE_ROOT/usr/lib/sysusers.d/podplane.conf"
-  grep -qx 'u zot - "Podplane zot" /var/lib/zot' "$conf"
-  grep -qx 'u netsy - "Podplane netsy" /var/lib/netsy' "$conf"
-  grep -qx 'u nstance - "Podplane nstance-agent" /' "$conf"
-  [ "$(grep -c '^u ' "$conf")" -eq 3 ]
+  grep -qx 'g podplane -' "$conf"
+  for user in nstance-agent fluent-bit kube2iam containerd kubelet zot netsy kube-apiserver kube-scheduler kube-controller-manager; do
+    grep -qx "u $user - \"Podplane $user\" / -" "$conf"
+    grep -qx "m $user podplane" "$conf"
+    grep -q "^$user:" "$PODPLANE_ROOT/etc/passwd"
+  done
+  [ "$(grep -c '^u ' "$conf")" -eq 10 ]
+  grep -qx 'm fluent-bit systemd-journal' "$conf"
+  grep -qx 'm kubelet containerd' "$conf"
+  not grep -q '^u nstance ' "$conf"
   [ "$(calls systemd-sysusers)" = "systemd-sysusers --root=$PODPLANE_ROOT $conf" ]
-  for pair in zot:zot netsy:netsy nstance-agent:nstance; do
-    unit="$PODPLANE_ROOT/etc/systemd/system/${pair%%:*}.service"
-    grep -qx "User=${pair#*:}" "$unit"
-    grep -qx "Group=${pair#*:}" "$unit"
-  done
-  for svc in kubelet containerd kube2iam fluent-bit kube-apiserver; do
-    not grep -q '^User=' "$PODPLANE_ROOT/etc/systemd/system/$svc.service"
-  done
-  # zot and netsy keep their data in their StateDirectory= (owned by their user, by systemd)
-  grep -qx 'StateDirectory=zot' "$PODPLANE_ROOT/etc/systemd/system/zot.service"
-  grep -q -- '--data-dir=/var/lib/netsy' "$PODPLANE_ROOT/opt/podplane/libexec/run-netsy.sh"
-  # the agent's recv dir is its own (tmpfiles.d, applied now and at every boot)
-  grep -qx 'd /opt/nstance-agent/recv 0700 nstance nstance -' "$PODPLANE_ROOT/etc/tmpfiles.d/podplane.conf"
-  [ "$(calls systemd-tmpfiles)" = "systemd-tmpfiles --root=$PODPLANE_ROOT --create $PODPLANE_ROOT/etc/tmpfiles.d/podplane.conf" ]
   # the users exist now: a second run does not call systemd-sysusers again
   clear_calls
   bash "$BIN/install.sh" knc "$STAGE" 2>/dev/null
   [ -z "$(calls systemd-sysusers)" ]
+}
+
+@test "directories (tmpfiles.d, after the users): certificates, public keys, one key directory per service group, env files, the agent's tree" {
+  run --separate-stderr bash "$BIN/install.sh" knc "$STAGE"
+  [ "$status" -eq 0 ]
+  d="$PODPLANE_ROOT/etc/tmpfiles.d"
+  [ "$(calls systemd-tmpfiles)" = "systemd-tmpfiles --root=$PODPLANE_ROOT --create $d/podplane.conf $d/podplane-knc.conf" ]
+  [ "$(grep -n systemd-sysusers "$STUB_LOG" | cut -d : -f 1)" -lt "$(grep -n systemd-tmpfiles "$STUB_LOG" | cut -d : -f 1)" ]
+  for want in "/opt/crt 0750 root podplane" "/opt/pub 0750 root podplane" "/opt/key 0710 root podplane" \
+    "/opt/env 0750 root podplane" "/opt/key/kubelet 0750 root kubelet" "/opt/key/containerd 0750 root containerd" \
+    "/opt/key/kube2iam 0750 root kube2iam" "/opt/key/registry 0750 root zot" \
+    "/opt/nstance-agent 0700 nstance-agent nstance-agent" "/opt/nstance-agent/identity 0700 nstance-agent nstance-agent" \
+    "/opt/nstance-agent/keys 0700 nstance-agent nstance-agent" "/opt/nstance-agent/recv 0700 nstance-agent nstance-agent"; do
+    grep -qx "d $want -" "$d/podplane.conf"
+  done
+  for svc in netsy kube-apiserver kube-scheduler kube-controller-manager; do
+    grep -qx "d /opt/key/$svc 0750 root $svc -" "$d/podplane-knc.conf"
+  done
+  # every runtime directory deliveries.tsv writes into is made, with the group of its files
+  while IFS=$'\t' read -r name kinds _ dest _ _ group _; do
+    [[ -z "$name" || "$name" == \#* || "$dest" == - ]] && continue
+    file=podplane.conf
+    [[ "$kinds" != knc ]] || file=podplane-knc.conf
+    if [[ "$dest" == /opt/key/* ]]; then
+      grep -qx "d ${dest%/*} 0750 root $group -" "$d/$file"
+    else
+      grep -qx "d ${dest%/*} 0750 root podplane -" "$d/podplane.conf"
+    fi
+  done <"$PODPLANE_ROOT/opt/podplane/share/deliveries.tsv"
+}
+
+@test "a room without its unit is refused" {
+  rm "$FIXTURE_TREE/opt/podplane/services/kubelet/kubelet.service"
+  run --separate-stderr bash "$BIN/install.sh" knd "$STAGE"
+  [ "$status" -eq 1 ]
+  [[ "$stderr" == *"kubelet: its unit /opt/podplane/services/kubelet/kubelet.service is missing"* ]]
 }
 
 @test "bad usage: unknown kind, missing stage" {

@@ -2,12 +2,12 @@
 # Bake time: install.sh <knd|knc> <stage-dir>
 # Verifies every staged artifact against artifacts.tsv (refuses a mismatch before installing
 # anything), installs binaries, archive contents and .debs to their runtime paths, installs the
-# vmconfig tree and the kind's systemd units (enabled, nothing started), creates the runtime
-# directories and the service users, and records it all in /opt/podplane/share/installed.json.
-# Re-running converges. A service whose unit says User=NAME runs as that system user (created
-# here with systemd-sysusers from /usr/lib/sysusers.d/podplane.conf); its StateDirectory= and
-# RuntimeDirectory= are made and owned by systemd for that user. The rest stay root: containerd
-# and kubelet (namespaces, mounts), kube2iam (iptables), fluent-bit (the journal and logs).
+# vmconfig tree: the shared scripts and data, the room of each of the kind's services
+# (opt/podplane/services/<svc>/: its unit goes to /etc/systemd/system/<svc>.service, the rest to
+# /opt/podplane/services/<svc>/) and the generic units of etc/systemd/system; enables them
+# (nothing started); creates Podplane's users and groups (systemd-sysusers) and runtime
+# directories (systemd-tmpfiles); records it all in /opt/podplane/share/installed.json.
+# Re-running converges.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/../lib/common.sh
@@ -165,78 +165,98 @@ install_artifacts() {
   install_debs
 }
 
-# The vmconfig tree: shared scripts, data and the kind's run-wrappers and units only.
+# The vmconfig tree: the shared scripts and data, the kind's tmpfiles.d file, the rooms of the
+# kind's services and the generic units (etc/systemd/system: the configure service, the recv
+# watcher, timers). A room must have its unit.
 install_vmconfig() {
-  local f rel svc
+  local f rel svc room
   while IFS= read -r f; do
     rel=${f#"$VMCONFIG_TREE"}
     case "$rel" in
-      /opt/podplane/libexec/* | /etc/systemd/system/*) continue ;;
+      /opt/podplane/services/* | /opt/podplane/libexec/*) continue ;;
+      /etc/tmpfiles.d/podplane-kn?.conf) [[ "$rel" == "/etc/tmpfiles.d/podplane-$KIND.conf" ]] || continue ;;
+      /etc/systemd/system/*) UNITS+=("${rel##*/}") ;;
+    esac
+    case "$rel" in
       /opt/podplane/bin/* | /opt/podplane/lib/*) install_file "$f" "$PODPLANE_ROOT$rel" 0755 ;;
       *) install_file "$f" "$PODPLANE_ROOT$rel" 0644 ;;
     esac
   done < <(find "$VMCONFIG_TREE" -type f | sort)
   for svc in "${SERVICES[@]}"; do
-    install_file "$VMCONFIG_TREE/opt/podplane/libexec/run-$svc.sh" "$PODPLANE_ROOT/opt/podplane/libexec/run-$svc.sh" 0755
+    room="$VMCONFIG_TREE/opt/podplane/services/$svc"
+    [[ -f "$room/$svc.service" ]] || die "$svc: its unit ${room#"$VMCONFIG_TREE"}/$svc.service is missing"
+    while IFS= read -r f; do
+      rel=${f#"$room/"}
+      case "$rel" in
+        "$svc.service") install_file "$f" "$UNIT_DIR/$svc.service" 0644 ;;
+        *.sh) install_file "$f" "$PP_HOME/services/$svc/$rel" 0755 ;;
+        *) install_file "$f" "$PP_HOME/services/$svc/$rel" 0644 ;;
+      esac
+    done < <(find "$room" -type f | sort)
     UNITS+=("$svc.service")
-  done
-  UNITS+=(podplane-configure.service nstance-recv-watch.path nstance-recv-watch.service)
-  for f in "${UNITS[@]}"; do
-    install_file "$VMCONFIG_TREE/etc/systemd/system/$f" "$UNIT_DIR/$f" 0644
   done
 }
 
 create_dirs() {
   install -d -m 0755 "$PP_HOME" "$PP_ETC" "$PP_HOME/share" "$PODPLANE_ROOT/opt/cni/bin" "$PODPLANE_ROOT/var/lib/kubelet"
-  install -d -m 0700 "$PP_STATE" "$CONFIG_DIR" "$SERVICE_ENV_DIR" "$RECV_DIR"
+  install -d -m 0700 "$PP_STATE"
 }
 
-# The system users of the kind's units (their User= lines) → /usr/lib/sysusers.d/podplane.conf,
-# then systemd-sysusers (only when that file changed or a user is missing from /etc/passwd), then
-# systemd-tmpfiles for etc/tmpfiles.d/podplane.conf (directories such a user owns outside
-# systemd's StateDirectory=, e.g. the Nstance agent's recv dir; re-applied at every boot).
+# Podplane's users (its permissions.sh): group podplane; a system user and group per service,
+# each also in podplane; fluent-bit also in systemd-journal (it reads the journal), kubelet also in
+# containerd. Written to /usr/lib/sysusers.d/podplane.conf; systemd-sysusers runs only when that
+# file changed or a user is missing from /etc/passwd. Then systemd-tmpfiles for the directories
+# (etc/tmpfiles.d/podplane.conf and podplane-<kind>.conf), which need those groups.
+readonly -a USERS_BOTH=(nstance-agent fluent-bit kube2iam containerd kubelet zot)
+readonly -a USERS_KNC=(netsy kube-apiserver kube-scheduler kube-controller-manager)
+USERS=()
 create_users() {
-  local svc line user home text="" passwd="" missing=0
-  local -a users=()
-  for svc in "${SERVICES[@]}"; do
-    user="" home=/
-    while IFS= read -r line; do
-      case "$line" in
-        User=*) user=${line#User=} ;;
-        StateDirectory=*) home=/var/lib/${line#StateDirectory=} ;;
-      esac
-    done <"$UNIT_DIR/$svc.service"
-    [[ -n "$user" ]] || continue
-    users+=("$user")
-    text+="u $user - \"Podplane $svc\" $home"$'\n'
+  local user f text="" passwd="" missing=0
+  USERS=("${USERS_BOTH[@]}")
+  [[ "$KIND" != knc ]] || USERS+=("${USERS_KNC[@]}")
+  text+="g podplane -"$'\n'
+  for user in "${USERS[@]}"; do
+    text+="u $user - \"Podplane $user\" / -"$'\n'
   done
-  ((${#users[@]} > 0)) || return 0
+  for user in "${USERS[@]}"; do
+    text+="m $user podplane"$'\n'
+  done
+  text+="m fluent-bit systemd-journal"$'\n'"m kubelet containerd"$'\n'
   local conf="$PODPLANE_ROOT/usr/lib/sysusers.d/podplane.conf"
-  printf '# Written by install.sh: the system users of the %s services.\n%s' "$KIND" "$text" | write_if_changed "$conf" 0644
+  printf '# Written by install.sh: the users and groups of a %s image.\n%s' "$KIND" "$text" | write_if_changed "$conf" 0644
   [[ ! -f "$PODPLANE_ROOT/etc/passwd" ]] || read_file "$PODPLANE_ROOT/etc/passwd" passwd
-  for user in "${users[@]}"; do
+  for user in "${USERS[@]}"; do
     [[ $'\n'"$passwd" == *$'\n'"$user:"* ]] || missing=1
   done
   local -a root_args=()
   [[ -z "$PODPLANE_ROOT" ]] || root_args=("--root=$PODPLANE_ROOT")
   if ((WRITE_CHANGED || missing)); then
-    command -v systemd-sysusers >/dev/null || die "systemd-sysusers is missing: cannot create the service users ${users[*]}"
+    command -v systemd-sysusers >/dev/null || die "systemd-sysusers is missing: cannot create the users ${USERS[*]}"
     systemd-sysusers "${root_args[@]}" "$conf"
-    log "service users: ${users[*]}"
+    log "users: ${USERS[*]} (group podplane)"
   fi
-  local tmpfiles="$PODPLANE_ROOT/etc/tmpfiles.d/podplane.conf"
-  [[ ! -f "$tmpfiles" ]] || systemd-tmpfiles "${root_args[@]}" --create "$tmpfiles"
+  local -a tmpfiles=()
+  for f in "$PODPLANE_ROOT/etc/tmpfiles.d/podplane.conf" "$PODPLANE_ROOT/etc/tmpfiles.d/podplane-$KIND.conf"; do
+    [[ ! -f "$f" ]] || tmpfiles+=("$f")
+  done
+  ((${#tmpfiles[@]} == 0)) || systemd-tmpfiles "${root_args[@]}" --create "${tmpfiles[@]}"
 }
 
-# Enabled at bake time: the configure service, the recv watcher and every service of the kind,
-# including the conditional ones (kube2iam, zot): every service unit has
-# ConditionPathExists=/opt/env/<service>.env, so one whose env file configure.sh did not write
-# is skipped at boot, and nothing is enabled, disabled or reloaded at boot.
+# Enabled at bake time: every service of the kind, including the conditional ones (kube2iam,
+# zot): every service unit has ConditionPathExists=/opt/env/<service>.env, so one whose env file
+# configure.sh did not write is skipped at boot, and nothing is enabled, disabled or reloaded at
+# boot; and each generic unit with an [Install] section (the configure service, the recv
+# watcher's path unit, timers), not the units they start.
 enable_units() {
-  local -a wanted=(podplane-configure.service nstance-recv-watch.path) pending=()
-  local svc unit
-  for svc in "${SERVICES[@]}"; do
-    wanted+=("$svc.service")
+  local -a wanted=() pending=()
+  local unit line
+  for unit in "${UNITS[@]}"; do
+    while IFS= read -r line; do
+      if [[ "$line" == WantedBy=* || "$line" == RequiredBy=* ]]; then
+        wanted+=("$unit")
+        break
+      fi
+    done <"$UNIT_DIR/$unit"
   done
   systemctl daemon-reload || warn "systemctl daemon-reload failed (no running systemd?): enabling offline"
   for unit in "${wanted[@]}"; do

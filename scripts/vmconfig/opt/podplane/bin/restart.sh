@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Brings the kind's services in line with /opt/env: starts a service that is not running,
-# restarts one whose env file or delivered config (/opt/podplane/etc/config/<service>/)
-# changed since its last start (digests under /opt/podplane/state), leaves the rest alone, and
-# stops (and, for conditional services, disables) a service whose env file configure.sh removed.
+# restarts one whose inputs changed since its last start, leaves the rest alone, and stops a
+# service whose env file configure.sh removed. A service's inputs: its /opt/env/<service>.env,
+# the files of its services.tsv inputs column (configs its room writes) and the delivered
+# certificates and keys whose share/deliveries.tsv row names it; their digests are recorded
+# under /opt/podplane/state after a successful (re)start. So a rotated kubelet.server.crt
+# restarts kubelet alone, a rotated ca.crt every service that reads it.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "${BASH_SOURCE[0]%/*}/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/../lib/deliveries.sh
+source "${BASH_SOURCE[0]%/*}/../lib/deliveries.sh"
 trap 'err_report $LINENO' ERR
 
 # The states `systemctl is-active` counts as running (it exits 0 for these).
@@ -14,30 +19,37 @@ readonly RUNNING_STATES=" active reloading refreshing "
 
 declare -A DIGEST=()
 
-# compute_digests SERVICE...: DIGEST[svc] = "<sha256> <file>" lines for the service's env file
-# and every file under /opt/podplane/etc/config/<svc>/ (not hidden ones: write_if_changed's
-# temp files), from one sha256sum call for all of them.
+# compute_digests SERVICE...: DIGEST[svc] = one "<sha256> <path>" line per input of the service:
+# its env file, then SERVICE_INPUTS[svc] (services.tsv's inputs column and the delivered files
+# whose deliveries.tsv row names it), "absent <path>" for one that does not exist yet (so that its
+# arrival restarts the service). One sha256sum call, each file hashed once however many services
+# read it.
 compute_digests() {
-  local svc f i=0 re='^\\?([0-9a-f]{64})  (.*)$'
-  local -a files=() owner=() sums=()
-  shopt -s globstar nullglob
-  local LC_COLLATE=C
+  local svc path i re='^\\?([0-9a-f]{64})  (.*)$'
+  local -a files=() sums=() paths=()
+  local -A sum_of=() listed=()
   for svc in "$@"; do
-    files+=("$SERVICE_ENV_DIR/$svc.env")
-    owner+=("$svc")
-    for f in "$CONFIG_DIR/$svc"/**; do
-      [[ -f "$f" && ! -L "$f" ]] || continue
-      files+=("$f")
-      owner+=("$svc")
+    mapfile -t paths <<<"${SERVICE_ENV_DIR#"$PODPLANE_ROOT"}/$svc.env"$'\n'"${SERVICE_INPUTS[$svc]:-}"
+    for path in "${paths[@]}"; do
+      [[ -n "$path" && -z "${listed[$path]:-}" ]] || continue
+      listed[$path]=1
+      sum_of[$path]=absent
+      [[ ! -f "$PODPLANE_ROOT$path" ]] || files+=("$PODPLANE_ROOT$path")
     done
   done
-  shopt -u globstar nullglob
-  ((${#files[@]} > 0)) || return 0
-  mapfile -t sums < <(sha256sum -- "${files[@]}")
-  ((${#sums[@]} == ${#files[@]})) || die "sha256sum gave ${#sums[@]} digests for ${#files[@]} files (a file changed during the run?)"
-  for i in "${!files[@]}"; do
-    [[ "${sums[i]}" =~ $re ]] || die "unexpected sha256sum output: ${sums[i]}"
-    DIGEST[${owner[i]}]+="${BASH_REMATCH[1]} ${files[i]#"$PODPLANE_ROOT"}"$'\n'
+  if ((${#files[@]} > 0)); then
+    mapfile -t sums < <(sha256sum -- "${files[@]}")
+    ((${#sums[@]} == ${#files[@]})) || die "sha256sum gave ${#sums[@]} digests for ${#files[@]} files (a file changed during the run?)"
+    for i in "${!files[@]}"; do
+      [[ "${sums[i]}" =~ $re ]] || die "unexpected sha256sum output: ${sums[i]}"
+      sum_of[${files[i]#"$PODPLANE_ROOT"}]=${BASH_REMATCH[1]}
+    done
+  fi
+  for svc in "$@"; do
+    mapfile -t paths <<<"${SERVICE_ENV_DIR#"$PODPLANE_ROOT"}/$svc.env"$'\n'"${SERVICE_INPUTS[$svc]:-}"
+    for path in "${paths[@]}"; do
+      [[ -z "$path" ]] || DIGEST[$svc]+="${sum_of[$path]} $path"$'\n'
+    done
   done
 }
 
@@ -94,6 +106,8 @@ main() {
   local -A down=()
   load_image_kind
   load_services "$IMAGE_KIND"
+  load_deliveries "$IMAGE_KIND"
+  load_service_inputs "$IMAGE_KIND"
   [[ -d "$PP_STATE" ]] || mkdir -p "$PP_STATE"
   for svc in "${SERVICES[@]}"; do
     units+=("$svc.service")
