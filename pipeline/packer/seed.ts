@@ -5,6 +5,8 @@ import path from "node:path";
 import { execa } from "execa";
 
 export const BUILD_USER = "packer";
+/** The build VM's hostname: validate-image.sh fails the bake when it is left in the image. */
+export const BUILD_HOSTNAME = "podplane-bake";
 
 export interface BuildSeed {
   files: string[];
@@ -36,6 +38,6 @@ export async function writeBuildSeed(dir: string, instanceId: string, user = BUI
   const userData = path.join(seedDir, "user-data");
   const metaData = path.join(seedDir, "meta-data");
   await writeFile(userData, seedUserData(user, publicKey));
-  await writeFile(metaData, `instance-id: ${instanceId}\nlocal-hostname: podplane-bake\n`);
+  await writeFile(metaData, `instance-id: ${instanceId}\nlocal-hostname: ${BUILD_HOSTNAME}\n`);
   return { files: [userData, metaData], privateKeyFile, user };
 }

@@ -1,11 +1,20 @@
 // Fixtures for the tests that really mount (root only): a tiny root tarball whose
 // `grub-install` only announces itself and sleeps (so a test can interrupt make-disk.sh while
 // /dev, /dev/pts, /proc and /sys are bound into the image root), and the host-state assertions.
-import { chmod, copyFile, lstat, mkdir, readdir, writeFile } from "node:fs/promises";
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { expect } from "vitest";
-import { loopsBackedUnder, mountsUnder } from "../../pipeline/fs/safe-remove.js";
+import { expect, onTestFinished } from "vitest";
+import { MAKE_DISK_SCRIPT } from "../../pipeline/base/recipe.js";
+import { loopsBackedUnder, mountsUnder, safeRemove } from "../../pipeline/fs/safe-remove.js";
+
+/** A temp dir removed through safeRemove when the test ends: a failed test never leaves a mount to walk through. */
+export async function mountTempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  onTestFinished(() => safeRemove(dir));
+  return dir;
+}
 
 export const IS_ROOT = process.getuid?.() === 0;
 export const NEEDS_ROOT = "needs root (loop devices, mount): run as root to exercise interruption cleanup";
@@ -26,8 +35,11 @@ async function copyWithLibraries(root: string, binaries: string[]): Promise<void
   }
 }
 
-/** A root tarball make-disk.sh accepts; its grub-install prints `grub-install started` and sleeps. */
-export async function tinyRootTarball(dir: string): Promise<string> {
+/**
+ * A root tarball make-disk.sh accepts; its grub-install prints `grub-install started` and
+ * sleeps (or, with `grubSleeps: false`, returns at once so make-disk.sh writes a tiny qcow2).
+ */
+export async function tinyRootTarball(dir: string, { grubSleeps = true } = {}): Promise<string> {
   const root = path.join(dir, "rootfs");
   for (const d of ["dev", "proc", "sys", "etc", "boot", "usr/sbin", "tmp"]) await mkdir(path.join(root, d), { recursive: true });
   const bash = (await execa("bash", ["-c", "command -v bash"])).stdout.trim();
@@ -35,10 +47,18 @@ export async function tinyRootTarball(dir: string): Promise<string> {
   await copyWithLibraries(root, [bash, sleep]);
   await writeFile(path.join(root, "boot/vmlinuz-0.0-test"), "kernel");
   await writeFile(path.join(root, "boot/initrd.img-0.0-test"), "initrd");
-  await writeFile(path.join(root, "usr/sbin/grub-install"), `#!${bash}\necho "grub-install started" >&2\nexec ${sleep} 300\n`, { mode: 0o755 });
+  await writeFile(path.join(root, "usr/sbin/grub-install"), `#!${bash}\necho "grub-install started" >&2\n${grubSleeps ? `exec ${sleep} 300` : "exit 0"}\n`, { mode: 0o755 });
   const tarball = path.join(dir, "rootfs.tar");
   await execa("tar", ["--numeric-owner", "-cf", tarball, "-C", root, "."]);
   return tarball;
+}
+
+/** A tiny qcow2 with an MBR and one ext4 partition holding the tiny root (built by make-disk.sh). */
+export async function tinyImage(dir: string): Promise<string> {
+  const tarball = await tinyRootTarball(dir, { grubSleeps: false });
+  const image = path.join(dir, "tiny.qcow2");
+  await execa("bash", [MAKE_DISK_SCRIPT, tarball, image, "16"]);
+  return image;
 }
 
 export interface HostState {

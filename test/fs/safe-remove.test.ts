@@ -5,8 +5,7 @@ import { execa } from "execa";
 import { describe, expect, it } from "vitest";
 import { decodeMountPath, mountsUnder, parseMountPoints, safeRemove } from "../../pipeline/fs/safe-remove.js";
 import { sweepStaleWork, withWorkDir } from "../../pipeline/fs/work-dir.js";
-import { tempDir } from "../helpers/temp-dir.js";
-import { IS_ROOT, NEEDS_ROOT, expectClean, hostState } from "./mount-fixtures.js";
+import { IS_ROOT, NEEDS_ROOT, expectClean, hostState, mountTempDir } from "./mount-fixtures.js";
 
 const MOUNTINFO = [
   "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw",
@@ -21,7 +20,7 @@ describe("mountinfo", () => {
   it("decodes escaped mount points and lists those beneath a directory, deepest first", async () => {
     expect(decodeMountPath("/a\\040b\\011c\\134d")).toBe("/a b\tc\\d");
     expect(parseMountPoints(MOUNTINFO)).toContain("/work/x y");
-    const dir = await tempDir("mountinfo-");
+    const dir = await mountTempDir("mountinfo-");
     const file = path.join(dir, "mountinfo");
     await writeFile(file, MOUNTINFO);
     // /work/x does not exist here: matched by its resolved path; /work/xx and "/work/x y" are not beneath it.
@@ -32,9 +31,9 @@ describe("mountinfo", () => {
 describe.skipIf(!IS_ROOT)(`safeRemove (${NEEDS_ROOT})`, () => {
   it("unmounts a bind mount beneath the tree before removing it: the mounted source survives", async () => {
     const before = await hostState();
-    const outside = await tempDir("safe-remove-src-");
+    const outside = await mountTempDir("safe-remove-src-");
     await writeFile(path.join(outside, "precious"), "keep me");
-    const work = await tempDir("safe-remove-work-");
+    const work = await mountTempDir("safe-remove-work-");
     await mkdir(path.join(work, "mnt/dev"), { recursive: true });
     await execa("mount", ["--bind", outside, path.join(work, "mnt/dev")]);
     await execa("mount", ["-t", "tmpfs", "tmpfs", path.join(work, "mnt/dev")]); // stacked on the bind mount
@@ -44,9 +43,9 @@ describe.skipIf(!IS_ROOT)(`safeRemove (${NEEDS_ROOT})`, () => {
   });
 
   it("refuses to remove a tree whose mount stays busy, names it, and removes nothing", async () => {
-    const outside = await tempDir("safe-remove-busy-src-");
+    const outside = await mountTempDir("safe-remove-busy-src-");
     await writeFile(path.join(outside, "precious"), "keep me");
-    const work = await tempDir("safe-remove-busy-");
+    const work = await mountTempDir("safe-remove-busy-");
     const point = path.join(work, "held");
     await mkdir(point);
     await execa("mount", ["--bind", outside, point]);
@@ -58,7 +57,7 @@ describe.skipIf(!IS_ROOT)(`safeRemove (${NEEDS_ROOT})`, () => {
       expect(await readFile(path.join(outside, "precious"), "utf8")).toBe("keep me");
       expect((await lstat(work)).isDirectory()).toBe(true);
     } finally {
-      // Released here, before tempDir's own removal runs.
+      // Released here, so the test's own cleanup finds nothing mounted.
       holder.kill("SIGKILL");
       await exited;
       await safeRemove(work);
@@ -67,7 +66,7 @@ describe.skipIf(!IS_ROOT)(`safeRemove (${NEEDS_ROOT})`, () => {
 
   it("detaches a loop device backed by a file in the tree", async () => {
     const before = await hostState();
-    const work = await tempDir("safe-remove-loop-");
+    const work = await mountTempDir("safe-remove-loop-");
     await execa("truncate", ["-s", "1M", path.join(work, "disk.raw")]);
     await execa("losetup", ["--find", "--show", path.join(work, "disk.raw")]);
     await safeRemove(work);
@@ -76,7 +75,7 @@ describe.skipIf(!IS_ROOT)(`safeRemove (${NEEDS_ROOT})`, () => {
 
   it("withWorkDir removes its directory after a failure too, and the sweep removes a dead owner's tree", async () => {
     const before = await hostState();
-    const parent = await tempDir("work-dir-");
+    const parent = await mountTempDir("work-dir-");
     let inside = "";
     await expect(
       withWorkDir(parent, ".step.", async (dir) => {

@@ -8,14 +8,13 @@ import { describe, expect, it } from "vitest";
 import { MAKE_DISK_SCRIPT } from "../../pipeline/base/recipe.js";
 import { mountsUnder, safeRemove } from "../../pipeline/fs/safe-remove.js";
 import { runLogged } from "../../pipeline/image/run-logged.js";
-import { tempDir } from "../helpers/temp-dir.js";
-import { IS_ROOT, NEEDS_ROOT, expectClean, hostState, tinyRootTarball } from "../fs/mount-fixtures.js";
+import { IS_ROOT, NEEDS_ROOT, expectClean, hostState, tinyRootTarball, mountTempDir } from "../fs/mount-fixtures.js";
 
 /** Runs make-disk.sh on the tiny root and aborts it once grub-install runs (every mount is up). */
 async function interruptAtGrubInstall(killSignal: NodeJS.Signals, processGroup = true): Promise<{ work: string; mountedAtAbort: string[]; error: unknown; secondsAfterAbort: number }> {
-  const fixtures = await tempDir("make-disk-fixture-");
+  const fixtures = await mountTempDir("make-disk-fixture-");
   const tarball = await tinyRootTarball(fixtures);
-  const work = path.join(await tempDir("make-disk-work-"), "work");
+  const work = path.join(await mountTempDir("make-disk-work-"), "work");
   await mkdir(work);
   const controller = new AbortController();
   let mountedAtAbort: string[] = [];
