@@ -4,6 +4,7 @@ import { createWriteStream } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { WorkError } from "../errors/index.js";
+import { redactUrls } from "../fetch/redact.js";
 
 export interface RunLoggedOptions {
   logPath: string;
@@ -43,9 +44,9 @@ export class LineTail {
 export async function runLogged(file: string, args: readonly string[], options: RunLoggedOptions): Promise<void> {
   const log = createWriteStream(options.logPath, { flags: "a" });
   const tail = new LineTail(options.tailLines ?? 15);
-  log.write(`$ ${[file, ...args].join(" ")}\n`);
+  log.write(`$ ${redactUrls([file, ...args].join(" "))}\n`);
   const remember = (line: string): void => {
-    const shown = options.describe ? options.describe(line) : line;
+    const shown = options.describe ? options.describe(redactUrls(line)) : redactUrls(line);
     if (shown !== undefined) tail.push(shown);
   };
   const killSignal = options.killSignal ?? "SIGTERM";
@@ -87,17 +88,22 @@ export async function runLogged(file: string, args: readonly string[], options: 
     }
     child.all.setEncoding("utf8");
     let partial = "";
+    // Output is redacted line by line (a chunk can end inside a URL): complete lines only.
     child.all.on("data", (chunk: string) => {
-      log.write(chunk);
       const parts = (partial + chunk).split("\n");
       partial = parts.pop() ?? "";
       for (const line of parts) {
+        const shown = redactUrls(line);
+        log.write(`${shown}\n`);
         remember(line);
-        options.onLine?.(line);
+        options.onLine?.(shown);
       }
     });
     const result = await child;
-    if (partial) remember(partial);
+    if (partial) {
+      log.write(`${redactUrls(partial)}\n`);
+      remember(partial);
+    }
     const name = path.basename(file);
     if (result.isCanceled || cancelled) {
       throw new WorkError("ECANCELED", `${name} was cancelled`, { command: file }, { logPath: options.logPath });
