@@ -2,13 +2,17 @@
 # Bake time, last step, as root: leaves nothing instance-specific or secret in the image.
 # Inputs (env): BUILD_USER (the SSH user Packer logged in as; removed), STAGE (the uploaded
 # stage directory; removed), DATASOURCES (cloud-init datasources of the target, e.g.
-# "NoCloud, None" for qemu, "Ec2, None" for aws). validate-image.sh checks the result.
+# "NoCloud, None" for qemu, "Ec2, None" for aws), BUILD_HOSTNAME (the build VM's hostname;
+# default: the running hostname inside the VM). validate-image.sh checks the result.
 set -euo pipefail
 
 readonly BUILD_USER=${BUILD_USER:-}
 readonly STAGE=${STAGE:-}
 readonly DATASOURCES=${DATASOURCES:-}
 readonly ROOT=${PODPLANE_ROOT:-}
+BUILD_HOSTNAME=${BUILD_HOSTNAME:-}
+if [[ -z "$BUILD_HOSTNAME" && -z "$ROOT" ]]; then BUILD_HOSTNAME=$(hostname 2>/dev/null || true); fi
+readonly BUILD_HOSTNAME
 
 log() { printf 'cleanup-image: %s\n' "$*" >&2; }
 die() {
@@ -38,6 +42,20 @@ clear_identity() {
   if [[ -e "$ROOT/etc/machine-id" ]]; then : >"$ROOT/etc/machine-id"; fi
   rm -f "$ROOT/var/lib/dbus/machine-id" "$ROOT"/etc/ssh/ssh_host_*
   rm -f "$ROOT/root/.ssh/authorized_keys"
+  # Shared by every instance otherwise: the random seed, the credential key, DHCP leases.
+  rm -f "$ROOT/var/lib/systemd/random-seed" "$ROOT/var/lib/systemd/credential.secret"
+  rm -rf "$ROOT"/var/lib/dhcpcd/* "$ROOT"/var/lib/dhcp/*.leases "$ROOT"/var/lib/systemd/network/*
+  clear_hostname
+}
+
+# Debian's default (cloud-init sets the instance's name at first boot); the build VM's name
+# leaves /etc/hosts too (cloud-init's manage_etc_hosts wrote it there).
+clear_hostname() {
+  printf 'localhost\n' >"$ROOT/etc/hostname"
+  [[ -n "$BUILD_HOSTNAME" && "$BUILD_HOSTNAME" != localhost && -f "$ROOT/etc/hosts" ]] || return 0
+  local kept
+  kept=$(awk -v name="$BUILD_HOSTNAME" '{ for (i = 2; i <= NF; i++) if ($i == name || index($i, name ".") == 1) next; print }' "$ROOT/etc/hosts")
+  printf '%s\n' "$kept" >"$ROOT/etc/hosts"
 }
 
 remove_build_user() {
@@ -48,6 +66,8 @@ remove_build_user() {
   fi
   rm -rf "$ROOT/home/${BUILD_USER:?}"
   rm -f "$ROOT/etc/sudoers.d/90-cloud-init-users" "$ROOT/etc/sudoers.d/$BUILD_USER"
+  # userdel leaves a group it did not create as the user's primary one.
+  if grep -q "^$BUILD_USER:" "$ROOT/etc/group" 2>/dev/null; then groupdel ${ROOT:+--root "$ROOT"} "$BUILD_USER" 2>/dev/null || true; fi
 }
 
 clean_files() {

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bake time, after cleanup-image.sh: fails the build when anything instance-specific or secret
-# is still in the image. Prints one line per finding. Inputs (env): BUILD_USER, STAGE.
+# is still in the image. Prints one line per finding. Inputs (env): BUILD_USER, STAGE,
+# DATASOURCES, BUILD_HOSTNAME (default: the running hostname inside the VM).
 # PODPLANE_ROOT checks an image mounted elsewhere (inspect uses the same rules).
 set -euo pipefail
 
@@ -8,6 +9,9 @@ readonly BUILD_USER=${BUILD_USER:-}
 readonly STAGE=${STAGE:-/var/tmp/podplane-stage}
 readonly DATASOURCES=${DATASOURCES:-}
 readonly ROOT=${PODPLANE_ROOT:-}
+BUILD_HOSTNAME=${BUILD_HOSTNAME:-}
+if [[ -z "$BUILD_HOSTNAME" && -z "$ROOT" ]]; then BUILD_HOSTNAME=$(hostname 2>/dev/null || true); fi
+readonly BUILD_HOSTNAME
 FINDINGS=0
 
 finding() {
@@ -24,13 +28,37 @@ check_identity() {
   for f in "$ROOT"/root/.ssh/authorized_keys "$ROOT"/home/*/.ssh/authorized_keys; do
     [[ -e "$f" ]] && finding "authorized_keys left: ${f#"$ROOT"}"
   done
+  [[ ! -s "$ROOT/var/lib/dbus/machine-id" || -L "$ROOT/var/lib/dbus/machine-id" ]] || finding "/var/lib/dbus/machine-id is not empty"
+  for f in "$ROOT/var/lib/systemd/random-seed" "$ROOT/var/lib/systemd/credential.secret"; do
+    [[ -e "$f" ]] && finding "per-machine secret left: ${f#"$ROOT"}"
+  done
+  if [[ -n "$(find "$ROOT/var/lib/dhcpcd" "$ROOT/var/lib/dhcp" "$ROOT/var/lib/systemd/network" -mindepth 1 -type f 2>/dev/null)" ]]; then finding "DHCP leases left"; fi
+  check_hostname
+  return 0
+}
+
+check_hostname() {
+  local name=""
+  [[ ! -e "$ROOT/etc/hostname" ]] || name=$(tr -d '[:space:]' <"$ROOT/etc/hostname")
+  [[ -z "$name" || "$name" == localhost ]] || finding "/etc/hostname is '$name' (expected empty or localhost)"
+  if [[ -n "$BUILD_HOSTNAME" && "$BUILD_HOSTNAME" != localhost && -f "$ROOT/etc/hosts" ]] &&
+    awk -v name="$BUILD_HOSTNAME" '{ for (i = 2; i <= NF; i++) if ($i == name || index($i, name ".") == 1) found = 1 } END { exit !found }' "$ROOT/etc/hosts"; then
+    finding "/etc/hosts names the build host $BUILD_HOSTNAME"
+  fi
   return 0
 }
 
 check_build_user() {
   [[ -n "$BUILD_USER" ]] || return 0
+  local f
   if grep -q "^$BUILD_USER:" "$ROOT/etc/passwd"; then finding "build user $BUILD_USER still exists"; fi
+  if grep -q "^$BUILD_USER:" "$ROOT/etc/group" 2>/dev/null; then finding "build user's group $BUILD_USER still exists"; fi
   [[ ! -e "$ROOT/home/$BUILD_USER" ]] || finding "/home/$BUILD_USER still exists"
+  for f in "$ROOT"/etc/sudoers.d/*; do
+    [[ -f "$f" ]] || continue
+    if [[ "$f" == */90-cloud-init-users ]] || grep -qw -- "$BUILD_USER" "$f"; then finding "sudo rule for the build user left: ${f#"$ROOT"}"; fi
+  done
+  return 0
 }
 
 check_state() {

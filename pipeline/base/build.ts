@@ -1,10 +1,11 @@
 // Builds (or reuses) the Debian 13 base qcow2 from the archive: mmdebstrap a root tarball,
 // lay it on a partitioned disk with GRUB, convert to qcow2. Cached by the recipe's input hash;
 // written to a temp name and renamed into place, so a half-built base is never reused.
-import { mkdir, mkdtemp, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
+import { sweepStaleWork, withWorkDir } from "../fs/work-dir.js";
 import { fileSha256 } from "../image/file-digest.js";
 import { runLogged } from "../image/run-logged.js";
 import type { Arch } from "../manifest/schema.js";
@@ -73,13 +74,16 @@ export async function buildDebootstrapBase(options: BuildBaseOptions): Promise<B
     throw new WorkError("EPERM", "building the debootstrap base needs root (mmdebstrap, loop devices, mount)", {});
   }
   await mkdir(dir, { recursive: true });
+  await sweepStaleWork(dir);
   await rm(logPath, { force: true });
   const started = Date.now();
-  const work = await mkdtemp(path.join(dir, `.${name}.`));
-  try {
+  return withWorkDir(dir, `.${name}.`, async (work) => {
     const tarball = path.join(work, "rootfs.tar");
     const qcow2 = path.join(work, "base.qcow2");
     const mirror = options.debianMirror ?? process.env.PODPLANE_DEBIAN_MIRROR ?? "http://deb.debian.org/debian";
+    // Own process group (a cancel reaches every child, none outlives the step) and temp space
+    // under the work dir (mmdebstrap's mounts, if a SIGKILL leaves any, are released by safeRemove).
+    const run = { logPath, code: "EBASE", signal, onLine: options.onLine, processGroup: true, env: { ...process.env, TMPDIR: work } };
     await runLogged(
       "mmdebstrap",
       [
@@ -91,9 +95,9 @@ export async function buildDebootstrapBase(options: BuildBaseOptions): Promise<B
         tarball,
         mirror,
       ],
-      { logPath, code: "EBASE", signal, onLine: options.onLine },
+      run,
     );
-    await runLogged("bash", [MAKE_DISK_SCRIPT, tarball, qcow2, String(recipe.diskMiB)], { logPath, code: "EBASE", signal, onLine: options.onLine });
+    await runLogged("bash", [MAKE_DISK_SCRIPT, tarball, qcow2, String(recipe.diskMiB)], run);
     await rm(tarball, { force: true });
     const digest = await fileSha256(qcow2);
     const size = (await stat(qcow2)).size;
@@ -104,7 +108,5 @@ export async function buildDebootstrapBase(options: BuildBaseOptions): Promise<B
     await rename(qcow2, image);
     await rename(path.join(work, "record.json"), recordFile);
     return { path: image, digest, cacheHit: false, inputHash, logPath, seconds };
-  } finally {
-    await rm(work, { recursive: true, force: true });
-  }
+  });
 }

@@ -18,18 +18,65 @@ die() {
   exit 1
 }
 
+# Mount points at or beneath $1, deepest first, decoded from /proc/self/mountinfo (\ooo escapes).
+mounts_under() {
+  local dir=$1 point
+  while read -r _ _ _ _ point _; do
+    point=$(printf '%b' "$point")
+    if [[ "$point" == "$dir" || "$point" == "$dir"/* ]]; then printf '%s\n' "$point"; fi
+  done </proc/self/mountinfo | awk '{ print length($0) "\t" $0 }' | sort -rn | cut -f2-
+}
+
+# A long child runs in the background and the script waits for it: bash runs a TERM trap only
+# between commands, so a foreground grub-install would hold the trap (and the mounts) until the
+# pipeline's SIGKILL. `wait` returns at once on a signal; the cleanup then stops the child.
+CHILD=""
+run() {
+  "$@" &
+  CHILD=$!
+  wait "$CHILD"
+  CHILD=""
+}
+
+stop_child() {
+  [[ -n "$CHILD" ]] || return 0
+  kill -TERM "$CHILD" 2>/dev/null || true
+  local _i
+  for _i in 1 2 3 4 5 6 7 8 9 10; do
+    kill -0 "$CHILD" 2>/dev/null || break
+    sleep 0.2
+  done
+  kill -KILL "$CHILD" 2>/dev/null || true
+  wait "$CHILD" 2>/dev/null || true
+  CHILD=""
+}
+
+# Unmounts everything beneath $WORK, detaches the loop device, and removes $WORK only when no
+# mount is left beneath it: never `rm -r` through a bind-mounted /dev.
 cleanup() {
-  local m
-  if [[ -n "$MNT" ]]; then
-    for m in dev/pts dev proc sys ""; do
-      mountpoint -q "$MNT/$m" 2>/dev/null && umount "$MNT/$m"
-    done
-  fi
+  local status=$? point left attempt
+  trap - EXIT TERM INT HUP
+  stop_child
+  [[ -n "$WORK" ]] || exit "$status"
+  for attempt in 1 2 3; do
+    left=$(mounts_under "$WORK")
+    [[ -n "$left" ]] || break
+    while IFS= read -r point; do
+      umount "$point" 2>/dev/null || log "umount $point failed (attempt $attempt)"
+    done <<<"$left"
+    sleep "0.$attempt"
+  done
   if [[ -n "$LOOP" ]]; then
     partx -d "$LOOP" 2>/dev/null || true
-    losetup -d "$LOOP" || true
+    losetup -d "$LOOP" 2>/dev/null || log "could not detach $LOOP"
   fi
-  [[ -n "$WORK" ]] && rm -rf "$WORK"
+  left=$(mounts_under "$WORK")
+  if [[ -n "$left" ]]; then
+    log "NOT removing $WORK: still mounted beneath it: $(tr '\n' ' ' <<<"$left")"
+    exit 1
+  fi
+  rm -rf -- "$WORK"
+  exit "$status"
 }
 
 partition_disk() {
@@ -69,7 +116,7 @@ install_grub() {
   for m in dev dev/pts proc sys; do
     mount --bind "/$m" "$MNT/$m"
   done
-  chroot "$MNT" grub-install --target=i386-pc --no-floppy --boot-directory=/boot "$LOOP"
+  run chroot "$MNT" grub-install --target=i386-pc --no-floppy --boot-directory=/boot "$LOOP"
   for m in dev/pts dev proc sys; do
     umount "$MNT/$m"
   done
@@ -79,25 +126,27 @@ main() {
   [[ -f "$TAR" && -n "$OUT" ]] || die "usage: make-disk.sh ROOTFS_TAR OUT_QCOW2 [SIZE_MIB]"
   [[ $(id -u) -eq 0 ]] || die "needs root (loop devices and mount)"
   trap cleanup EXIT
-  # A cancelled build (SIGTERM from the pipeline, Ctrl-C) still unmounts and detaches.
+  # A cancelled build (SIGTERM from the pipeline, Ctrl-C, a closed terminal) still unmounts
+  # and detaches: the traps exit, the EXIT trap cleans up.
   trap 'exit 143' TERM
   trap 'exit 130' INT
+  trap 'exit 129' HUP
   WORK=$(mktemp -d "$(dirname "$OUT")/.make-disk.XXXXXX")
   MNT="$WORK/mnt"
   mkdir -p "$MNT"
   local raw="$WORK/disk.raw" uuid
   partition_disk "$raw"
   uuid=$(cat /proc/sys/kernel/random/uuid)
-  mkfs.ext4 -q -L root -U "$uuid" "${LOOP}p1"
+  run mkfs.ext4 -q -L root -U "$uuid" "${LOOP}p1"
   mount "${LOOP}p1" "$MNT"
-  tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$TAR" -C "$MNT"
+  run tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$TAR" -C "$MNT"
   write_boot_config "$uuid"
   install_grub
   umount "$MNT"
   partx -d "$LOOP"
   losetup -d "$LOOP"
   LOOP=""
-  qemu-img convert -c -f raw -O qcow2 "$raw" "$OUT"
+  run qemu-img convert -c -f raw -O qcow2 "$raw" "$OUT"
   log "wrote $OUT (root UUID $uuid)"
 }
 

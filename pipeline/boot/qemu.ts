@@ -1,9 +1,13 @@
 // Starting and always stopping a test VM: a throw-away qcow2 overlay, QEMU with user networking
 // restricted to this machine (`restrict=on`; only the SSH port forward and any explicit guestfwd),
-// the serial console captured line by line with the host time since start.
+// the serial console captured line by line with the host time since start. The SSH forward
+// listens on 127.0.0.1 only, on a port QEMU itself picks (port 0): no window in which another
+// process can take a port we found free; the port is read back from QEMU's listening socket.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createWriteStream, type WriteStream } from "node:fs";
+import { createWriteStream, rmSync, type WriteStream } from "node:fs";
+import { readFile, readdir, readlink } from "node:fs/promises";
 import net from "node:net";
+import path from "node:path";
 import { execa } from "execa";
 import { WorkError } from "../errors/index.js";
 import type { Arch } from "../manifest/schema.js";
@@ -13,7 +17,8 @@ export interface QemuOptions {
   arch: Arch;
   overlay: string;
   seedIso: string;
-  sshPort: number;
+  /** The host port of the SSH forward; 0 or absent: QEMU picks a free one (see Vm.sshPort). */
+  sshPort?: number | undefined;
   accel: Accelerator;
   memoryMiB?: number;
   cpus?: number;
@@ -29,7 +34,7 @@ export function qemuBinary(arch: Arch): string {
 
 /** The QEMU command line (without the binary). Serial goes to stdout, nothing else is shown. */
 export function qemuArgs(options: QemuOptions): string[] {
-  const netdev = ["user", "id=n0", "restrict=on", `hostfwd=tcp:127.0.0.1:${options.sshPort}-:22`];
+  const netdev = ["user", "id=n0", "restrict=on", `hostfwd=tcp:127.0.0.1:${options.sshPort ?? 0}-:22`];
   for (const forward of options.guestForwards ?? []) {
     if (forward.includes(",")) throw new WorkError("EQEMUARGS", `a guestfwd rule cannot contain a comma: ${forward}`);
     netdev.push(`guestfwd=${forward}`);
@@ -59,7 +64,11 @@ export async function createOverlay(image: string, overlay: string): Promise<voi
   await execa("qemu-img", ["create", "-q", "-f", "qcow2", "-b", image, "-F", "qcow2", overlay]);
 }
 
-/** A free TCP port on 127.0.0.1 (bound, then released). */
+/**
+ * A free TCP port on 127.0.0.1 (bound, then released). Racy by nature: another process can take
+ * it before QEMU binds it. startVm lets QEMU pick instead; this stays for callers that must know
+ * a port in advance.
+ */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
@@ -71,8 +80,10 @@ export function freePort(): Promise<number> {
   });
 }
 
-// Every running VM, so a signal or an exit of this process never leaves one behind.
+// Every running VM, so a signal or an exit of this process never leaves one behind; and the
+// scratch paths (overlay, keys, seed) that go with them.
 const running = new Set<ChildProcess>();
+const scratch = new Set<string>();
 let handlersInstalled = false;
 
 function killAllNow(): void {
@@ -80,6 +91,19 @@ function killAllNow(): void {
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
   }
   running.clear();
+  // Synchronous: this runs in an exit or signal handler, where nothing async completes.
+  for (const target of scratch) rmSync(target, { recursive: true, force: true });
+  scratch.clear();
+}
+
+/**
+ * Removes `target` (a file, or a directory that never holds a mount) if this process exits or
+ * gets SIGINT/SIGTERM/SIGHUP before the returned function is called.
+ */
+export function removeOnSignal(target: string): () => void {
+  scratch.add(target);
+  installHandlers();
+  return () => void scratch.delete(target);
 }
 
 function installHandlers(): void {
@@ -96,6 +120,40 @@ function installHandlers(): void {
   }
 }
 
+/** TCP ports `pid` listens on at 127.0.0.1, from its socket inodes and /proc/<pid>/net/tcp. */
+export async function listeningLoopbackPorts(pid: number, proc = "/proc"): Promise<number[]> {
+  const inodes = new Set<string>();
+  for (const fd of await readdir(path.join(proc, String(pid), "fd")).catch(() => [] as string[])) {
+    const link = await readlink(path.join(proc, String(pid), "fd", fd)).catch(() => "");
+    const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+    if (inode) inodes.add(inode);
+  }
+  const table = await readFile(path.join(proc, String(pid), "net", "tcp"), "utf8").catch(() => "");
+  const ports: number[] = [];
+  for (const line of table.split("\n").slice(1)) {
+    const fields = line.trim().split(/\s+/);
+    const [address, portHex] = (fields[1] ?? "").split(":");
+    // state 0A = LISTEN; 0100007F = 127.0.0.1 (little-endian hex)
+    if (fields[3] === "0A" && address === "0100007F" && fields[9] && inodes.has(fields[9]) && portHex) ports.push(parseInt(portHex, 16));
+  }
+  return ports.sort((a, b) => a - b);
+}
+
+/** Waits until QEMU (`pid`) listens for the SSH forward; fails when it exits first or takes too long. */
+async function discoverSshPort(pid: number, exited: Promise<string>, timeoutMs = 30_000): Promise<number> {
+  let gone: string | undefined;
+  void exited.then((how) => (gone = how));
+  const start = performance.now();
+  while (performance.now() - start < timeoutMs) {
+    if (gone !== undefined) throw new WorkError("EVMEXITED", `QEMU stopped before its SSH forward listened: ${gone}`);
+    const ports = await listeningLoopbackPorts(pid);
+    if (ports.length === 1 && ports[0] !== undefined) return ports[0];
+    if (ports.length > 1) throw new WorkError("EQEMUPORT", `QEMU listens on several loopback ports (${ports.join(", ")}); cannot tell which forwards SSH`, { ports });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new WorkError("EQEMUPORT", `QEMU did not listen for the SSH forward within ${timeoutMs / 1000} s`);
+}
+
 export interface SerialLine {
   seconds: number;
   text: string;
@@ -108,6 +166,8 @@ export interface Vm {
   startedAt: number;
   /** Resolves when QEMU exits (with its exit description). */
   exited: Promise<string>;
+  /** The host port of the SSH forward once QEMU listens on it (the asked one, or the one QEMU picked). */
+  sshPort: Promise<number>;
   isRunning(): boolean;
   /** Stops QEMU: SIGTERM, then SIGKILL after `graceMs`. Safe to call twice. */
   stop(graceMs?: number): Promise<void>;
@@ -157,11 +217,14 @@ export function startVm(options: QemuOptions & { serialLog: string; qemu?: strin
       resolve(`qemu exited with ${signal ?? `code ${code}`}${stderr.trim() ? `: ${stderr.trim().split("\n").slice(-3).join(" | ")}` : ""}`);
     });
   });
+  const sshPort = options.sshPort ? Promise.resolve(options.sshPort) : child.pid === undefined ? exited.then((how) => Promise.reject(new WorkError("EVMEXITED", how))) : discoverSshPort(child.pid, exited);
+  sshPort.catch(() => undefined); // observed by the caller; never an unhandled rejection
   return {
     pid: child.pid ?? -1,
     serial,
     startedAt,
     exited,
+    sshPort,
     isRunning: () => child.exitCode === null && child.signalCode === null && running.has(child),
     async stop(graceMs = 5000) {
       if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) {

@@ -1,6 +1,8 @@
-// Reaching the test VM: a throw-away ed25519 key and ssh to the forwarded 127.0.0.1 port.
-// Host keys are not checked (the VM is new each time) and nothing is written to known_hosts.
-import { readFile } from "node:fs/promises";
+// Reaching the test VM: a throw-away ed25519 key and ssh to the forwarded 127.0.0.1 port. The
+// VM's host key is generated here too, handed to cloud-init in the seed and pinned: the client
+// trusts only that key (its own known_hosts file, StrictHostKeyChecking=yes), so whatever else
+// answers on the port is refused.
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { WorkError } from "../errors/index.js";
@@ -13,20 +15,43 @@ export interface SshKey {
   publicKey: string;
 }
 
-export async function generateSshKey(dir: string): Promise<SshKey> {
-  const privateKey = path.join(dir, "id_ed25519");
-  await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "podplane-images test-image", "-f", privateKey]);
+export async function generateSshKey(dir: string, name = "id_ed25519", comment = "podplane-images test-image"): Promise<SshKey> {
+  const privateKey = path.join(dir, name);
+  await execa("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", privateKey], { stdin: "ignore" });
   return { privateKey, publicKey: (await readFile(`${privateKey}.pub`, "utf8")).trim() };
 }
 
-export function sshArgs(options: { port: number; privateKey: string; connectTimeout?: number }): string[] {
+/** The name the pinned host key is filed under (the port changes each run; the key does not). */
+export const HOST_KEY_ALIAS = "podplane-test-vm";
+
+export interface PinnedHostKey {
+  /** The key pair the seed hands to cloud-init. */
+  key: SshKey;
+  /** A known_hosts file holding only that key, under HOST_KEY_ALIAS. */
+  knownHosts: string;
+}
+
+/** A host key for the test VM and the known_hosts file that pins it. */
+export async function generateHostKey(dir: string): Promise<PinnedHostKey> {
+  const key = await generateSshKey(dir, "ssh_host_ed25519_key", "podplane-test-vm host key");
+  const [type, body] = key.publicKey.split(" ");
+  const knownHosts = path.join(dir, "known_hosts");
+  await writeFile(knownHosts, `${HOST_KEY_ALIAS} ${type ?? ""} ${body ?? ""}\n`, { mode: 0o600 });
+  return { key, knownHosts };
+}
+
+export function sshArgs(options: { port: number; privateKey: string; knownHosts: string; connectTimeout?: number }): string[] {
   return [
     "-i", options.privateKey,
     "-p", String(options.port),
     "-o", "BatchMode=yes",
     "-o", "IdentitiesOnly=yes",
-    "-o", "StrictHostKeyChecking=no",
-    "-o", "UserKnownHostsFile=/dev/null",
+    "-o", "StrictHostKeyChecking=yes",
+    "-o", `UserKnownHostsFile=${options.knownHosts}`,
+    "-o", "GlobalKnownHostsFile=/dev/null",
+    "-o", `HostKeyAlias=${HOST_KEY_ALIAS}`,
+    "-o", "HostKeyAlgorithms=ssh-ed25519",
+    "-o", "UpdateHostKeys=no",
     "-o", "LogLevel=ERROR",
     "-o", `ConnectTimeout=${options.connectTimeout ?? 20}`,
     "-o", "ServerAliveInterval=10",
@@ -46,10 +71,12 @@ export interface SshClient {
   run(command: string, options?: { input?: string; timeoutMs?: number }): Promise<SshResult>;
 }
 
-export function sshClient(options: { port: number; privateKey: string; signal?: AbortSignal }): SshClient {
+/** `port` may still be coming (QEMU picks it): a run waits for it, and fails when it never comes. */
+export function sshClient(options: { port: number | Promise<number>; privateKey: string; knownHosts: string; signal?: AbortSignal | undefined }): SshClient {
   return {
     async run(command, runOptions = {}) {
-      const result = await execa("ssh", [...sshArgs(options), command], {
+      const port = await options.port;
+      const result = await execa("ssh", [...sshArgs({ ...options, port }), command], {
         input: runOptions.input ?? "",
         timeout: runOptions.timeoutMs ?? 120_000,
         reject: false,

@@ -1,10 +1,12 @@
 // `inspect IMAGE`: what a qcow2 holds, without booting it.
 import { access } from "node:fs/promises";
 import path from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
+import { defaultCacheDir } from "../cli/options.js";
 import { formatBytes, printJson, printLine } from "../cli/output.js";
 import { UsageError } from "../errors/index.js";
 import { inspectImage, type InspectReport } from "../inspect/index.js";
+import { withInterrupts } from "../progress/index.js";
 import { EXIT_CODES_HELP } from "./fetch.js";
 
 function mark(ok: boolean): string {
@@ -38,6 +40,8 @@ export function register(program: Command): Command {
     .description("List what a qcow2 image holds, without booting it")
     .argument("<image>", "a qcow2 (or raw) image file")
     .option("--json", "print one JSON document on stdout")
+    .option("--work-dir <dir>", "where the raw copy and the mount point go (default: <cache>/tmp)")
+    .addOption(new Option("--cache <dir>", "cache directory whose tmp/ holds the work (env PODPLANE_IMAGES_CACHE)").default(defaultCacheDir()))
     .addHelpText(
       "after",
       `
@@ -45,14 +49,18 @@ Opens the image read-only (qemu-img convert to raw, losetup -r, partx -a, mount 
 root) and lists /opt/podplane/share/installed.json, every file it names (present, size,
 executable), the Debian packages, each unit (present, enabled) and hygiene findings (the
 rules of packer/scripts/validate-image.sh). Exit 1 when anything is missing or not clean.
+The raw copy (as large as the disk) and the mount point live in one directory under
+--work-dir or <cache>/tmp; Ctrl-C, SIGTERM and SIGHUP unmount, detach and remove it, and a
+directory left by a killed run is released by the next inspect.
 ${EXIT_CODES_HELP}`,
     )
-    .action(async (image: string, flags: { json?: boolean }) => {
+    .action(async (image: string, flags: { json?: boolean; workDir?: string; cache: string }) => {
       const file = path.resolve(image);
       await access(file).catch(() => {
         throw new UsageError(`${image}: no such image file`, "ENOENT");
       });
-      const report = await inspectImage(file);
+      const workParent = path.resolve(flags.workDir ?? path.join(flags.cache, "tmp"));
+      const report = await withInterrupts((signal) => inspectImage(file, { workParent, signal }));
       if (flags.json) printJson(report);
       else printReport(report);
       if (!report.ok) process.exitCode = 1;

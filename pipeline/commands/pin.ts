@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { DEFAULT_MANIFESTS_DIR, parseArches, parseKinds } from "../cli/options.js";
 import { printError, printJson, printLine } from "../cli/output.js";
 import { CATALOG, CATALOG_GROUPS } from "../catalog/index.js";
+import { redactDeep } from "../fetch/index.js";
 import { pinDependency } from "../pin/pin.js";
 import { withInterrupts } from "../progress/index.js";
 import type { Arch, Kind } from "../manifest/index.js";
@@ -14,6 +15,8 @@ interface PinFlags extends CacheFlags {
   arch?: Arch[];
   manifests: string;
   json?: boolean;
+  trustMirror?: boolean;
+  checksumsFrom?: string;
 }
 
 export function register(program: Command): Command {
@@ -29,14 +32,21 @@ Names: ${names}.
 The URL comes from the catalog (pipeline/catalog). The digest is taken from upstream's checksum
 file (bare hex, "hex  name", "hex *name" or PGP clear-signed lines; the PGP signature itself is
 not checked) and the download must match it. The .deb packages have no checksum file we read:
-they are pinned by the digest of what was downloaded. With --mirror, the checksum file is read
-from the mirror too. Manifests are edited in place with minimal edits (the diff is the change);
+they are pinned by the digest of what was downloaded. With --mirror, the bytes come from the
+mirror but the digest never does on its own: the checksum file is read from upstream (or from
+--checksums-from, a copy of upstream's checksum files in mirror layout) and a .deb is
+downloaded from upstream; if upstream cannot be read, pin refuses, unless --trust-mirror,
+which takes the mirror's word and writes "trust": "mirror" into each such entry (visible in
+the diff; removed by a later pin that upstream vouches for). Credentials in URLs are redacted
+in every output. Manifests are edited in place with minimal edits (the diff is the change);
 if any download fails, none is changed.
 ${EXIT_CODES_HELP}`,
     )
     .option("--kind <kinds>", "only these kinds' manifests (default: every kind that needs it)", parseKinds)
     .option("--arch <arches>", "only these arches (default: all)", parseArches)
-    .option("--manifests <dir>", "directory of lock manifests", DEFAULT_MANIFESTS_DIR);
+    .option("--manifests <dir>", "directory of lock manifests", DEFAULT_MANIFESTS_DIR)
+    .option("--checksums-from <url|dir>", "with --mirror: where upstream's checksum files are read (mirror layout; default: upstream itself)")
+    .option("--trust-mirror", "with --mirror: accept a digest only the mirror vouches for, marked \"trust\": \"mirror\" in the manifest");
   addMirrorOption(command);
   addCacheOption(command);
   return command.option("--json", "print one JSON document on stdout").action(async (spec: string, flags: PinFlags) => {
@@ -48,11 +58,15 @@ ${EXIT_CODES_HELP}`,
         arches: flags.arch,
         cacheDir: flags.cache,
         mirror: flags.mirror,
+        checksumsFrom: flags.checksumsFrom,
+        trustMirror: flags.trustMirror,
         signal,
         onProgress: printError,
       }),
     );
-    if (flags.json) return printJson({ ok: true, ...result });
+    if (flags.json) return printJson(redactDeep({ ok: true, ...result }));
     for (const f of result.files) printLine(`${f.changed.length > 0 ? "updated" : "unchanged"} ${f.file}${f.changed.length > 0 ? `: ${f.changed.join(", ")}` : ""}`);
+    const mirrorOnly = result.pins.filter((p) => p.trust === "mirror");
+    if (mirrorOnly.length > 0) printError(`warning: only the mirror vouches for ${mirrorOnly.map((p) => `${p.name} ${p.arch}`).join(", ")} (--trust-mirror); marked "trust": "mirror"`);
   });
 }

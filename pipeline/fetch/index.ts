@@ -8,3 +8,4 @@ export { isRetriable, withRetries, DEFAULT_RETRY, type RetryPolicy } from "./ret
 export { downloadToCache, downloadContext, type DownloadContext } from "./download.js";
 export { throwAll, valuesOrThrow } from "./failures.js";
 export { fetchText } from "./text.js";
+export { redactDeep, redactUrls } from "./redact.js";

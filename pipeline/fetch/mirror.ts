@@ -2,6 +2,7 @@
 // the layout `wget -x` makes. A mirror is a base URL (http/https), a file:// URL or a directory.
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { redactUrls } from "./redact.js";
 
 export type ArtifactSource = { kind: "http"; url: string } | { kind: "file"; path: string };
 
@@ -30,6 +31,7 @@ export function resolveSource(upstreamUrl: string, mirror?: string): ArtifactSou
   return { kind: "file", path: path.join(dir, ...mirrorRelativePath(upstreamUrl).split("/")) };
 }
 
+/** How a source is shown in progress, errors and logs: credentials in the URL redacted. */
 export function describeSource(source: ArtifactSource): string {
-  return source.kind === "http" ? source.url : source.path;
+  return source.kind === "http" ? redactUrls(source.url) : source.path;
 }

@@ -1,15 +1,29 @@
 // Opens a qcow2 read-only without booting it: qemu-img convert to a sparse raw file, a
 // read-only loop device, partx -a (no udev here, so losetup -P makes no nodes), mount -o ro.
-import { mkdtemp, readdir, rm } from "node:fs/promises";
-import os from "node:os";
+// Everything lives in one work directory under the cache or --work-dir (never scattered in
+// $TMPDIR); close() releases it through safeRemove, which fails loudly when a mount stays.
+import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { WorkError } from "../errors/index.js";
+import { safeRemove } from "../fs/safe-remove.js";
+import { OWNER_FILE, sweepStaleWork } from "../fs/work-dir.js";
+
+export const INSPECT_WORK_PREFIX = "podplane-inspect-";
 
 export interface MountedImage {
   root: string;
   partition: string;
+  /** The work directory (raw copy, mount point); gone after close(). */
+  work: string;
+  /** Unmounts, detaches and removes the work directory; throws when a mount cannot be released. */
   close: () => Promise<void>;
+}
+
+export interface MountOptions {
+  /** The parent of the work directory (the cache's tmp/ or --work-dir). */
+  workParent: string;
+  signal?: AbortSignal | undefined;
 }
 
 async function partitions(loop: string): Promise<string[]> {
@@ -23,25 +37,26 @@ async function fsType(device: string): Promise<string> {
   return result.stdout.trim();
 }
 
-export async function mountImage(image: string, options: { tmpDir?: string } = {}): Promise<MountedImage> {
+function cancelled(image: string): WorkError {
+  return new WorkError("ECANCELED", `inspecting ${image} was cancelled`, { image });
+}
+
+export async function mountImage(image: string, options: MountOptions): Promise<MountedImage> {
   if (process.getuid?.() !== 0) throw new WorkError("EPERM", `inspecting ${image} needs root (loop device and mount)`, { image });
-  const work = await mkdtemp(path.join(options.tmpDir ?? os.tmpdir(), "podplane-inspect-"));
+  await mkdir(options.workParent, { recursive: true });
+  // An earlier inspect killed with SIGKILL left its mount: release it before anything else.
+  await sweepStaleWork(options.workParent, INSPECT_WORK_PREFIX);
+  const work = await mkdtemp(path.join(options.workParent, INSPECT_WORK_PREFIX));
+  await writeFile(path.join(work, OWNER_FILE), `${process.pid}\n`);
   const raw = path.join(work, "disk.raw");
   const mnt = path.join(work, "root");
-  let loop = "";
-  let mounted = false;
-  const close = async () => {
-    if (mounted) await execa("umount", [mnt], { reject: false });
-    if (loop) {
-      await execa("partx", ["-d", loop], { reject: false });
-      await execa("losetup", ["-d", loop], { reject: false });
-    }
-    await rm(work, { recursive: true, force: true });
-  };
+  const close = () => safeRemove(work);
+  const { signal } = options;
   try {
-    const convert = await execa("qemu-img", ["convert", "-O", "raw", image, raw], { reject: false, all: true });
+    const convert = await execa("qemu-img", ["convert", "-O", "raw", image, raw], { reject: false, all: true, cancelSignal: signal, stdin: "ignore" });
+    if (signal?.aborted) throw cancelled(image);
     if (convert.failed) throw new WorkError("EINSPECT", `qemu-img cannot read ${image}: ${convert.all.trim().split("\n").at(-1) ?? ""}`, { image });
-    loop = (await execa("losetup", ["--read-only", "--find", "--show", raw])).stdout.trim();
+    const loop = (await execa("losetup", ["--read-only", "--find", "--show", raw])).stdout.trim();
     await execa("partx", ["-a", loop], { reject: false });
     const parts = await partitions(loop);
     let root: string | undefined;
@@ -52,11 +67,11 @@ export async function mountImage(image: string, options: { tmpDir?: string } = {
       }
     }
     if (!root) throw new WorkError("EINSPECT", `${image}: no Linux root file system found on ${parts.join(", ") || loop}`, { image });
-    await execa("mkdir", ["-p", mnt]);
+    await mkdir(mnt);
     const type = await fsType(root);
     await execa("mount", ["-o", type === "ext4" || type === "ext3" ? "ro,noload" : "ro", root, mnt]);
-    mounted = true;
-    return { root: mnt, partition: root, close };
+    if (signal?.aborted) throw cancelled(image);
+    return { root: mnt, partition: root, work, close };
   } catch (error) {
     await close();
     throw error;

@@ -4,7 +4,8 @@
 import { lstat, readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { PROVISIONER_SCRIPTS_DIR } from "../packer/index.js";
+import { WorkError } from "../errors/index.js";
+import { BUILD_HOSTNAME, BUILD_USER, PROVISIONER_SCRIPTS_DIR } from "../packer/index.js";
 
 export interface InstalledManifest {
   kind: string;
@@ -103,20 +104,32 @@ async function checkUnit(root: string, unit: string, condition: string | undefin
   return { name: unit, present, enabled: wantedBy.length > 0, wantedBy, expectEnabled: condition === undefined, ...(condition ? { condition } : {}) };
 }
 
-/** A qcow2 is a qemu image: built by the user `packer`, cloud-init limited to NoCloud. */
-export async function hygieneFindings(root: string, buildUser = "packer", datasources = "NoCloud, None"): Promise<string[]> {
-  const result = await execa("bash", [path.join(PROVISIONER_SCRIPTS_DIR, "validate-image.sh")], {
-    env: { PODPLANE_ROOT: root, BUILD_USER: buildUser, DATASOURCES: datasources },
+/**
+ * The rules of validate-image.sh against a mounted root. A qcow2 is a qemu image: built by the
+ * user `packer` on the host `podplane-bake`, cloud-init limited to NoCloud. Its exit status
+ * counts: 0 must say "clean", 1 must name findings; anything else is a failure of the check.
+ */
+export async function hygieneFindings(root: string, options: { buildUser?: string; buildHostname?: string; datasources?: string; signal?: AbortSignal | undefined; script?: string } = {}): Promise<string[]> {
+  const script = options.script ?? path.join(PROVISIONER_SCRIPTS_DIR, "validate-image.sh");
+  const result = await execa("bash", [script], {
+    env: { PODPLANE_ROOT: root, BUILD_USER: options.buildUser ?? BUILD_USER, BUILD_HOSTNAME: options.buildHostname ?? BUILD_HOSTNAME, DATASOURCES: options.datasources ?? "NoCloud, None" },
     reject: false,
     stdin: "ignore",
+    cancelSignal: options.signal,
   });
-  return result.stderr
+  if (result.isCanceled) throw new WorkError("ECANCELED", "the hygiene check was cancelled", { root });
+  const lines = result.stderr
     .split("\n")
     .map((l) => l.replace(/^validate-image: /, "").trim())
-    .filter((l) => l && l !== "clean" && !/^\d+ finding\(s\)/.test(l));
+    .filter(Boolean);
+  const findings = lines.filter((l) => l !== "clean" && !/^\d+ finding\(s\)/.test(l));
+  if (result.exitCode === 0 && lines.includes("clean") && findings.length === 0) return [];
+  if (result.exitCode === 1 && findings.length > 0) return findings;
+  const how = result.signal ? `was killed by ${result.signal}` : `exited with ${String(result.exitCode)}`;
+  throw new WorkError("EINSPECT", `validate-image.sh ${how} without a verdict: ${lines.slice(-3).join(" | ") || "no output"}`, { root, exitCode: result.exitCode, signal: result.signal });
 }
 
-export async function inspectRoot(root: string, image: string): Promise<InspectReport> {
+export async function inspectRoot(root: string, image: string, signal?: AbortSignal): Promise<InspectReport> {
   const osRelease = (await readText(path.join(root, "etc/os-release"))) ?? "";
   const os = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(osRelease)?.[1] ?? "unknown";
   const kernels = (await readdir(path.join(root, "boot")).catch(() => [] as string[])).filter((f) => f.startsWith("vmlinuz-")).map((f) => f.slice("vmlinuz-".length));
@@ -137,7 +150,7 @@ export async function inspectRoot(root: string, image: string): Promise<InspectR
   }
   const expectations = unitExpectations((await readText(path.join(root, "opt/podplane/share/services.tsv"))) ?? "", installed?.kind ?? "");
   const units = await Promise.all((installed?.units ?? []).map((u) => checkUnit(root, u, expectations.get(u))));
-  const findings = await hygieneFindings(root);
+  const findings = await hygieneFindings(root, { signal });
   const complete = artifacts.every((a) => a.files.every((f) => f.present) && a.package !== null) && units.every((u) => u.present && (u.enabled || !u.expectEnabled));
   return { image, os, kernels, installed, artifacts, units, hygiene: { ok: findings.length === 0, findings }, ok: installed !== null && complete && findings.length === 0 };
 }

@@ -31,6 +31,8 @@ export const artifactEntrySchema = z
     type: z.enum(ARTIFACT_TYPES),
     digest: digestOrUnpinned,
     size: z.number().int("expected an integer size in bytes").nonnegative(),
+    /** Written by `pin --trust-mirror` when only the mirror vouched for the digest (not in Podplane's own manifests). */
+    trust: z.literal("mirror").optional(),
   })
   .strict();
 

@@ -5,6 +5,8 @@ import path from "node:path";
 import { execa } from "execa";
 
 export const BUILD_USER = "packer";
+/** The build VM's hostname: validate-image.sh fails the bake when it is left in the image. */
+export const BUILD_HOSTNAME = "podplane-bake";
 
 export interface BuildSeed {
   files: string[];
@@ -12,7 +14,32 @@ export interface BuildSeed {
   user: string;
 }
 
-export function seedUserData(user: string, publicKey: string): string {
+/** An SSH host key pair handed to cloud-init (ssh_keys), so the client can pin it. */
+export interface SeedHostKey {
+  /** OpenSSH private key text (ed25519). */
+  privateKey: string;
+  /** `ssh-ed25519 AAAA... [comment]` */
+  publicKey: string;
+}
+
+function hostKeyLines(hostKey: SeedHostKey): string[] {
+  const pub = hostKey.publicKey.trim();
+  if (!/^ssh-ed25519 [A-Za-z0-9+/=]+( [^\r\n]*)?$/.test(pub)) throw new Error("the host public key must be one ssh-ed25519 line");
+  const priv = hostKey.privateKey.trim().split("\n");
+  if (priv[0] !== "-----BEGIN OPENSSH PRIVATE KEY-----" || priv.at(-1) !== "-----END OPENSSH PRIVATE KEY-----" || priv.some((l) => !/^[A-Za-z0-9+/= -]*$/.test(l))) {
+    throw new Error("the host private key must be an OpenSSH private key block");
+  }
+  return [
+    // Only this key: cloud-init writes it instead of generating any (ssh_genkeytypes is unused then).
+    "ssh_deletekeys: true",
+    "ssh_keys:",
+    "  ed25519_private: |",
+    ...priv.map((l) => `    ${l}`),
+    `  ed25519_public: ${pub}`,
+  ];
+}
+
+export function seedUserData(user: string, publicKey: string, hostKey?: SeedHostKey): string {
   return [
     "#cloud-config",
     "users:",
@@ -23,6 +50,7 @@ export function seedUserData(user: string, publicKey: string): string {
     "    ssh_authorized_keys:",
     `      - ${publicKey.trim()}`,
     "ssh_pwauth: false",
+    ...(hostKey ? hostKeyLines(hostKey) : []),
     "",
   ].join("\n");
 }
@@ -36,6 +64,6 @@ export async function writeBuildSeed(dir: string, instanceId: string, user = BUI
   const userData = path.join(seedDir, "user-data");
   const metaData = path.join(seedDir, "meta-data");
   await writeFile(userData, seedUserData(user, publicKey));
-  await writeFile(metaData, `instance-id: ${instanceId}\nlocal-hostname: podplane-bake\n`);
+  await writeFile(metaData, `instance-id: ${instanceId}\nlocal-hostname: ${BUILD_HOSTNAME}\n`);
   return { files: [userData, metaData], privateKeyFile, user };
 }

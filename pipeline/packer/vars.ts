@@ -57,6 +57,16 @@ const QEMU_BINARY: Record<Arch, string> = { amd64: "qemu-system-x86_64", arm64: 
 const QEMU_MACHINE: Record<Arch, string> = { amd64: "pc", arm64: "virt" };
 const AMI_ARCH: Record<Arch, string> = { amd64: "x86_64", arm64: "arm64" };
 
+/**
+ * One vCPU under TCG: with more, QEMU runs multi-threaded TCG, which raced the guest kernel's
+ * int3-based live code patching ("Oops: int3"; the test VMs run `-accel tcg,thread=single`).
+ * Packer's qemu builder passes `-machine accel=tcg` itself, and QEMU refuses a second
+ * `-accel` beside it, so the thread mode cannot be set there: a single vCPU is the way.
+ */
+export function buildVmCpus(qemu: Pick<QemuSettings, "accelerator" | "cpus">): number {
+  return qemu.accelerator === "tcg" ? 1 : (qemu.cpus ?? 2);
+}
+
 export function packerVariables(v: BakeVariables): Record<string, unknown> {
   const vars: Record<string, unknown> = {
     kind: v.kind,
@@ -83,7 +93,7 @@ export function packerVariables(v: BakeVariables): Record<string, unknown> {
       ssh_username: v.qemu.sshUsername,
       ssh_private_key_file: v.qemu.sshPrivateKeyFile,
       memory: v.qemu.memory ?? 2048,
-      cpus: v.qemu.cpus ?? 2,
+      cpus: buildVmCpus(v.qemu),
       disk_size: v.qemu.diskSize ?? "4G",
       qemu_binary: QEMU_BINARY[v.arch],
       qemu_machine: QEMU_MACHINE[v.arch],

@@ -8,6 +8,8 @@ export interface PinnedEntry {
   type: string;
   digest: string;
   size: number;
+  /** "mirror": only the mirror vouched for the digest (pin --trust-mirror); absent otherwise, and removed when a later pin is vouched for. */
+  trust?: "mirror" | undefined;
 }
 
 const FORMAT: FormattingOptions = { insertSpaces: true, tabSize: 2, eol: "\n" };
@@ -20,12 +22,13 @@ export function pinInManifestText(text: string, name: string, entry: PinnedEntry
   if (!existing) {
     // keep the dependencies sorted by name, as the published manifests are
     const getInsertionIndex = (names: string[]) => names.filter((n) => n.localeCompare(name) < 0).length;
-    const edits = modify(text, base, entry, { formattingOptions: FORMAT, getInsertionIndex });
-    return { text: applyEdits(text, edits), changed: ["version", "url", "type", "digest", "size"] };
+    const { trust, ...fields } = entry;
+    const edits = modify(text, base, trust ? { ...fields, trust } : fields, { formattingOptions: FORMAT, getInsertionIndex });
+    return { text: applyEdits(text, edits), changed: ["version", "url", "type", "digest", "size", ...(trust ? ["trust"] : [])] };
   }
   let out = text;
   const changed: string[] = [];
-  for (const field of ["version", "url", "type", "digest", "size"] as const) {
+  for (const field of ["version", "url", "type", "digest", "size", "trust"] as const) {
     const node = tree ? findNodeAtLocation(tree, [...base, field]) : undefined;
     const current: unknown = node ? getNodeValue(node) : undefined;
     if (current === entry[field]) continue;

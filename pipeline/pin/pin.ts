@@ -1,14 +1,16 @@
-// pin NAME@VERSION: build each URL from the catalog, fetch upstream's checksum file (through
-// the mirror when one is set), download the artifact verified against that checksum into the
-// cache, and write version/url/digest/size into every matching manifest. All or nothing: if
-// any download or cross-check fails, no manifest is changed.
+// pin NAME@VERSION: build each URL from the catalog, fetch upstream's checksum file, download
+// the artifact verified against that checksum into the cache, and write version/url/digest/size
+// into every matching manifest. All or nothing: if any download or cross-check fails, no
+// manifest is changed. A mirror supplies the bytes but never decides the digest on its own:
+// the checksum file comes from upstream (or --checksums-from, a copy obtained from upstream),
+// otherwise pin refuses unless --trust-mirror, and then marks the entry "trust": "mirror".
 import { randomUUID } from "node:crypto";
 import { readFile, rename, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import pLimit from "p-limit";
 import { parseChecksumFile, resolveCatalogName, type CatalogEntry } from "../catalog/index.js";
 import { UsageError, WorkError } from "../errors/index.js";
-import { downloadContext, downloadToCache, fetchText, valuesOrThrow, type DownloadContext, type RetryPolicy } from "../fetch/index.js";
+import { downloadContext, downloadToCache, fetchText, redactUrls, valuesOrThrow, type DownloadContext, type RetryPolicy } from "../fetch/index.js";
 import { digestToIntegrity, integrityToDigest, loadManifests, parseManifest, type Arch, type Kind, type Manifest } from "../manifest/index.js";
 
 export interface PinOptions {
@@ -19,6 +21,10 @@ export interface PinOptions {
   arches?: readonly Arch[] | undefined;
   cacheDir: string;
   mirror?: string | undefined;
+  /** Where upstream's checksum files are read when a mirror is set (a URL or directory in mirror layout); default: upstream itself. */
+  checksumsFrom?: string | undefined;
+  /** Accept a digest that only the mirror vouches for (its checksum file, or its bytes for a .deb); recorded as "trust": "mirror". */
+  trustMirror?: boolean | undefined;
   signal?: AbortSignal | undefined;
   retry?: RetryPolicy | undefined;
   timeoutMs?: number | undefined;
@@ -33,8 +39,10 @@ export interface PinnedArtifact {
   digest: string;
   size: number;
   /** The checksum file the digest was cross-checked against; undefined when upstream has none we read. */
-  checksum: { url: string; format: string } | undefined;
+  checksum: { url: string; format: string; from: string } | undefined;
   note: string | undefined;
+  /** "mirror" when only the mirror vouches for the digest (--trust-mirror). */
+  trust: "mirror" | undefined;
 }
 
 export interface PinResult {
@@ -57,20 +65,62 @@ function fileNameOf(url: string): string {
   return decodeURIComponent(new URL(url).pathname.split("/").pop() ?? "");
 }
 
-async function pinOne(entry: CatalogEntry, version: string, arch: Arch, context: DownloadContext): Promise<PinnedArtifact> {
+interface PinContexts {
+  /** Where the artifact's bytes come from (the mirror when set). */
+  bytes: DownloadContext;
+  /** Where the digest comes from when a mirror is set: upstream, or --checksums-from. Undefined without a mirror. */
+  independent: DownloadContext | undefined;
+  trustMirror: boolean;
+}
+
+function untrusted(label: string, what: string, cause: unknown): WorkError {
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return new WorkError(
+    "EUNTRUSTED",
+    `${label}: ${what} could not be read from upstream (${reason}); a mirror alone cannot vouch for a digest. Make upstream reachable, pass --checksums-from <url|dir> with upstream's checksum files, or --trust-mirror to take the mirror's word (recorded as "trust": "mirror" in the manifest)`,
+    { label },
+    { cause },
+  );
+}
+
+/** The checksum file's text: from upstream (or --checksums-from) when a mirror is set; the mirror's only with --trust-mirror. */
+async function readChecksumFile(url: string, label: string, contexts: PinContexts): Promise<{ text: string; from: string; trust: "mirror" | undefined }> {
+  if (!contexts.independent) return { ...(await fetchText(url, label, contexts.bytes)), trust: undefined };
+  try {
+    return { ...(await fetchText(url, label, contexts.independent)), trust: undefined };
+  } catch (error) {
+    if (!contexts.trustMirror || contexts.independent.signal?.aborted) throw untrusted(label, "the checksum file", error);
+    return { ...(await fetchText(url, label, contexts.bytes)), trust: "mirror" };
+  }
+}
+
+async function pinOne(entry: CatalogEntry, version: string, arch: Arch, contexts: PinContexts): Promise<PinnedArtifact> {
   const url = entry.url(version, arch);
   const label = `${entry.name} ${version} ${arch}`;
   if (!entry.checksum) {
-    const written = await downloadToCache(url, { label, algorithm: entry.algorithm }, context);
-    return { name: entry.name, version, arch, url, digest: integrityToDigest(written.integrity), size: written.size, checksum: undefined, note: entry.noChecksum };
+    // No checksum file: the digest is that of the bytes, so they must come from upstream.
+    let trust: "mirror" | undefined;
+    let written;
+    if (contexts.independent) {
+      try {
+        written = await downloadToCache(url, { label, algorithm: entry.algorithm }, { ...contexts.independent, mirror: undefined });
+      } catch (error) {
+        if (!contexts.trustMirror || contexts.bytes.signal?.aborted) throw untrusted(label, "the file itself (it has no checksum file)", error);
+        written = await downloadToCache(url, { label, algorithm: entry.algorithm }, contexts.bytes);
+        trust = "mirror";
+      }
+    } else {
+      written = await downloadToCache(url, { label, algorithm: entry.algorithm }, contexts.bytes);
+    }
+    return { name: entry.name, version, arch, url, digest: integrityToDigest(written.integrity), size: written.size, checksum: undefined, note: entry.noChecksum, trust };
   }
   const checksumUrl = entry.checksum.url(version, arch);
-  const { text, from } = await fetchText(checksumUrl, `${label} checksum file`, context);
+  const { text, from, trust } = await readChecksumFile(checksumUrl, `${label} checksum file`, contexts);
   const hex = parseChecksumFile(text, { format: entry.checksum.format, algorithm: entry.checksum.algorithm, fileName: fileNameOf(url), source: from });
   const expected = `${entry.checksum.algorithm}:${hex}`;
   try {
-    const written = await downloadToCache(url, { label, integrity: digestToIntegrity(expected) }, context);
-    return { name: entry.name, version, arch, url, digest: expected, size: written.size, checksum: { url: checksumUrl, format: entry.checksum.format }, note: undefined };
+    const written = await downloadToCache(url, { label, integrity: digestToIntegrity(expected) }, contexts.bytes);
+    return { name: entry.name, version, arch, url, digest: expected, size: written.size, checksum: { url: checksumUrl, format: entry.checksum.format, from }, note: undefined, trust };
   } catch (error) {
     if (error instanceof WorkError && error.code === "EINTEGRITY") {
       throw new WorkError(
@@ -103,6 +153,11 @@ export async function pinDependency(options: PinOptions): Promise<PinResult> {
     throw new UsageError(`no selected manifest needs ${name} (it is for ${[...new Set(entries.flatMap((e) => e.kinds))].join(", ")})`, "EUSAGE");
   }
   const context = downloadContext(options);
+  const contexts: PinContexts = {
+    bytes: context,
+    independent: options.mirror ? downloadContext({ ...options, mirror: options.checksumsFrom }) : undefined,
+    trustMirror: options.trustMirror === true,
+  };
   // one download per dependency and arch, shared by the knd and knc manifests
   const wanted = new Map<string, { entry: CatalogEntry; arch: Arch }>();
   for (const t of targets) wanted.set(`${t.entry.name}@${t.manifest.arch}`, { entry: t.entry, arch: t.manifest.arch });
@@ -110,9 +165,10 @@ export async function pinDependency(options: PinOptions): Promise<PinResult> {
   const settled = await Promise.allSettled(
     [...wanted.values()].map(({ entry, arch }) =>
       limit(async () => {
-        options.onProgress?.(`${entry.name} ${version} ${arch}: downloading ${entry.url(version, arch)}`);
-        const pinned = await pinOne(entry, version, arch, context);
-        options.onProgress?.(`${entry.name} ${version} ${arch}: ${pinned.digest} (${pinned.size} bytes)${pinned.checksum ? `, matches ${pinned.checksum.url}` : `; ${pinned.note ?? ""}`}`);
+        options.onProgress?.(`${entry.name} ${version} ${arch}: downloading ${redactUrls(entry.url(version, arch))}`);
+        const pinned = await pinOne(entry, version, arch, contexts);
+        const vouched = pinned.trust === "mirror" ? "; ONLY THE MIRROR vouches for this digest (--trust-mirror)" : "";
+        options.onProgress?.(`${entry.name} ${version} ${arch}: ${pinned.digest} (${pinned.size} bytes)${pinned.checksum ? `, matches ${pinned.checksum.from}` : `; ${pinned.note ?? ""}`}${vouched}`);
         return pinned;
       }),
     ),
@@ -129,7 +185,7 @@ export async function pinDependency(options: PinOptions): Promise<PinResult> {
     for (const { entry } of mine) {
       const pin = pins.find((p) => p.name === entry.name && p.arch === manifest.arch);
       if (!pin) continue;
-      const result = pinInManifestText(text, entry.name, { version, url: pin.url, type: entry.type, digest: pin.digest, size: pin.size });
+      const result = pinInManifestText(text, entry.name, { version, url: pin.url, type: entry.type, digest: pin.digest, size: pin.size, trust: pin.trust });
       text = result.text;
       changed.push(...result.changed.map((field) => `${entry.name}.${field}`));
     }

@@ -1,4 +1,4 @@
-// Ctrl-C and SIGTERM abort the running work through an AbortSignal, so every stage can clean
+// Ctrl-C, SIGTERM and SIGHUP (a closed terminal) abort the running work through an AbortSignal, so every stage can clean
 // up (remove temp files, stop children) before the process exits with an error.
 export async function withInterrupts<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
@@ -8,10 +8,12 @@ export async function withInterrupts<T>(work: (signal: AbortSignal) => Promise<T
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  process.on("SIGHUP", onSignal);
   try {
     return await work(controller.signal);
   } finally {
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
+    process.off("SIGHUP", onSignal);
   }
 }

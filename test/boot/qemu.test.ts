@@ -34,9 +34,10 @@ describe("qemuArgs", () => {
 });
 
 describe("ssh", () => {
-  it("never checks or records host keys and only uses the throw-away key", () => {
-    const args = sshArgs({ port: 2222, privateKey: "/w/id_ed25519" });
-    expect(args).toEqual(expect.arrayContaining(["StrictHostKeyChecking=no", "UserKnownHostsFile=/dev/null", "BatchMode=yes", "IdentitiesOnly=yes"]));
+  it("trusts only the pinned host key (its own known_hosts, strict checking) and only uses the throw-away key", () => {
+    const args = sshArgs({ port: 2222, privateKey: "/w/id_ed25519", knownHosts: "/w/known_hosts" });
+    expect(args).toEqual(expect.arrayContaining(["StrictHostKeyChecking=yes", "UserKnownHostsFile=/w/known_hosts", "GlobalKnownHostsFile=/dev/null", "HostKeyAlias=podplane-test-vm", "BatchMode=yes", "IdentitiesOnly=yes"]));
+    expect(args.join(" ")).not.toMatch(/StrictHostKeyChecking=no|UserKnownHostsFile=\/dev\/null/);
     expect(args.at(-1)).toBe("podplane-test@127.0.0.1");
   });
 });

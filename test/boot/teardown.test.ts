@@ -1,7 +1,7 @@
 // testImage with a fake qemu-system-x86_64 on PATH: the VM is always stopped, a failure is a
 // failing check with the serial log kept, and a cancel kills QEMU.
 import { execFile, spawn } from "node:child_process";
-import { access, chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { access, chmod, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -54,6 +54,8 @@ exit 1
     expect(report.logPath).toBe(path.join(workDir, "serial.log"));
     expect(await readFile(report.logPath, "utf8")).toMatch(/\]\s+Kernel panic - not syncing: fake\n/);
     await expect(access(path.join(workDir, "overlay.qcow2"))).rejects.toThrow();
+    // keys, seed and overlay lived in a scratch dir that is gone
+    expect((await readdir(workDir)).filter((f) => f.startsWith("vm-"))).toEqual([]);
     expect(JSON.parse(await readFile(path.join(workDir, "report.json"), "utf8"))).toMatchObject({ ok: false, kind: "knd" });
   });
 
@@ -100,10 +102,13 @@ while :; do sleep 0.2; done
       if (pid > 0 && alive(pid)) process.kill(pid, "SIGKILL"); // never leave a stray fake VM behind
     });
     expect(alive(pid)).toBe(true);
+    expect((await readdir(path.join(dir, "work"))).filter((f) => f.startsWith("vm-"))).toHaveLength(1);
     child.kill("SIGINT");
     expect(await exited).toBe("SIGINT");
     for (let i = 0; i < 40 && alive(pid); i++) await new Promise((r) => setTimeout(r, 50));
     expect(alive(pid)).toBe(false);
+    // the overlay, the private keys and the seed went with it
+    expect((await readdir(path.join(dir, "work"))).filter((f) => f.startsWith("vm-"))).toEqual([]);
   });
 });
 

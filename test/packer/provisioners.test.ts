@@ -29,13 +29,38 @@ async function dirtyRoot(): Promise<string> {
   await put(root, "opt/podplane/etc/user-data.env", "SECRET=1\n");
   await put(root, "opt/podplane/share/installed.json", '{"kind":"knd","artifacts":[],"units":[]}\n');
   await put(root, "var/tmp/podplane-stage/artifacts.tsv", "x");
+  await put(root, "etc/hostname", "podplane-bake\n");
+  await put(root, "etc/hosts", "127.0.0.1 localhost\n127.0.1.1 podplane-bake.localdomain podplane-bake\n::1 localhost ip6-localhost\n");
+  await put(root, "var/lib/dbus/machine-id", "0123456789abcdef0123456789abcdef\n");
+  await put(root, "var/lib/systemd/random-seed", "seed");
+  await put(root, "var/lib/systemd/credential.secret", "secret");
+  await put(root, "var/lib/dhcpcd/enp0s3.lease", "lease");
   return root;
 }
+
+/** Residue the build VM can leave, one at a time, with the finding validate-image.sh must print. */
+const RESIDUES: Array<{ what: string; file: string; content: string; finding: string }> = [
+  { what: "the build VM's hostname", file: "etc/hostname", content: "podplane-bake\n", finding: "/etc/hostname is 'podplane-bake' (expected empty or localhost)" },
+  { what: "any other hostname", file: "etc/hostname", content: "ip-10-0-0-12\n", finding: "/etc/hostname is 'ip-10-0-0-12'" },
+  { what: "the build host in /etc/hosts", file: "etc/hosts", content: "127.0.0.1 localhost\n127.0.1.1 podplane-bake\n", finding: "/etc/hosts names the build host podplane-bake" },
+  { what: "a machine ID", file: "etc/machine-id", content: "0123456789abcdef0123456789abcdef\n", finding: "/etc/machine-id is not empty" },
+  { what: "a D-Bus machine ID", file: "var/lib/dbus/machine-id", content: "0123456789abcdef0123456789abcdef\n", finding: "/var/lib/dbus/machine-id is not empty" },
+  { what: "an SSH host key", file: "etc/ssh/ssh_host_ed25519_key.pub", content: "ssh-ed25519 AAAA", finding: "SSH host key left: /etc/ssh/ssh_host_ed25519_key.pub" },
+  { what: "the random seed", file: "var/lib/systemd/random-seed", content: "seed", finding: "per-machine secret left: /var/lib/systemd/random-seed" },
+  { what: "a DHCP lease", file: "var/lib/dhcpcd/enp0s3.lease", content: "lease", finding: "DHCP leases left" },
+  { what: "the build user", file: "etc/passwd", content: "root:x:0:0:root:/root:/bin/bash\npacker:x:1000:1000::/home/packer:/bin/bash\n", finding: "build user packer still exists" },
+  { what: "the build user's group", file: "etc/group", content: "root:x:0:\npacker:x:1000:\n", finding: "build user's group packer still exists" },
+  { what: "the build user's home", file: "home/packer/.profile", content: "", finding: "/home/packer still exists" },
+  { what: "the build user's sudo rule", file: "etc/sudoers.d/90-cloud-init-users", content: "packer ALL=(ALL) NOPASSWD:ALL\n", finding: "sudo rule for the build user left: /etc/sudoers.d/90-cloud-init-users" },
+  { what: "the build user's key", file: "root/.ssh/authorized_keys", content: "ssh-ed25519 AAAA build", finding: "authorized_keys left: /root/.ssh/authorized_keys" },
+  { what: "a log", file: "var/log/cloud-init-output.log", content: "ran\n", finding: "non-empty log files left in /var/log" },
+  { what: "the persistent journal", file: "var/log/journal/abc/system.journal", content: "j", finding: "persistent journal left in /var/log/journal" },
+];
 
 function script(name: string, root: string) {
   return execa("bash", [path.join(PROVISIONER_SCRIPTS_DIR, name)], {
     reject: false,
-    env: { PODPLANE_ROOT: root, BUILD_USER: "packer", STAGE: "/var/tmp/podplane-stage", DATASOURCES: "NoCloud, None" },
+    env: { PODPLANE_ROOT: root, BUILD_USER: "packer", BUILD_HOSTNAME: "podplane-bake", STAGE: "/var/tmp/podplane-stage", DATASOURCES: "NoCloud, None" },
   });
 }
 
@@ -57,6 +82,14 @@ describe("bake-time cleanup and validation", () => {
       "persistent journal left in /var/log/journal",
       "non-empty log files left in /var/log",
       "cloud-init datasources are not restricted to NoCloud, None",
+      "/etc/hostname is 'podplane-bake' (expected empty or localhost)",
+      "/etc/hosts names the build host podplane-bake",
+      "/var/lib/dbus/machine-id is not empty",
+      "per-machine secret left: /var/lib/systemd/random-seed",
+      "per-machine secret left: /var/lib/systemd/credential.secret",
+      "DHCP leases left",
+      "build user's group packer still exists",
+      "sudo rule for the build user left: /etc/sudoers.d/90-cloud-init-users",
     ]) {
       expect(result.stderr).toContain(`validate-image: ${finding}`);
     }
@@ -70,12 +103,34 @@ describe("bake-time cleanup and validation", () => {
     expect(validate.stderr).toBe("validate-image: clean");
     expect(validate.exitCode).toBe(0);
     expect(await readFile(path.join(root, "etc/machine-id"), "utf8")).toBe("");
+    expect(await readFile(path.join(root, "etc/hostname"), "utf8")).toBe("localhost\n");
+    expect(await readFile(path.join(root, "etc/hosts"), "utf8")).toBe("127.0.0.1 localhost\n::1 localhost ip6-localhost\n");
+    expect(await readFile(path.join(root, "etc/group"), "utf8")).not.toContain("packer");
     expect(await readFile(path.join(root, "etc/passwd"), "utf8")).not.toContain("packer");
     await expect(stat(path.join(root, "etc/sudoers.d/90-cloud-init-users"))).rejects.toThrow(/ENOENT/);
     expect(await readFile(path.join(root, "etc/cloud/cloud.cfg.d/95-podplane-datasource.cfg"), "utf8")).toContain("datasource_list: [NoCloud, None]");
     expect(await readdir(path.join(root, "var/log"))).toEqual(["journal", "syslog"]);
     expect(await readFile(path.join(root, "var/log/syslog"), "utf8")).toBe("");
     expect(await readFile(path.join(root, "opt/podplane/share/installed.json"), "utf8")).toContain('"kind":"knd"');
+  });
+
+  for (const residue of RESIDUES) {
+    it(`fails the bake on ${residue.what} left in a cleaned image`, async () => {
+      const root = await dirtyRoot();
+      expect((await script("cleanup-image.sh", root)).exitCode).toBe(0);
+      expect((await script("validate-image.sh", root)).exitCode).toBe(0);
+      await put(root, residue.file, residue.content);
+      const result = await script("validate-image.sh", root);
+      expect(result.exitCode).toBe(1);
+      expect(result.stderr).toContain(`validate-image: ${residue.finding}`);
+    });
+  }
+
+  it("accepts an empty /etc/hostname (cloud-init sets the name at first boot)", async () => {
+    const root = await dirtyRoot();
+    await script("cleanup-image.sh", root);
+    await put(root, "etc/hostname", "");
+    expect((await script("validate-image.sh", root)).exitCode).toBe(0);
   });
 
   it("refuses a datasource list that could inject YAML", async () => {

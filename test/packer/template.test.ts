@@ -29,7 +29,10 @@ describe("template rendering", () => {
     expect(hcl).not.toContain("metadata_options");
     expect(hcl).not.toContain("imds_support");
     // Packer's own template expression survives handlebars untouched.
-    expect(hcl).toContain('"user,id=user.0,restrict=on,hostfwd=tcp::{{ .SSHHostPort }}-:22"');
+    // SSH to a passwordless-sudo user: forwarded on the loopback interface only, never on all interfaces.
+    expect(hcl).toContain('"user,id=user.0,restrict=on,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"');
+    expect(hcl).not.toMatch(/hostfwd=tcp::/);
+    expect(hcl).toMatch(/vnc_bind_address\s+= "127\.0\.0\.1"/);
     expect(hcl).toContain("encrypt_boot = true");
     expect(hcl).toContain('post-processor "manifest"');
     expect(hcl).toContain("tar -xzf $STAGE/vmconfig.tar.gz -C $VMCONFIG && sudo bash $VMCONFIG/opt/podplane/bin/install.sh ${var.kind} $STAGE");
@@ -75,6 +78,13 @@ describe("packerVariables", () => {
     expect(vars).toMatchObject({ accelerator: "tcg", cpu_model: "max", base_image: "/c/base.qcow2", base_image_checksum: "sha256:ab", build_user: "packer", qemu_binary: "qemu-system-x86_64", seed_files: ["/w/seed/user-data", "/w/seed/meta-data"], stage_iso: "/w/stage.iso" });
     expect(vars).not.toHaveProperty("aws_region");
     expect(vars.datasources).toBe("NoCloud, None");
+  });
+
+  it("qemu: one vCPU under TCG (no multi-threaded TCG in the build VM), the asked number under KVM", () => {
+    const qemu = { baseImage: "/b", baseImageChecksum: "none", outputDir: "/o", seedFiles: [], stageIso: "/s", sshUsername: "packer", sshPrivateKeyFile: "/k", cpus: 4 };
+    expect(packerVariables({ ...common, target: "qemu", qemu: { ...qemu, accelerator: "tcg" } }).cpus).toBe(1);
+    expect(packerVariables({ ...common, target: "qemu", qemu: { ...qemu, accelerator: "kvm" } }).cpus).toBe(4);
+    expect(packerVariables({ ...common, target: "qemu", qemu: { ...qemu, cpus: undefined, accelerator: "kvm" } }).cpus).toBe(2);
   });
 
   it("aws: the official Debian 13 AMI of the arch, regions, sharing, tags; the build user admin", () => {

@@ -13,10 +13,14 @@ async function setup() {
   const manifestsDir = path.join(dir, "manifests");
   await cp(path.join(REPO, "manifests"), manifestsDir, { recursive: true });
   const mirror = await startFixtureServer();
-  onTestFinished(() => mirror.close());
+  // Upstream's checksum files, reached by another way than the mirror (--checksums-from).
+  const sums = await startFixtureServer();
+  onTestFinished(async () => {
+    await Promise.all([mirror.close(), sums.close()]);
+  });
   const pin = (spec: string, extra: Partial<PinOptions> = {}) =>
-    pinDependency({ spec, manifestsDir, cacheDir: path.join(dir, "cache"), mirror: mirror.url, retry: { retries: 0, baseDelayMs: 1 }, ...extra });
-  return { dir, manifestsDir, mirror, pin };
+    pinDependency({ spec, manifestsDir, cacheDir: path.join(dir, "cache"), mirror: mirror.url, checksumsFrom: sums.url, retry: { retries: 0, baseDelayMs: 1 }, ...extra });
+  return { dir, manifestsDir, mirror, sums, pin };
 }
 
 /** Serves random bytes at `url` on the mirror and returns them. */
@@ -42,14 +46,14 @@ const GH = "https://github.com";
 
 describe("pin", () => {
   it("kubernetes@V pins every Kubernetes binary of every matching manifest from bare-hex checksum files; the diff is only the change", async () => {
-    const { manifestsDir, mirror, pin } = await setup();
+    const { manifestsDir, mirror, sums, pin } = await setup();
     const digests = new Map<string, string>();
     for (const arch of ["amd64", "arm64"]) {
       for (const bin of ["kubelet", "kube-apiserver", "kube-scheduler", "kube-controller-manager", "kubectl"]) {
         const url = `https://dl.k8s.io/release/v1.37.0/bin/linux/${arch}/${bin}`;
         const bytes = serve(mirror, url);
         digests.set(`${bin}/${arch}`, digestOf(bytes));
-        mirror.file(mirrorPath(`${url}.sha256`), hex(digestOf(bytes)));
+        sums.file(mirrorPath(`${url}.sha256`), hex(digestOf(bytes)));
       }
     }
     const before = await readFile(path.join(manifestsDir, "knd.debian-13.amd64.json"), "utf8");
@@ -73,28 +77,28 @@ describe("pin", () => {
   });
 
   it("cross-checks `hex  name`, `hex *name`, PGP clear-signed and sha512 checksum files", async () => {
-    const { manifestsDir, mirror, pin } = await setup();
+    const { manifestsDir, mirror, sums, pin } = await setup();
     const containerdUrl = `${GH}/containerd/containerd/releases/download/v2.4.0/containerd-2.4.0-linux-amd64.tar.gz`;
     const containerd = serve(mirror, containerdUrl);
-    mirror.file(mirrorPath(`${containerdUrl}.sha256sum`), `${hex(digestOf(containerd))}  containerd-2.4.0-linux-amd64.tar.gz\n`);
+    sums.file(mirrorPath(`${containerdUrl}.sha256sum`), `${hex(digestOf(containerd))}  containerd-2.4.0-linux-amd64.tar.gz\n`);
 
     const zotUrl = `${GH}/project-zot/zot/releases/download/v2.2.0/zot-linux-amd64-minimal`;
     const zot = serve(mirror, zotUrl);
-    mirror.file(
+    sums.file(
       mirrorPath(`${GH}/project-zot/zot/releases/download/v2.2.0/checksums.sha256.txt`),
       `${"0".repeat(64)} *zot-linux-amd64\n${hex(digestOf(zot))} *zot-linux-amd64-minimal\n`,
     );
 
     const runcUrl = `${GH}/opencontainers/runc/releases/download/v1.5.0/runc.amd64`;
     const runc = serve(mirror, runcUrl);
-    mirror.file(
+    sums.file(
       mirrorPath(`${GH}/opencontainers/runc/releases/download/v1.5.0/runc.sha256sum`),
       `-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA256\n\n${hex(digestOf(runc))}  runc.amd64\n${"1".repeat(64)}  runc.arm64\n-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n`,
     );
 
     const kube2iamUrl = `${GH}/podplane/kube2iam-binaries/releases/download/0.11.2/kube2iam_0.11.2_linux_amd64.tar.gz`;
     const kube2iam = serve(mirror, kube2iamUrl);
-    mirror.file(mirrorPath(`${GH}/podplane/kube2iam-binaries/releases/download/0.11.2/kube2iam_0.11.2_checksums.txt`), `${hex(digestOf(kube2iam, "sha512"))}  kube2iam_0.11.2_linux_amd64.tar.gz\n`);
+    sums.file(mirrorPath(`${GH}/podplane/kube2iam-binaries/releases/download/0.11.2/kube2iam_0.11.2_checksums.txt`), `${hex(digestOf(kube2iam, "sha512"))}  kube2iam_0.11.2_linux_amd64.tar.gz\n`);
 
     for (const spec of ["containerd@2.4.0", "zot@2.2.0", "runc@1.5.0", "kube2iam@0.11.2"]) {
       const result = await pin(spec, { arches: ["amd64"] });
@@ -109,34 +113,92 @@ describe("pin", () => {
   });
 
   it("refuses a download that does not match upstream's checksum file and changes nothing", async () => {
-    const { dir, manifestsDir, mirror, pin } = await setup();
+    const { dir, manifestsDir, mirror, sums: upstream, pin } = await setup();
     const url = `${GH}/netsy-dev/netsy/releases/download/v1.2.0/netsy_1.2.0_linux_amd64.tar.gz`;
     serve(mirror, url);
     const sums = `${GH}/netsy-dev/netsy/releases/download/v1.2.0/netsy_1.2.0_checksums.txt`;
-    mirror.file(mirrorPath(sums), `${"ab".repeat(64)}  netsy_1.2.0_linux_amd64.tar.gz\n`);
+    upstream.file(mirrorPath(sums), `${"ab".repeat(64)}  netsy_1.2.0_linux_amd64.tar.gz\n`);
     const before = await readFile(path.join(manifestsDir, "knc.debian-13.amd64.json"), "utf8");
     const error = (await pin("netsy@1.2.0", { arches: ["amd64"] }).catch((e: unknown) => e)) as WorkError;
     expect(error).toBeInstanceOf(WorkError);
     expect(error.code).toBe("EINTEGRITY");
     expect(error.message).toMatch(
-      new RegExp(`^netsy 1\\.2\\.0 amd64: .*netsy_1\\.2\\.0_linux_amd64\\.tar\\.gz does not match upstream's checksum file ${mirror.url}.*netsy_1\\.2\\.0_checksums\\.txt: expected sha512:(ab){64}, found sha512:[0-9a-f]{128}$`),
+      new RegExp(`^netsy 1\\.2\\.0 amd64: .*netsy_1\\.2\\.0_linux_amd64\\.tar\\.gz does not match upstream's checksum file ${upstream.url}.*netsy_1\\.2\\.0_checksums\\.txt: expected sha512:(ab){64}, found sha512:[0-9a-f]{128}$`),
     );
     expect(await readFile(path.join(manifestsDir, "knc.debian-13.amd64.json"), "utf8")).toBe(before);
     expect(await listFiles(path.join(dir, "cache", "content-v2"))).toEqual([]);
   });
 
-  it("pins a .deb by digest only, and reports a missing checksum file as ENOTFOUND", async () => {
+  it("pins a .deb by digest only (with a mirror: only with --trust-mirror, marked in the manifest), and refuses a missing checksum file", async () => {
     const { manifestsDir, mirror, pin } = await setup();
     const url = "https://deb.debian.org/debian/pool/main/p/postgresql-18/libpq5_18.1-1_arm64.deb";
     const deb = serve(mirror, url);
-    const result = await pin("libpq5@18.1-1", { arches: ["arm64"], kinds: ["knd"] });
-    expect(result.pins[0]).toMatchObject({ url, digest: digestOf(deb), checksum: undefined, note: expect.stringContaining("pinned by digest only") as unknown });
+    const before = await readFile(path.join(manifestsDir, "knd.debian-13.arm64.json"), "utf8");
+    // Upstream (deb.debian.org) is not reachable from the tests: the mirror's bytes alone would decide.
+    await expect(pin("libpq5@18.1-1", { arches: ["arm64"], kinds: ["knd"], timeoutMs: 2000 })).rejects.toMatchObject({ code: "EUNTRUSTED" });
+    expect(await readFile(path.join(manifestsDir, "knd.debian-13.arm64.json"), "utf8")).toBe(before);
+    const result = await pin("libpq5@18.1-1", { arches: ["arm64"], kinds: ["knd"], trustMirror: true, timeoutMs: 2000 });
+    expect(result.pins[0]).toMatchObject({ url, digest: digestOf(deb), checksum: undefined, trust: "mirror", note: expect.stringContaining("pinned by digest only") as unknown });
+    expect(await readFile(path.join(manifestsDir, "knd.debian-13.arm64.json"), "utf8")).toContain('"trust": "mirror"');
     expect(result.files.map((f) => path.basename(f.file))).toEqual(["knd.debian-13.arm64.json"]);
     const [knc] = await loadManifests(manifestsDir, { kinds: ["knc"], arches: ["arm64"] });
     expect(knc?.dependencies.find((d) => d.name === "libpq5")?.version).toBe("17.9-0+deb13u1");
 
     serve(mirror, `${GH}/kubernetes-sigs/cri-tools/releases/download/v1.37.0/crictl-v1.37.0-linux-amd64.tar.gz`);
-    await expect(pin("crictl@1.37.0", { arches: ["amd64"] })).rejects.toMatchObject({ code: "ENOTFOUND", message: expect.stringContaining("crictl-v1.37.0-linux-amd64.tar.gz.sha256") as unknown });
+    await expect(pin("crictl@1.37.0", { arches: ["amd64"] })).rejects.toMatchObject({ code: "EUNTRUSTED", message: expect.stringContaining("crictl-v1.37.0-linux-amd64.tar.gz.sha256") as unknown });
+  });
+
+  it("never takes the digest from the mirror alone: a mirror that serves other bytes with a matching checksum file is caught by upstream's", async () => {
+    const { manifestsDir, mirror, sums, pin } = await setup();
+    const url = `${GH}/containerd/containerd/releases/download/v2.4.0/containerd-2.4.0-linux-amd64.tar.gz`;
+    const forged = serve(mirror, url);
+    mirror.file(mirrorPath(`${url}.sha256sum`), `${hex(digestOf(forged))}  containerd-2.4.0-linux-amd64.tar.gz\n`);
+    sums.file(mirrorPath(`${url}.sha256sum`), `${"cd".repeat(32)}  containerd-2.4.0-linux-amd64.tar.gz\n`);
+    const before = await readFile(path.join(manifestsDir, "knd.debian-13.amd64.json"), "utf8");
+    await expect(pin("containerd@2.4.0", { arches: ["amd64"] })).rejects.toMatchObject({ code: "EINTEGRITY" });
+    expect(await readFile(path.join(manifestsDir, "knd.debian-13.amd64.json"), "utf8")).toBe(before);
+  });
+
+  it("refuses when upstream's checksum file cannot be read; --trust-mirror takes the mirror's, says so in the diff, and a later vouched pin removes the mark", async () => {
+    const { manifestsDir, mirror, sums, pin } = await setup();
+    const url = `${GH}/containerd/containerd/releases/download/v2.4.0/containerd-2.4.0-linux-amd64.tar.gz`;
+    const bytes = serve(mirror, url);
+    const line = `${hex(digestOf(bytes))}  containerd-2.4.0-linux-amd64.tar.gz\n`;
+    mirror.file(mirrorPath(`${url}.sha256sum`), line);
+    const file = path.join(manifestsDir, "knd.debian-13.amd64.json");
+    const before = await readFile(file, "utf8");
+    await expect(pin("containerd@2.4.0", { arches: ["amd64"] })).rejects.toMatchObject({ code: "EUNTRUSTED", message: expect.stringMatching(/a mirror alone cannot vouch for a digest.*--trust-mirror/) as unknown });
+    expect(await readFile(file, "utf8")).toBe(before);
+
+    const lines: string[] = [];
+    const trusted = await pin("containerd@2.4.0", { arches: ["amd64"], trustMirror: true, onProgress: (l) => lines.push(l) });
+    expect(trusted.pins[0]).toMatchObject({ trust: "mirror", digest: digestOf(bytes) });
+    expect(trusted.files.find((f) => f.file === file)?.changed).toContain("containerd.trust");
+    expect(lines.join("\n")).toMatch(/ONLY THE MIRROR vouches/);
+    const marked = await readFile(file, "utf8");
+    expect(marked.split("\n").filter((l) => !before.split("\n").includes(l)).map((l) => l.trim())).toContain('"trust": "mirror"');
+    const [loaded] = await loadManifests(manifestsDir, { kinds: ["knd"], arches: ["amd64"] });
+    expect(loaded?.dependencies.find((d) => d.name === "containerd")?.digest).toBe(digestOf(bytes));
+
+    sums.file(mirrorPath(`${url}.sha256sum`), line);
+    const vouched = await pin("containerd@2.4.0", { arches: ["amd64"] });
+    expect(vouched.pins[0]?.trust).toBeUndefined();
+    expect(await readFile(file, "utf8")).not.toContain('"trust"');
+  });
+
+  it("redacts credentials of a mirror URL in progress lines and errors", async () => {
+    const { mirror, sums, pin } = await setup();
+    const url = `${GH}/containerd/containerd/releases/download/v2.4.0/containerd-2.4.0-linux-amd64.tar.gz`;
+    const bytes = serve(mirror, url);
+    sums.file(mirrorPath(`${url}.sha256sum`), `${"ef".repeat(32)}  containerd-2.4.0-linux-amd64.tar.gz\n`);
+    const secretMirror = mirror.url.replace("http://", "http://builder:s3cret@");
+    const lines: string[] = [];
+    const error = (await pin("containerd@2.4.0", { arches: ["amd64"], mirror: secretMirror, onProgress: (l) => lines.push(l) }).catch((e: unknown) => e)) as WorkError;
+    expect(error.code).toBe("EINTEGRITY");
+    expect(`${error.message} ${JSON.stringify(error.data)}`).not.toContain("s3cret");
+    expect(`${error.message}`).toContain("http://***@127.0.0.1");
+    expect(lines.join("\n")).not.toContain("s3cret");
+    expect(bytes.length).toBe(4096);
   });
 
   it("refuses bad specs and names before any request", async () => {
