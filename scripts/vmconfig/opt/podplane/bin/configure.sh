@@ -44,6 +44,8 @@ merge() {
   done
 }
 
+# The three files' arrays are filled and read by name (read_env_file, merge).
+# shellcheck disable=SC2034
 load_env() {
   local name
   local -A user_data=() detected=() mutable=()
@@ -106,7 +108,7 @@ cached_pem() {
 IDENTITY_FIX=()
 write_identity() {
   local pem marker="$PP_STATE/identity.fixed" f
-  [[ -d "$IDENTITY_DIR" ]] || mkdir -p -m 0700 "$IDENTITY_DIR"
+  [[ -d "$IDENTITY_DIR" ]] || install -d -m 0700 "$IDENTITY_DIR"
   if [[ -n "${ENV[NSTANCE_CA_CERT]:-}" ]]; then
     cached_pem nstance-ca "${ENV[NSTANCE_CA_CERT]}" pem || die "NSTANCE_CA_CERT: not a PEM certificate, neither as given nor base64-decoded"
     stage_file "$IDENTITY_DIR/ca.crt" 0600 "$pem" "$AGENT_OWNER"
@@ -168,10 +170,10 @@ write_ssh_keys() {
     log "created the admin user"
   fi
   if [[ ! -d "$ADMIN_HOME/.ssh" ]]; then
-    mkdir -p -m 0700 "$ADMIN_HOME/.ssh"
+    install -d -m 0700 "$ADMIN_HOME/.ssh"
     [[ -n "$PODPLANE_ROOT" ]] || chown admin:admin "$ADMIN_HOME/.ssh"
   fi
-  [[ -d "${SUDOERS_ADMIN%/*}" ]] || mkdir -p -m 0750 "${SUDOERS_ADMIN%/*}"
+  [[ -d "${SUDOERS_ADMIN%/*}" ]] || install -d -m 0750 "${SUDOERS_ADMIN%/*}"
   stage_file "$SUDOERS_ADMIN" 0440 $'admin ALL=(ALL) NOPASSWD:ALL\n' root:root
   stage_file "$file" 0600 "$text" admin:admin
 }
@@ -184,7 +186,7 @@ write_oidc_ca() {
   ENV[OIDC_CA_FILE_EFFECTIVE]=""
   if [[ -n "${ENV[OIDC_CA_CERT]:-}" ]]; then
     cached_pem oidc-ca "${ENV[OIDC_CA_CERT]}" pem || die "OIDC_CA_CERT: not a base64-encoded PEM certificate"
-    [[ -d "$CRT_DIR" ]] || mkdir -p -m 0750 "$CRT_DIR"
+    [[ -d "$CRT_DIR" ]] || install -d -m 0750 "$CRT_DIR"
     stage_file "$file" 0640 "$pem" root:podplane
     ENV[OIDC_CA_FILE_EFFECTIVE]=$OIDC_CA_VM_PATH
   else
@@ -275,7 +277,7 @@ main() {
   write_ssh_keys
   write_oidc_ca
   phase_done identity
-  [[ -d "$SERVICE_ENV_DIR" ]] || mkdir -p -m 0750 "$SERVICE_ENV_DIR"
+  [[ -d "$SERVICE_ENV_DIR" ]] || install -d -m 0750 "$SERVICE_ENV_DIR"
   write_service_envs
   phase_done env
   run_config_writers
