@@ -7,6 +7,9 @@ load helpers/vmconfig
 
 setup() {
   vmconfig_setup
+  # REGISTRY_ENABLED defaults to true (Podplane's default): zot runs unless it is turned off.
+  KNC_RUNS="$KNC_SERVICES zot"
+  KND_RUNS="$KND_SERVICES zot"
   ETC="$PODPLANE_ROOT/opt/podplane/etc"
   ID="$PODPLANE_ROOT/opt/nstance-agent/identity"
   KEYS="$PODPLANE_ROOT/home/admin/.ssh/authorized_keys"
@@ -40,7 +43,7 @@ refused_unchanged() {
   write_user_data KUBE_LOG_LEVEL=4 NETSY_BUCKET=netsy-bucket
   run --separate-stderr bash "$BIN/configure.sh"
   [ "$status" -eq 0 ]
-  [ "$(units_called start)" = "$(sorted "$KNC_SERVICES")" ]
+  [ "$(units_called start)" = "$(sorted "$KNC_RUNS")" ]
   [ -z "$(calls 'systemctl restart')" ]
   # detected.env: Podplane's 8 names in its order, 0600; then the marker.
   [ "$(cut -d= -f1 "$ETC/detected.env" | tr '\n' ' ')" = "VMCONFIG_KIND VMCONFIG_BASE_KIND INSTANCE_PROVIDER_ID INSTANCE_IPV4 INSTANCE_IPV6 INSTANCE_NETDEV INSTANCE_HOSTNAME INSTANCE_FQDN " ]
@@ -116,7 +119,7 @@ refused_unchanged() {
   write_user_data NETSY_BUCKET=b KUBE_API_ETCD_SERVERS=http://10.0.0.1:2379
   run --separate-stderr bash "$BIN/configure.sh"
   [ "$status" -eq 0 ]
-  [ "$(units_called start)" = "$(sorted "$KND_SERVICES")" ]
+  [ "$(units_called start)" = "$(sorted "$KND_RUNS")" ]
   for svc in netsy kube-apiserver kube-scheduler kube-controller-manager; do
     [ ! -e "$(env_file "$svc")" ]
     not grep -q "$svc" "$STUB_LOG"
@@ -165,7 +168,7 @@ refused_unchanged() {
   [ "$status" -eq 0 ]
   grep -qx "INSTANCE_PROVIDER_ID='aws:///us-east-1a/i-0abc123'" "$ETC/detected.env"
   [ -f "$(env_file kube2iam)" ]
-  [ "$(units_called start)" = "$(sorted "$KND_SERVICES kube2iam")" ]
+  [ "$(units_called start)" = "$(sorted "$KND_RUNS kube2iam")" ]
   [ -z "$(calls 'systemctl (enable|disable|daemon-reload)')" ]
 }
 

@@ -9,9 +9,8 @@ source "${BATS_TEST_DIRNAME}/helpers/stubs.bash"
 # Used by the .bats files that load this helper.
 VMCONFIG_TREE="$(cd "${BATS_TEST_DIRNAME}/../../scripts/vmconfig" && pwd)"
 export VMCONFIG_TREE BIN="$VMCONFIG_TREE/opt/podplane/bin"
-# REGISTRY_ENABLED defaults to true (Podplane's default): zot runs unless it is turned off.
-export KNC_SERVICES="nstance-agent fluent-bit containerd kubelet zot netsy kube-apiserver kube-scheduler kube-controller-manager"
-export KND_SERVICES="nstance-agent fluent-bit containerd kubelet zot"
+export KNC_SERVICES="nstance-agent fluent-bit containerd kubelet netsy kube-apiserver kube-scheduler kube-controller-manager"
+export KND_SERVICES="nstance-agent fluent-bit containerd kubelet"
 
 vmconfig_setup() {
   export PODPLANE_ROOT="$BATS_TEST_TMPDIR/root"
