@@ -1,113 +1,242 @@
 #!/usr/bin/env bash
-# Once per instance (configure.sh calls it): detects hostname and primary IPv4/IPv6 into
-# /opt/podplane/etc/detected.env and seeds /opt/podplane/etc/mutable.env from the defaults in
-# variables.tsv plus the mutable values user-data.env carries. Both files are left alone once
-# they exist, so a second run changes nothing.
+# Once per instance (configure.sh and update-mutable-env.sh run it while
+# /opt/podplane/bootstrap.done is missing): detects what Podplane's bootstrap detects into
+# /opt/podplane/etc/detected.env (VMCONFIG_KIND, VMCONFIG_BASE_KIND, INSTANCE_PROVIDER_ID,
+# INSTANCE_IPV4, INSTANCE_IPV6, INSTANCE_NETDEV, INSTANCE_HOSTNAME, INSTANCE_FQDN), seeds
+# mutable.env from the defaults in variables.tsv plus the mutable values user-data.env carries,
+# then writes bootstrap.done. All or nothing: it waits (bounded) for an IPv4 address on the
+# default route's device; when none arrives it fails and persists nothing, so the next
+# configure run detects again. A value user-data.env gives for a detected name wins (as in
+# Podplane's bootstrap).
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "${BASH_SOURCE[0]%/*}/../lib/common.sh"
 trap 'err_report $LINENO' ERR
 
-# detect_addresses: NODE4/NODE6, the primary IPv4/IPv6 address: the first global address on
-# the interface of the default route (/proc/net/route, /proc/net/ipv6_route), else the first
-# global address at all (IPv6: a site-local one if there is no global one). One `ip` call.
-NODE4=""
-NODE6=""
-detect_addresses() {
-  local line dev4="" dev6="" dest mask plen
+readonly ADDRESS_WAIT_SECONDS=${PODPLANE_ADDRESS_WAIT_SECONDS:-60}
+readonly ADDRESS_POLL_SECONDS=0.5
+[[ "$ADDRESS_WAIT_SECONDS" =~ ^[0-9]{1,4}$ ]] || die "PODPLANE_ADDRESS_WAIT_SECONDS: expected a number of seconds, found '$ADDRESS_WAIT_SECONDS'"
+
+declare -A UD=() DETECTED=()
+
+# default_devices: DEV4 / DEV6, the devices of the IPv4 / IPv6 default routes (empty when
+# there is none yet), from /proc (builtin reads, no fork).
+DEV4=""
+DEV6=""
+default_devices() {
   local -a f
+  DEV4="" DEV6=""
   if [[ -r "$PODPLANE_ROOT/proc/net/route" ]]; then
     while read -r -a f; do
-      dest=${f[1]:-} mask=${f[7]:-}
-      if [[ "$dest" == 00000000 && "$mask" == 00000000 ]]; then
-        dev4=${f[0]}
+      if [[ "${f[1]:-}" == 00000000 && "${f[7]:-}" == 00000000 ]]; then
+        DEV4=${f[0]}
         break
       fi
     done <"$PODPLANE_ROOT/proc/net/route"
   fi
   if [[ -r "$PODPLANE_ROOT/proc/net/ipv6_route" ]]; then
     while read -r -a f; do
-      dest=${f[0]:-} plen=${f[1]:-}
-      if [[ "$dest" =~ ^0{32}$ && "$plen" == 00 && "${f[9]:-lo}" != lo ]]; then
-        dev6=${f[9]}
+      if [[ "${f[0]:-}" =~ ^0{32}$ && "${f[1]:-}" == 00 && "${f[9]:-lo}" != lo ]]; then
+        DEV6=${f[9]}
         break
       fi
     done <"$PODPLANE_ROOT/proc/net/ipv6_route"
   fi
+}
+
+# scan_addresses: NETDEV (the IPv4 default route's device; without a default route table, the
+# device of the first global IPv4 address), ADDR4 (its first global IPv4 address) and ADDR6
+# (its first global IPv6 address, else a site-local one; may stay empty). One `ip` call.
+NETDEV=""
+ADDR4=""
+ADDR6=""
+scan_addresses() {
+  local line dev fam addr scope
+  local -A v4=() v6=() site6=()
+  local first_dev=""
   # "2: eth0    inet 10.0.2.15/24 brd 10.0.2.255 scope global dynamic eth0\ ..."
   local re='^[0-9]+: ([^ ]+) +(inet6?) ([0-9A-Fa-f:.]+)/[0-9]+ (.* )?scope (global|site)'
-  local first4="" first6="" site6="" dev fam addr scope
+  default_devices
   while IFS= read -r line; do
     [[ "$line" =~ $re ]] || continue
     dev=${BASH_REMATCH[1]} fam=${BASH_REMATCH[2]} addr=${BASH_REMATCH[3]} scope=${BASH_REMATCH[5]}
     if [[ "$fam" == inet ]]; then
-      [[ -n "$first4" ]] || first4=$addr
-      [[ -n "$NODE4" || "$dev" != "$dev4" ]] || NODE4=$addr
+      [[ -n "$first_dev" ]] || first_dev=$dev
+      [[ -n "${v4[$dev]:-}" ]] || v4[$dev]=$addr
     elif [[ "$scope" == global ]]; then
-      [[ -n "$first6" ]] || first6=$addr
-      [[ -n "$NODE6" || "$dev" != "$dev6" ]] || NODE6=$addr
+      [[ -n "${v6[$dev]:-}" ]] || v6[$dev]=$addr
     else
-      [[ -n "$site6" ]] || site6=$addr
+      [[ -n "${site6[$dev]:-}" ]] || site6[$dev]=$addr
     fi
   done < <(ip -o addr show 2>/dev/null || true)
-  NODE4=${NODE4:-$first4}
-  NODE6=${NODE6:-${first6:-$site6}}
+  NETDEV=${DEV4:-$first_dev}
+  ADDR4="" ADDR6=""
+  if [[ -n "$NETDEV" ]]; then
+    ADDR4=${v4[$NETDEV]:-}
+    ADDR6=${v6[$NETDEV]:-${site6[$NETDEV]:-}}
+  fi
+  # An IPv6-only default route on another device: its address is the node's IPv6.
+  [[ -n "$ADDR6" || -z "$DEV6" ]] || ADDR6=${v6[$DEV6]:-}
 }
 
-# detect_hostname: NODE_NAME from the kernel (/proc), else the hostname command.
-NODE_NAME=""
-detect_hostname() {
-  local file="$PODPLANE_ROOT/proc/sys/kernel/hostname"
-  if [[ -r "$file" ]]; then
-    IFS= read -r NODE_NAME <"$file" || true
-  else
-    NODE_NAME=$(hostname)
+# wait_for_address: scans until the default route's device has an IPv4 address, at most
+# ADDRESS_WAIT_SECONDS; dies (journal too) when none arrives.
+wait_for_address() {
+  local deadline=$((SECONDS + ADDRESS_WAIT_SECONDS)) waited=0
+  while :; do
+    scan_addresses
+    if [[ -n "$ADDR4" ]]; then
+      ((waited == 0)) || log "an IPv4 address arrived on $NETDEV after ${waited} polls"
+      return 0
+    fi
+    ((SECONDS < deadline)) || break
+    ((waited > 0)) || log "waiting up to ${ADDRESS_WAIT_SECONDS} s for an IPv4 address on ${NETDEV:-the default route device}"
+    waited=$((waited + 1))
+    sleep "$ADDRESS_POLL_SECONDS"
+  done
+  die "no IPv4 address on ${NETDEV:-any device (no default route)} after ${ADDRESS_WAIT_SECONDS} s: nothing written; the next configure run detects again"
+}
+
+# instance_id_file VAR: cloud-init's instance ID (/var/lib/cloud/data/instance-id), else
+# user-data's INSTANCE_ID.
+instance_id_file() {
+  local -n _id=$1
+  local file="$PODPLANE_ROOT/var/lib/cloud/data/instance-id"
+  _id=""
+  [[ ! -r "$file" ]] || IFS= read -r _id <"$file" || true
+  if [[ -z "$_id" ]]; then
+    warn "$file is missing or empty: using INSTANCE_ID from user-data.env as the instance ID"
+    _id=${UD[INSTANCE_ID]:-}
   fi
 }
 
-write_detected() {
-  local text q
-  detect_hostname
-  detect_addresses
-  [[ -n "$NODE_NAME" ]] || die "cannot detect the hostname"
-  [[ -n "$NODE4" || -n "$NODE6" ]] || warn "no global IPv4 or IPv6 address found"
-  quote_single q "$NODE_NAME"
-  text="NODE_HOSTNAME=$q"$'\n'
-  quote_single q "$NODE4"
-  text+="NODE_IPV4=$q"$'\n'
-  quote_single q "$NODE6"
-  text+="NODE_IPV6=$q"$'\n'
-  stage_file "$DETECTED_ENV" 0644 "$text"
-  log "detected $NODE_NAME ${NODE4:-no-ipv4} ${NODE6:-no-ipv6}"
+# provider_id: INSTANCE_PROVIDER_ID as Podplane derives it: aws:///<zone>/<instance> on aws,
+# gce://<project>/<zone>/<instance> on google (zone and instance from `cloud-init query` when
+# cloud-init is there, else PROVIDER_ZONE and cloud-init's instance-id file), else cloud-init's
+# instance ID.
+PROVIDER_ID=""
+provider_id() {
+  local zone="" id="" answer="" re='^([A-Za-z0-9][A-Za-z0-9_.-]*) ([A-Za-z0-9][A-Za-z0-9_.-]*)$'
+  case "${UD[PROVIDER_KIND]}" in
+    aws | google)
+      if command -v cloud-init >/dev/null 2>&1; then
+        answer=$(cloud-init query --format '{{ v1.availability_zone }} {{ v1.instance_id }}' 2>/dev/null) || answer=""
+      fi
+      if [[ "$answer" =~ $re ]]; then
+        zone=${BASH_REMATCH[1]} id=${BASH_REMATCH[2]}
+      else
+        zone=${UD[PROVIDER_ZONE]:-}
+        instance_id_file id
+      fi
+      [[ -n "$zone" ]] || die "cannot determine the zone for INSTANCE_PROVIDER_ID: cloud-init query gave none and PROVIDER_ZONE is empty"
+      [[ -n "$id" ]] || die "cannot determine the instance ID for INSTANCE_PROVIDER_ID"
+      if [[ "${UD[PROVIDER_KIND]}" == aws ]]; then
+        PROVIDER_ID="aws:///$zone/$id"
+      else
+        PROVIDER_ID="gce://${UD[GOOGLE_PROJECT_ID]}/$zone/$id"
+      fi
+      ;;
+    *)
+      instance_id_file id
+      [[ -n "$id" ]] || die "cannot determine the instance ID for INSTANCE_PROVIDER_ID"
+      PROVIDER_ID=$id
+      ;;
+  esac
+}
+
+# host_names: HOST_SHORT (hostname -s) and HOST_FQDN: the kernel's name when it has a dot,
+# else the short name in resolv.conf's search/domain, else <short>.localdomain (what
+# Podplane's derivation gives, without the DNS lookup of `hostname -f`).
+HOST_SHORT=""
+HOST_FQDN=""
+host_names() {
+  local full="" file="$PODPLANE_ROOT/proc/sys/kernel/hostname" key domain _
+  if [[ -r "$file" ]]; then
+    IFS= read -r full <"$file" || true
+  else
+    full=$(hostname)
+  fi
+  [[ -n "$full" ]] || die "cannot detect the hostname"
+  HOST_SHORT=${full%%.*}
+  if [[ "$full" == *.* ]]; then
+    HOST_FQDN=$full
+    return 0
+  fi
+  HOST_FQDN="$HOST_SHORT.localdomain"
+  [[ -r "$PODPLANE_ROOT/etc/resolv.conf" ]] || return 0
+  while read -r key domain _; do
+    if [[ ("$key" == search || "$key" == domain) && -n "$domain" && "$domain" != . ]]; then
+      HOST_FQDN="$HOST_SHORT.${domain%.}"
+      return 0
+    fi
+  done <"$PODPLANE_ROOT/etc/resolv.conf"
+}
+
+detect() {
+  if [[ -n "${UD[INSTANCE_IPV4]:-}" && -n "${UD[INSTANCE_NETDEV]:-}" ]]; then
+    NETDEV=${UD[INSTANCE_NETDEV]} ADDR4=${UD[INSTANCE_IPV4]} ADDR6=${UD[INSTANCE_IPV6]:-}
+  else
+    wait_for_address
+  fi
+  host_names
+  [[ -n "${UD[INSTANCE_PROVIDER_ID]:-}" ]] || provider_id
+  DETECTED=(
+    [VMCONFIG_KIND]=$IMAGE_KIND
+    [VMCONFIG_BASE_KIND]=node
+    [INSTANCE_PROVIDER_ID]=${UD[INSTANCE_PROVIDER_ID]:-$PROVIDER_ID}
+    [INSTANCE_IPV4]=${UD[INSTANCE_IPV4]:-$ADDR4}
+    [INSTANCE_IPV6]=${UD[INSTANCE_IPV6]-$ADDR6}
+    [INSTANCE_NETDEV]=${UD[INSTANCE_NETDEV]:-$NETDEV}
+    [INSTANCE_HOSTNAME]=${UD[INSTANCE_HOSTNAME]:-$HOST_SHORT}
+    [INSTANCE_FQDN]=${UD[INSTANCE_FQDN]:-$HOST_FQDN}
+  )
+  [[ -z "${UD[VMCONFIG_KIND]:-}" || "${UD[VMCONFIG_KIND]}" == "$IMAGE_KIND" ]] ||
+    die "$USER_DATA_ENV: VMCONFIG_KIND is ${UD[VMCONFIG_KIND]}, but this image is $IMAGE_KIND"
+  check_env "detected values" DETECTED
+}
+
+# stage_detected: detected.env in Podplane's order, single-quoted, 0600.
+stage_detected() {
+  local name q text=""
+  for name in VMCONFIG_KIND VMCONFIG_BASE_KIND INSTANCE_PROVIDER_ID INSTANCE_IPV4 INSTANCE_IPV6 INSTANCE_NETDEV INSTANCE_HOSTNAME INSTANCE_FQDN; do
+    quote_single q "${DETECTED[$name]}"
+    text+="$name=$q"$'\n'
+  done
+  stage_file "$DETECTED_ENV" 0600 "$text"
 }
 
 # seed is passed by name to mutable_env_text.
 # shellcheck disable=SC2034
-seed_mutable() {
-  local -A seed=() user_data=()
+stage_mutable_seed() {
+  local -A seed=()
   local name text
   for name in "${MUTABLE_NAMES[@]}"; do
-    seed[$name]=${MUTABLE_DEFAULT[$name]}
-  done
-  read_env_file "$USER_DATA_ENV" user_data
-  for name in "${!user_data[@]}"; do
-    [[ -n "${MUTABLE_TYPE[$name]+set}" ]] || continue
-    check_value "${MUTABLE_TYPE[$name]}" "${user_data[$name]}" || die "$USER_DATA_ENV: $name: $CHECK_REASON"
-    seed[$name]=${user_data[$name]}
+    seed[$name]=${UD[$name]:-${MUTABLE_DEFAULT[$name]}}
   done
   mutable_env_text seed text
   stage_file "$MUTABLE_ENV" 0600 "$text"
-  log "seeded $MUTABLE_ENV"
 }
 
 main() {
-  [[ -f "$USER_DATA_ENV" ]] || die "$USER_DATA_ENV is missing: the cloud-init user-data has not run"
+  load_image_kind
   load_variables
-  [[ -f "$DETECTED_ENV" ]] || write_detected
-  [[ -f "$MUTABLE_ENV" ]] || seed_mutable
-  # detected.env and mutable.env: one mv.
-  ((STAGED_COUNT == 0)) || commit_staged
+  read_user_data UD
+  if [[ -f "$BOOTSTRAP_DONE" ]]; then
+    log "$BOOTSTRAP_DONE exists: nothing to do"
+    return 0
+  fi
+  detect
+  [[ -d "$PP_ETC" ]] || mkdir -p "$PP_ETC"
+  stage_detected
+  stage_mutable_seed
+  # detected.env and mutable.env first (one mv), the marker last: no marker without both.
+  commit_staged
+  local stamp TZ=UTC
+  printf -v stamp '%(%Y-%m-%dT%H:%M:%SZ)T' -1
+  stage_file "$BOOTSTRAP_DONE" 0600 "completed_at=$stamp"$'\n'
+  commit_staged
+  log "detected ${DETECTED[INSTANCE_HOSTNAME]} ${DETECTED[INSTANCE_IPV4]} ${DETECTED[INSTANCE_IPV6]:-no-ipv6} on ${DETECTED[INSTANCE_NETDEV]} (${DETECTED[INSTANCE_PROVIDER_ID]}); seeded $MUTABLE_ENV"
 }
 
 main "$@"

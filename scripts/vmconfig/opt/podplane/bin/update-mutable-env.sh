@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Validates the mutable.env the Nstance agent delivered (default
 # /opt/nstance-agent/recv/mutable.env, or $1) and merges it into /opt/podplane/etc/mutable.env.
-# Only the 36 mutable variables are accepted; each value is checked for its type. Any invalid
-# line rejects the whole file: mutable.env stays byte-for-byte as it was, and the reason goes to
-# stderr and the journal. Delivered lines are NAME=value; one pair of quotes around the whole
-# value is removed (no escapes are interpreted).
+# The format is the Podplane CLI's (internal/clusterspec): NAME='value' lines, '\'' for a quote,
+# every key present, many empty (empty means "the default"). Accepted names: the CLI's 39 and
+# the seed's 6 (variables.tsv, source mutable); each value is checked for its type, and
+# REGISTRY_ENABLED='true' needs a REGISTRY_HOSTNAME as the CLI requires. Anything else (an
+# unknown name, a value spanning lines, a bare $( ), a bad type) rejects the whole file:
+# mutable.env stays byte-for-byte as it was, the reason goes to stderr and the journal. The
+# file is parsed, never executed; mutable.env is replaced atomically.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/../lib/common.sh
@@ -16,31 +19,18 @@ INPUT=""
 
 reject() { die "rejected $INPUT: $*; $MUTABLE_ENV is unchanged"; }
 
-# Fills the associative array named $1 from INPUT, or rejects the file.
+# parse_delivered ARRAY: INPUT parsed (read_env_file: no value may span lines) and checked into
+# ARRAY, or the file is rejected. read_env_file dies with the reason; reject() adds the verdict.
 parse_delivered() {
   local -n parsed=$1
-  local line n=0 name value quote re='^([A-Za-z_][A-Za-z0-9_]*)=(.*)$'
-  while IFS= read -r line || [[ -n "$line" ]]; do
-    n=$((n + 1))
-    [[ -z "$line" || "$line" == \#* ]] && continue
-    [[ "$line" =~ $re ]] || reject "line $n: expected NAME=value"
-    name=${BASH_REMATCH[1]}
-    value=${BASH_REMATCH[2]}
-    [[ -n "${MUTABLE_TYPE[$name]+set}" ]] || reject "line $n: $name is not one of the 36 mutable variables"
-    [[ -z "${parsed[$name]+set}" ]] || reject "line $n: $name is set twice"
-    case "$value" in
-      \'*\' | \"*\")
-        if ((${#value} >= 2)); then
-          quote=${value:0:1}
-          value=${value:1:-1}
-          [[ "$value" != *"$quote"* ]] || reject "line $n: $name: a quote inside a quoted value"
-        fi
-        ;;
-      \'* | \"*) reject "line $n: $name: unterminated quote (a value cannot span lines)" ;;
-    esac
-    check_value "${MUTABLE_TYPE[$name]}" "$value" || reject "line $n: $name: $CHECK_REASON"
-    parsed["$name"]=$value
-  done <"$INPUT"
+  local name ENV_PARSE_FAIL=reject
+  read_env_file "$INPUT" parsed
+  for name in "${!parsed[@]}"; do
+    [[ -n "${MUTABLE_TYPE[$name]+set}" ]] || reject "$name is not one of the ${#MUTABLE_NAMES[@]} mutable variables (the Podplane CLI's and the seed's)"
+    check_value "${MUTABLE_TYPE[$name]}" "${parsed[$name]}" || reject "$name: $CHECK_REASON"
+  done
+  [[ "${parsed[REGISTRY_ENABLED]:-}" != true || -n "${parsed[REGISTRY_HOSTNAME]:-}" ]] ||
+    reject "REGISTRY_HOSTNAME is required when REGISTRY_ENABLED is true"
 }
 
 # read_head VAR: the first MAX_FILE_BYTES + 1 bytes of INPUT (NUL bytes dropped) into VAR.
@@ -68,7 +58,7 @@ main() {
   local -A delivered=() current=()
   parse_delivered delivered
   take_lock
-  [[ -f "$MUTABLE_ENV" ]] || "$VMCONFIG_HOME/bin/bootstrap.sh"
+  [[ -f "$BOOTSTRAP_DONE" && -f "$MUTABLE_ENV" ]] || "$VMCONFIG_HOME/bin/bootstrap.sh"
   read_env_file "$MUTABLE_ENV" current
   local name changed=()
   for name in "${!delivered[@]}"; do

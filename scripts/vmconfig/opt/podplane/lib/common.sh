@@ -25,6 +25,8 @@ readonly PP_KIND_FILE="$PP_HOME/share/kind"
 readonly USER_DATA_ENV="$PP_ETC/user-data.env"
 readonly DETECTED_ENV="$PP_ETC/detected.env"
 readonly MUTABLE_ENV="$PP_ETC/mutable.env"
+readonly BOOTSTRAP_DONE="$PP_HOME/bootstrap.done"
+readonly IDENTITY_DIR="$PODPLANE_ROOT/opt/nstance-agent/identity"
 readonly CONFIG_DIR="$PP_ETC/config"
 readonly SERVICE_ENV_DIR="$PODPLANE_ROOT/opt/env"
 readonly RECV_DIR="$PODPLANE_ROOT/opt/nstance-agent/recv"
@@ -79,14 +81,15 @@ read_file() {
   IFS= read -r -d '' _read_into <"$1" || true
 }
 
-# Write-if-changed without forks for text: stage_file DEST MODE TEXT compares TEXT with DEST
-# (builtin read) and, when it differs, writes it to DIR/.staged/NAME with MODE; commit_staged
-# then moves every staged file into place with one `mv` per directory (each rename is atomic:
-# same file system). Sets WRITE_CHANGED; STAGED_COUNT counts files waiting for commit_staged.
+# Write-if-changed without forks for text: stage_file DEST MODE TEXT [OWNER:GROUP] compares
+# TEXT with DEST (builtin read) and, when it differs, writes it to DIR/.staged/NAME with MODE
+# (and OWNER:GROUP: one chown, skipped under PODPLANE_ROOT, i.e. in tests); commit_staged then
+# moves every staged file into place with one `mv` per directory (each rename is atomic: same
+# file system). Sets WRITE_CHANGED; STAGED_COUNT counts files waiting for commit_staged.
 declare -gA STAGED=()
 STAGED_COUNT=0
 stage_file() {
-  local dest=$1 mode=$2 text=$3 dir=${1%/*} current mask
+  local dest=$1 mode=$2 text=$3 owner=${4:-} dir=${1%/*} current mask
   read_file "$dest" current
   if [[ -f "$dest" && "$current" == "$text" ]]; then
     WRITE_CHANGED=0
@@ -100,6 +103,7 @@ stage_file() {
   umask "$mask"
   printf '%s' "$text" >"$staged"
   umask "$PP_UMASK"
+  [[ -z "$owner" || -n "$PODPLANE_ROOT" ]] || chown -- "$owner" "$staged"
   [[ "${STAGED[$dir]:-}/" == *"/${dest##*/}/"* ]] || STAGED[$dir]+="/${dest##*/}"
   STAGED_COUNT=$((STAGED_COUNT + 1))
   WRITE_CHANGED=1
@@ -150,10 +154,13 @@ quote_double() {
 }
 
 # unquote VALUE: the inverse of both quote functions and of bare words, without eval.
-# Sets UNQUOTED; returns 1 on anything else (an unclosed quote, a bare special character).
+# Sets UNQUOTED; returns 1 on anything else: UNQUOTE_OPEN=1 when a quote is left open (the
+# value goes on on the next line), 0 for anything else (a bare special character).
 UNQUOTED=""
+UNQUOTE_OPEN=0
 unquote() {
   local rest=$1 out="" inner
+  UNQUOTE_OPEN=0
   local re_single="^'([^']*)'(.*)$" re_double='^"(([^"\\]|\\.)*)"(.*)$'
   local re_escape='^\\(.)(.*)$' re_bare='^([A-Za-z0-9_./:@,+=%{}-]+)(.*)$' re_esc_in='^([^\\]*)\\(.)(.*)$'
   while [[ -n "$rest" ]]; do
@@ -179,60 +186,94 @@ unquote() {
       out+=${BASH_REMATCH[1]}
       rest=${BASH_REMATCH[2]}
     else
+      [[ "$rest" != [\'\"]* ]] || UNQUOTE_OPEN=1
       return 1
     fi
   done
   UNQUOTED=$out
 }
 
-# read_env_file FILE ARRAY: parses NAME=VALUE lines (quoted as written by quote_single or
-# quote_double) into the associative array named ARRAY, without sourcing. Dies on a bad line.
+# Values that may span lines (Podplane writes them so): a list of SSH keys and a PEM CA.
+readonly MULTILINE_NAMES=" IMMUTABLE_SSH_AUTHORIZED_KEYS NSTANCE_CA_CERT "
+
+# read_env_file FILE ARRAY: parses an env file into the associative array named ARRAY without
+# ever executing it. The format is Podplane's: NAME='value' lines ('\'' for a quote inside),
+# blank lines and # comments between them; vmconfig's own double quoting and bare words read
+# too (unquote). A single-quoted value may span lines only for MULTILINE_NAMES; anything else
+# (a newline in another value, an unclosed quote, a bare $( ), a name given twice) dies naming
+# FILE, the line and the variable (through $ENV_PARSE_FAIL, die unless a script sets another).
+ENV_PARSE_FAIL=die
 read_env_file() {
-  local file=$1 line n=0 name
+  local file=$1 line n=0 start name value die=$ENV_PARSE_FAIL
   local -n into=$2
   local re='^([A-Z][A-Z0-9_]*)=(.*)$'
+  [[ -r "$file" ]] || "$die" "cannot read $file"
   while IFS= read -r line || [[ -n "$line" ]]; do
     n=$((n + 1))
     [[ -z "$line" || "$line" == \#* ]] && continue
-    [[ "$line" =~ $re ]] || die "$file line $n: expected NAME=value"
+    [[ "$line" =~ $re ]] || "$die" "$file line $n: expected NAME='value' (a name of capital letters, digits and _)"
     name=${BASH_REMATCH[1]}
-    unquote "${BASH_REMATCH[2]}" || die "$file line $n: $name: the value is not quoted the way vmconfig writes values"
+    value=${BASH_REMATCH[2]}
+    start=$n
+    [[ -z "${into[$name]+set}" ]] || "$die" "$file line $n: $name is set twice"
+    until unquote "$value"; do
+      ((UNQUOTE_OPEN)) || "$die" "$file line $n: $name: the value is not quoted as Podplane writes env files (NAME='value', '\\'' for a quote)"
+      [[ "$MULTILINE_NAMES" == *" $name "* ]] ||
+        "$die" "$file line $start: $name: the value continues on the next line (a newline inside a value; only${MULTILINE_NAMES% } may span lines)"
+      IFS= read -r line || [[ -n "$line" ]] || "$die" "$file line $start: $name: the quote opened here is never closed"
+      n=$((n + 1))
+      value+=$'\n'$line
+      # A line without a quote cannot close the value: read on without parsing again.
+      while [[ "$line" != *[\'\"]* ]]; do
+        IFS= read -r line || [[ -n "$line" ]] || "$die" "$file line $start: $name: the quote opened here is never closed"
+        n=$((n + 1))
+        value+=$'\n'$line
+      done
+    done
     into["$name"]=$UNQUOTED
   done <"$file"
 }
 
-# MUTABLE_TYPE[name]=type and MUTABLE_DEFAULT[name]=default for the 36 mutable variables,
-# ALL_TYPE[name] for every known variable, MUTABLE_NAMES in file order.
-declare -gA MUTABLE_TYPE=() MUTABLE_DEFAULT=() ALL_TYPE=() ALL_SOURCE=() ALL_REQUIRED=()
+# MUTABLE_TYPE[name]=type and MUTABLE_DEFAULT[name]=default for the 45 mutable variables,
+# ALL_TYPE / ALL_SOURCE / ALL_REQUIRED / ALL_DEFAULT for every known variable, MUTABLE_NAMES
+# in file order (the Podplane CLI's 39, then the seed's 6).
+declare -gA MUTABLE_TYPE=() MUTABLE_DEFAULT=() ALL_TYPE=() ALL_SOURCE=() ALL_REQUIRED=() ALL_DEFAULT=()
 declare -ga MUTABLE_NAMES=()
 load_variables() {
   local name src type req def
   while IFS=$'\t' read -r name src type req def _; do
     [[ -z "$name" || "$name" == \#* ]] && continue
+    [[ "$def" == - ]] && def=""
     ALL_TYPE[$name]=$type
     ALL_SOURCE[$name]=$src
     ALL_REQUIRED[$name]=$req
-    if [[ "$src" == settable || "$src" == derived ]]; then
+    ALL_DEFAULT[$name]=$def
+    if [[ "$src" == mutable ]]; then
       MUTABLE_NAMES+=("$name")
       MUTABLE_TYPE[$name]=$type
-      [[ "$def" == - ]] && def=""
       MUTABLE_DEFAULT[$name]=$def
     fi
   done <"$VARIABLES_TSV"
 }
 
 # load_services KIND: SERVICES (the kind's services in services.tsv order), SERVICE_WHEN[svc]
-# ("always" or NAME=value) and SERVICE_VARS[svc] (comma-separated), read once.
+# ("always" or NAME=value), SERVICE_USER[svc] (the unit's User=), SERVICE_VARS[svc] and
+# SERVICE_INPUTS[svc] (comma-separated, empty for "-"), read once.
 declare -ga SERVICES=()
-declare -gA SERVICE_WHEN=() SERVICE_VARS=()
+declare -gA SERVICE_WHEN=() SERVICE_USER=() SERVICE_VARS=() SERVICE_INPUTS=()
 load_services() {
-  local kind=$1 svc kinds when vars
-  while IFS=$'\t' read -r svc kinds when vars _; do
-    [[ -z "$svc" || "$svc" == \#* || -z "$vars" ]] && continue
+  local kind=$1 svc kinds when user vars inputs
+  while IFS=$'\t' read -r svc kinds when user vars inputs _; do
+    [[ -z "$svc" || "$svc" == \#* ]] && continue
     [[ ",$kinds," == *",$kind,"* ]] || continue
+    [[ -n "$user" && -n "$when" ]] || die "$SERVICES_TSV: $svc: expected the columns service kinds when user variables inputs"
+    [[ "$vars" != - ]] || vars=""
+    [[ "${inputs:--}" != - ]] || inputs=""
     SERVICES+=("$svc")
     SERVICE_WHEN[$svc]=$when
+    SERVICE_USER[$svc]=$user
     SERVICE_VARS[$svc]=$vars
+    SERVICE_INPUTS[$svc]=$inputs
   done <"$SERVICES_TSV"
 }
 
@@ -246,18 +287,31 @@ load_image_kind() {
 
 readonly RE_HOST='[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?'
 readonly RE_PORT='[0-9]{1,5}'
+readonly RE_IPV4='((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])'
+readonly RE_IPV6='[0-9A-Fa-f]{0,4}(:[0-9A-Fa-f]{0,4}){2,7}'
+# Multi-line values (a PEM, several SSH keys, a base64 PEM) may be longer than the others.
+readonly MAX_BLOCK_BYTES=16384
+readonly RE_BASE64_LINES=$'^[A-Za-z0-9+/=\n]+$'
 
 # check_value TYPE VALUE: returns 1 with the reason in CHECK_REASON when VALUE is not a valid
-# TYPE. Every value: at most MAX_VALUE_BYTES, no control character (NUL, CR, newline, tab,
-# ...), no $ or backtick (nothing that a later consumer could take for an expansion).
+# TYPE. The empty value is valid for every type (it means "the default"; required variables are
+# checked after merging). Every value: at most MAX_VALUE_BYTES (MAX_BLOCK_BYTES for pem, sshkeys
+# and base64), no control character (pem and sshkeys: no control character but newline), no $ or
+# backtick (nothing that a later consumer could take for an expansion).
 CHECK_REASON=""
 check_value() {
-  local type=$1 value=$2 item
+  local type=$1 value=$2 item max=$MAX_VALUE_BYTES lines=""
   local -a items
   CHECK_REASON=""
-  if ((${#value} > MAX_VALUE_BYTES)); then
-    CHECK_REASON="longer than $MAX_VALUE_BYTES bytes"
-  elif [[ "$value" == *[[:cntrl:]]* ]]; then
+  [[ -n "$value" ]] || return 0
+  case "$type" in
+    pem | sshkeys) max=$MAX_BLOCK_BYTES lines=${value//$'\n'/} ;;
+    base64) max=$MAX_BLOCK_BYTES lines=$value ;;
+    *) lines=$value ;;
+  esac
+  if ((${#value} > max)); then
+    CHECK_REASON="longer than $max bytes"
+  elif [[ "$lines" == *[[:cntrl:]]* ]]; then
     CHECK_REASON="contains a control character (newline, carriage return, tab, ...)"
   elif [[ "$value" == *[\$\`]* ]]; then
     CHECK_REASON='contains $ or a backtick'
@@ -269,8 +323,16 @@ check_value() {
           CHECK_REASON="expected a port number 1-65535"
         fi
         ;;
-      level) [[ "$value" =~ ^([0-9]|10)$ ]] || CHECK_REASON="expected a log level 0-10" ;;
+      uint) [[ "$value" =~ ^[0-9]{1,9}$ ]] || CHECK_REASON="expected a non-negative integer" ;;
+      mask4 | mask6)
+        local top=32
+        [[ "$type" == mask4 ]] || top=128
+        if ! [[ "$value" =~ ^[0-9]{1,3}$ ]] || ((10#$value > top)); then
+          CHECK_REASON="expected a prefix length 0-$top"
+        fi
+        ;;
       kind) [[ "$value" == knd || "$value" == knc ]] || CHECK_REASON="expected knd or knc" ;;
+      provider) [[ "$value" =~ ^(local|aws|google|proxmox)$ ]] || CHECK_REASON="expected local, aws, google or proxmox" ;;
       endpoint | endpoints)
         IFS=, read -r -a items <<<"$value"
         [[ "$type" == endpoints || "$value" != *,* ]] || CHECK_REASON="expected one URL or host:port"
@@ -280,20 +342,46 @@ check_value() {
             CHECK_REASON="expected a URL or host:port, found '$item'"
         done
         ;;
-      url) [[ -z "$value" || "$value" =~ ^https?://[^[:space:]/]+(/[^[:space:]]*)?$ ]] || CHECK_REASON="expected an http(s) URL" ;;
-      hostname) [[ -z "$value" || "$value" =~ ^$RE_HOST(:$RE_PORT)?$ ]] || CHECK_REASON="expected a host name" ;;
-      ip) [[ -z "$value" || "$value" =~ ^[0-9A-Fa-f:.]+$ ]] || CHECK_REASON="expected an IP address" ;;
-      path) [[ -z "$value" || "$value" =~ ^/[A-Za-z0-9._/-]*$ ]] || CHECK_REASON="expected an absolute path" ;;
-      list) [[ -z "$value" || "$value" =~ ^[A-Za-z0-9_.@-]+(,[A-Za-z0-9_.@-]+)*$ ]] || CHECK_REASON="expected a comma-separated list of names" ;;
-      word) [[ -z "$value" || "$value" =~ ^[A-Za-z0-9][A-Za-z0-9_.:/@+=-]*$ ]] || CHECK_REASON="expected a single word (letters, digits, _ . : / @ + = -)" ;;
-      text) ;;
+      hostport) [[ "$value" =~ ^($RE_HOST|\[[0-9A-Fa-f:.]+\]):$RE_PORT$ ]] || CHECK_REASON="expected host:port" ;;
+      url) [[ "$value" =~ ^https?://[^[:space:]/]+(/[^[:space:]]*)?$ ]] || CHECK_REASON="expected an http(s) URL" ;;
+      hostname) [[ "$value" =~ ^$RE_HOST(:$RE_PORT)?$ ]] || CHECK_REASON="expected a host name" ;;
+      ipv4) [[ "$value" =~ ^$RE_IPV4$ ]] || CHECK_REASON="expected an IPv4 address" ;;
+      ip) [[ "$value" =~ ^($RE_IPV4|$RE_IPV6)$ ]] || CHECK_REASON="expected an IP address" ;;
+      ips | cidrs)
+        local suffix=""
+        [[ "$type" == ips ]] || suffix='/[0-9]{1,3}'
+        IFS=, read -r -a items <<<"$value"
+        [[ "$value" != *, && "$value" != ,* ]] || CHECK_REASON="expected a comma-separated list without empty items"
+        for item in "${items[@]}"; do
+          [[ -z "$CHECK_REASON" ]] || break
+          [[ "$item" =~ ^($RE_IPV4|$RE_IPV6)$suffix$ ]] || CHECK_REASON="expected a comma-separated list of IP addresses${suffix:+ with a /prefix}, found '$item'"
+        done
+        ;;
+      path) [[ "$value" =~ ^/[A-Za-z0-9._/-]*$ && "$value" != *..* ]] || CHECK_REASON="expected an absolute path" ;;
+      list) [[ "$value" =~ ^[A-Za-z0-9_.@-]+(,[A-Za-z0-9_.@-]+)*$ ]] || CHECK_REASON="expected a comma-separated list of names" ;;
+      services) [[ "$value" =~ ^[a-z0-9][a-z0-9-]*(,[a-z0-9][a-z0-9-]*)*$ ]] || CHECK_REASON="expected a comma-separated list of lowercase service names" ;;
+      word) [[ "$value" =~ ^[A-Za-z0-9][A-Za-z0-9_.:/@+=-]*$ ]] || CHECK_REASON="expected a single word (letters, digits, _ . : / @ + = -)" ;;
+      base64) [[ "$value" =~ ^[A-Za-z0-9+/]+=*$ ]] || CHECK_REASON="expected base64 (a base64-encoded PEM)" ;;
+      pem) [[ "$value" == "-----BEGIN "* || "$value" =~ $RE_BASE64_LINES ]] || CHECK_REASON="expected a PEM certificate or its base64 encoding" ;;
+      sshkeys | text) ;;
       *) CHECK_REASON="unknown type '$type' in variables.tsv" ;;
     esac
   fi
   [[ -z "$CHECK_REASON" ]]
 }
 
-# mutable_env_text ARRAY VAR: the text of mutable.env (the 36 variables in variables.tsv order,
+# check_env FILE ARRAY: dies naming FILE and the variable at the first value in ARRAY that is
+# not valid for its type (or not a known variable at all).
+check_env() {
+  local file=$1 name
+  local -n _check=$2
+  for name in "${!_check[@]}"; do
+    [[ -n "${ALL_TYPE[$name]+set}" ]] || die "$file: unknown variable $name"
+    check_value "${ALL_TYPE[$name]}" "${_check[$name]}" || die "$file: $name: $CHECK_REASON"
+  done
+}
+
+# mutable_env_text ARRAY VAR: the text of mutable.env (the 45 variables in variables.tsv order,
 # each value single-quoted so that sourcing the file can never run anything) into VAR.
 mutable_env_text() {
   local -n _values=$1 _text=$2
@@ -318,4 +406,37 @@ take_lock() {
   [[ -d "$PP_STATE" ]] || mkdir -p "$PP_STATE"
   exec 9>>"$PP_STATE/vmconfig.lock"
   flock -w 300 9 || die "another vmconfig script has held $PP_STATE/vmconfig.lock for 5 minutes"
+}
+
+# check_provider ARRAY FILE: the rules Podplane's bootstrap and configure apply to the
+# provider: PROVIDER_KIND is one of Podplane's four; aws needs AWS_ACCOUNT_ID and CLUSTER_ID,
+# google needs GOOGLE_PROJECT_ID. Dies naming FILE and the variable.
+check_provider() {
+  local -n _p=$1
+  local file=$2
+  case "${_p[PROVIDER_KIND]:-}" in
+    local | aws | google | proxmox) ;;
+    "") die "$file: PROVIDER_KIND is required (local, aws, google or proxmox)" ;;
+    *) die "$file: PROVIDER_KIND: expected local, aws, google or proxmox, found '${_p[PROVIDER_KIND]}'" ;;
+  esac
+  if [[ "${_p[PROVIDER_KIND]}" == aws ]]; then
+    [[ -n "${_p[AWS_ACCOUNT_ID]:-}" ]] || die "$file: AWS_ACCOUNT_ID is required when PROVIDER_KIND is aws"
+    [[ -n "${_p[CLUSTER_ID]:-}" ]] || die "$file: CLUSTER_ID is required when PROVIDER_KIND is aws"
+  elif [[ "${_p[PROVIDER_KIND]}" == google ]]; then
+    [[ -n "${_p[GOOGLE_PROJECT_ID]:-}" ]] || die "$file: GOOGLE_PROJECT_ID is required when PROVIDER_KIND is google"
+  fi
+}
+
+# read_user_data ARRAY: user-data.env parsed and checked (names, types, provider rules) into
+# ARRAY. It may carry user-data, mutable and (to override detection) detected variables.
+read_user_data() {
+  local name
+  local -n _ud=$1
+  [[ -f "$USER_DATA_ENV" ]] || die "$USER_DATA_ENV is missing: the cloud-init user-data has not run, nothing to configure"
+  read_env_file "$USER_DATA_ENV" _ud
+  check_env "$USER_DATA_ENV" _ud
+  for name in "${!_ud[@]}"; do
+    [[ "${ALL_SOURCE[$name]}" != internal ]] || die "$USER_DATA_ENV: $name cannot be set (configure.sh computes it)"
+  done
+  check_provider _ud "$USER_DATA_ENV"
 }
