@@ -45,7 +45,6 @@ export function testAccessCloudConfig(sshPublicKey: string, sshHostKey?: SeedHos
   const line = `${sentinel.address} ${sentinel.hosts.join(" ")} # podplane-test-sentinel`;
   return `${access}bootcmd:\n  - [sh, -c, "grep -q podplane-test-sentinel /etc/hosts || echo '${line}' >>/etc/hosts"]\n`;
 }
-}
 
 function part(contentType: string, filename: string, body: string): string {
   return [

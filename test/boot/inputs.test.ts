@@ -138,9 +138,9 @@ describe("host listeners", () => {
   });
 
   it("the seed's test part points the download hosts at the sentinel, idempotently, every boot", () => {
-    const config = testAccessCloudConfig("ssh-ed25519 AAAA k", { address: "10.0.2.101", hosts: ["deb.debian.org", "github.com"] });
+    const config = testAccessCloudConfig("ssh-ed25519 AAAA k", undefined, { address: "10.0.2.101", hosts: ["deb.debian.org", "github.com"] });
     expect(config).toContain(`bootcmd:\n  - [sh, -c, "grep -q podplane-test-sentinel /etc/hosts || echo '10.0.2.101 deb.debian.org github.com # podplane-test-sentinel' >>/etc/hosts"]`);
-    expect(() => testAccessCloudConfig("k", { address: "10.0.2.101; rm", hosts: ["deb.debian.org"] })).toThrow(/plain/);
-    expect(() => testAccessCloudConfig("k", { address: "10.0.2.101", hosts: ["x'y"] })).toThrow(/plain/);
+    expect(() => testAccessCloudConfig("k", undefined, { address: "10.0.2.101; rm", hosts: ["deb.debian.org"] })).toThrow(/plain/);
+    expect(() => testAccessCloudConfig("k", undefined, { address: "10.0.2.101", hosts: ["x'y"] })).toThrow(/plain/);
   });
 });
