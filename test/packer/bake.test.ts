@@ -78,12 +78,15 @@ describe("a bake with the fake packer", () => {
   });
 });
 
+/** A record that passed its boot test: only such an image makes a later build a no-op. */
+const PASSED_TEST = { tested: true, ok: true, at: new Date().toISOString(), checks: [], seconds: 1, logPath: "boot.log" };
+
 describe("build command", () => {
   it("is a no-op when images.json has the image: exit 0, well under 2 s, Packer never started", async () => {
     const s = await settings("qemu", "ok");
     const identity = await resolveIdentity(s, await resolveBase(s));
     const qcow2 = path.join(s.outDir, "images", `${identity.name}.qcow2`);
-    await publishImage(s.outDir, imageRecord(s, identity, { packerVersion: "1.6.6", qemu: { path: qcow2, digest: "sha256:x", size: 1 }, seconds: 1 }, 1));
+    await publishImage(s.outDir, imageRecord(s, identity, { packerVersion: "1.6.6", qemu: { path: qcow2, digest: "sha256:x", size: 1 }, seconds: 1 }, 1, PASSED_TEST));
     await mkdir(path.dirname(qcow2), { recursive: true });
     await writeFile(qcow2, "image");
     const calls = path.join(s.dir, "calls");

@@ -333,7 +333,8 @@ ${extra}`;
       return { run: { args }, target: { port } };
     },
     bad: (v) => [
-      ["unknown flag", { args: [...v.args, `--kubeconfig=${f("kubeconfig")}`] }, /unknown flag: --kubeconfig/],
+      ["unknown flag", { args: [...v.args, "--api-servers=https://x"] }, /unknown flag: --api-servers/],
+      ["unreadable kubeconfig", { args: [...v.args, `--kubeconfig=${f("absent-kubeconfig")}`] }, /absent-kubeconfig/],
       ["bad ARN", { args: replace(v.args, "--base-role-arn", "--base-role-arn=role/") }, /invalid --base-role-arn/],
       ["bad level", { args: replace(v.args, "--log-level", "--log-level=loud") }, /--log-level/],
       ["iptables without host IP", { args: without(v.args, "--host-ip") }, /--iptables requires --host-ip/],
