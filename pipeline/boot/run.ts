@@ -50,6 +50,7 @@ import {
   NSTANCE_GUEST,
   readUserDataEnvFile,
   testMutableEnv,
+  TEST_NONCE,
   testUserDataEnv,
   type EnvPairs,
   type Provider,
@@ -180,7 +181,7 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
   const inputs = await prepareInputs(options, workDir);
   const userDataEnv = inputs.userDataEnv;
   const envMap = new Map(userDataEnv);
-  const userData = options.userData?.(userDataEnv) ?? renderUserData({ kind: options.kind, format: options.format ?? "script", env: userDataEnv });
+  const userData = options.userData?.(userDataEnv) ?? renderUserData({ kind: options.kind, format: options.format ?? "script", env: userDataEnv, nonce: TEST_NONCE });
   await writeFile(path.join(workDir, "user-data.env"), formatUserDataEnv(userDataEnv), { mode: 0o600 });
   const ctx: CheckContext = { kind: options.kind, spec, userDataEnv, userData, delivered: digestsOf(inputs.files) };
 

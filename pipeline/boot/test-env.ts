@@ -25,6 +25,10 @@ export const USER_DATA_ENV_NAMES: readonly string[] = USER_DATA_ENV_GROUPS.flat(
 const MULTI_LINE = new Set(["IMMUTABLE_SSH_AUTHORIZED_KEYS", "NSTANCE_CA_CERT"]);
 
 /** Where the guest reaches the test's Nstance listeners (guestfwd targets; see run.ts). */
+/** The registration nonce Nstance would put in {{ .Nonce }}: a JWT-shaped token, unsigned (the
+ * test's Nstance listener only accepts connections; it never verifies a registration). */
+export const TEST_NONCE = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJub25jZSI6InBvZHBsYW5lLWJvb3QtdGVzdCJ9.";
+
 export const NSTANCE_GUEST = { host: "10.0.2.100", registrationPort: 8443, agentPort: 8444 } as const;
 
 /** The Podplane CLI's mutable.env keys, in the order it renders them. */

@@ -1,10 +1,11 @@
 // End-to-end bake: stand-in artifacts served on 127.0.0.1, a Debian 13 base built from the
 // archive, real Packer + QEMU (TCG), then `inspect` of each image and a no-op second build.
 // Writes images.json into the e2e dir, where test/e2e/boot.test.ts picks the images up.
-import { mkdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHECK_NAMES } from "../../pipeline/boot/index.js";
 import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
 import type { InspectReport } from "../../pipeline/inspect/index.js";
 import type { ImageRecord, ImagesFile } from "../../pipeline/publish/index.js";
@@ -14,6 +15,7 @@ const E2E_DIR = path.resolve(process.env.PODPLANE_E2E_DIR ?? path.join(PROJECT_R
 const CACHE_DIR = process.env.PODPLANE_IMAGES_CACHE ?? path.join(E2E_DIR, "cache");
 const CLI = path.join(PROJECT_ROOT, "bin", "podplane-images.js");
 const KINDS = ["knd", "knc"] as const;
+const BAKED_IMAGES_FILE = path.join(E2E_DIR, "baked-images.json");
 
 /** Where install.sh puts each artifact (brief: "Runtime paths"); debs are checked through dpkg. */
 const EXPECTED_PATHS: Record<string, string[]> = {
@@ -47,12 +49,18 @@ function cli(args: string[], timeout = 30 * 60_000) {
   return execa("node", [CLI, ...args], { reject: false, timeout, env: { CI: "1" }, stdin: "ignore" });
 }
 
+/** knc's build runs its own boot test (provider local); knd is baked with --skip-test and booted
+ * by boot.test.ts with provider aws, so each boot flow runs once. */
+const OWN_BOOT_TEST: ReadonlySet<string> = new Set(["knc"]);
+
 function buildArgs(kind: string): string[] {
-  return ["build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--skip-test", "--json"];
+  const base = ["build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--json"];
+  return OWN_BOOT_TEST.has(kind) ? base : [...base, "--skip-test"];
 }
 
 beforeAll(async () => {
   await mkdir(E2E_DIR, { recursive: true });
+  await rm(BAKED_IMAGES_FILE, { force: true });
   const fixture = await generateStandinMirror({ dir: path.join(E2E_DIR, "fixture"), kinds: [...KINDS], arches: ["amd64"] });
   manifestsDir = fixture.manifestsDir;
   server = execa("node", [CLI, "mirror", "serve", fixture.mirrorDir, "--port", "0", "--json"], { stdin: "ignore", reject: false, buffer: false });
@@ -85,6 +93,16 @@ describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap
       expect(out.image.qemu?.path).toBe(path.join(E2E_DIR, "images", `${out.image.name}.qcow2`));
       expect((await stat(out.image.qemu?.path ?? "")).size).toBe(out.image.size);
       built.set(kind, { record: out.image, seconds: (Date.now() - started) / 1000 });
+      // boot.test.ts boots exactly what this bake produced (never "the newest image" anywhere).
+      const baked = JSON.parse(await readFile(BAKED_IMAGES_FILE, "utf8").catch(() => "{}")) as Record<string, string>;
+      await writeFile(BAKED_IMAGES_FILE, `${JSON.stringify({ ...baked, [kind]: out.image.qemu?.path }, null, 2)}\n`);
+      if (OWN_BOOT_TEST.has(kind)) {
+        expect(out.image.test, "build's own boot step").toMatchObject({ tested: true, ok: true });
+        expect(out.image.test?.checks?.map((c) => c.name).sort()).toEqual(Object.values(CHECK_NAMES).sort());
+        expect(out.image.test?.checks?.filter((c) => !c.ok)).toEqual([]);
+      } else {
+        expect(out.image.test).toMatchObject({ tested: false });
+      }
     });
   }
 
