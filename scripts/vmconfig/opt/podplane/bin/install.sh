@@ -173,7 +173,9 @@ install_vmconfig() {
   while IFS= read -r f; do
     rel=${f#"$VMCONFIG_TREE"}
     case "$rel" in
-      /opt/podplane/services/* | /opt/podplane/libexec/*) continue ;;
+      # The rooms come below, for the kind's services only; services/lib.sh (sourced by the
+      # rooms' config writers) is installed here with the shared files.
+      /opt/podplane/services/*/* | /opt/podplane/libexec/*) continue ;;
       /etc/tmpfiles.d/podplane-kn?.conf) [[ "$rel" == "/etc/tmpfiles.d/podplane-$KIND.conf" ]] || continue ;;
       /etc/systemd/system/*) UNITS+=("${rel##*/}") ;;
     esac
