@@ -26,7 +26,7 @@ const execFileP = promisify(execFile);
 const INSTANCE_IPV4 = "10.0.2.15";
 
 /** Where each stand-in listens once it started (as the real binary would, given run.sh's flags and the configs). */
-type Target = { port: number } | { socket: string };
+type Target = { port: number; host?: string } | { socket: string };
 const LISTENS: Record<string, Target | undefined> = {
   "kube-apiserver": { port: 6443 },
   "kube-controller-manager": { port: 10257 },
@@ -46,7 +46,7 @@ async function exists(file: string): Promise<boolean> {
 
 async function connects(target: Target, root: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const sock = "socket" in target ? createConnection(path.join(root, target.socket)) : createConnection(target.port, "127.0.0.1");
+    const sock = "socket" in target ? createConnection(path.join(root, target.socket)) : createConnection(target.port, target.host ?? "127.0.0.1");
     sock.once("connect", () => {
       sock.destroy();
       resolve(true);
@@ -139,7 +139,7 @@ function startedServices(calls: string): string[] {
 
 /** What systemd does for the unit before ExecStart= that the stand-ins notice: its StateDirectory= exists. */
 async function prepareUnit(root: string, service: string): Promise<void> {
-  const unit = await readFile(path.join(root, "opt/podplane/services", service, `${service}.service`), "utf8");
+  const unit = await readFile(path.join(root, "etc/systemd/system", `${service}.service`), "utf8");
   for (const m of unit.matchAll(/^StateDirectory=(.+)$/gm)) {
     for (const d of (m[1] ?? "").split(/\s+/).filter(Boolean)) await mkdir(path.join(root, "var/lib", d), { recursive: true });
   }
@@ -147,8 +147,8 @@ async function prepareUnit(root: string, service: string): Promise<void> {
 
 async function listenTarget(root: string, service: string): Promise<Target | undefined> {
   if (service === "zot") {
-    const config = JSON.parse(await readFile(path.join(root, "opt/zot/etc/config.json"), "utf8")) as { http: { port: string | number } };
-    return { port: Number(config.http.port) };
+    const config = JSON.parse(await readFile(path.join(root, "opt/zot/etc/config.json"), "utf8")) as { http: { address?: string; port: string | number } };
+    return { port: Number(config.http.port), host: config.http.address };
   }
   return LISTENS[service];
 }

@@ -3,6 +3,11 @@
 # and calls with the merged variables in the associative array ENV. Only builtins here: the
 # writers run on every configure pass, and the no-op pass must not fork. Sourced, never run.
 
+# configure.sh sources every applying room's configure.sh, and each sources this file: once is enough
+# (and the readonly below cannot be set twice).
+[[ -z "${ROOM_LIB_LOADED:-}" ]] || return 0
+ROOM_LIB_LOADED=1
+
 # Where the rooms' files live inside a test root (empty on a VM).
 ROOM_ROOT=${PODPLANE_ROOT:-}
 
