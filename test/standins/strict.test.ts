@@ -272,6 +272,9 @@ ${extra}`;
       await writeFile(f("zot-secret.json"), doc("crt/secret.key"));
       await writeFile(f("zot-broken.json"), doc("crt/server.key").slice(0, -2));
       await writeFile(f("zot-unknown.json"), doc("crt/server.key").replace('"log"', '"logging"'));
+      // YAML by extension, as Podplane's zot.yml (JSON is YAML, so the same document parses).
+      await writeFile(f("zot-unknown.yml"), doc("crt/server.key").replace('"log"', '"logging"'));
+      await writeFile(f("zot-broken.yml"), "storage: [\n");
       return { run: { args: ["serve", f("zot.json")] }, target: { port } };
     },
     bad: () => [
@@ -279,6 +282,8 @@ ${extra}`;
       ["missing command", { args: [] }, /no command/],
       ["malformed JSON", { args: ["serve", f("zot-broken.json")] }, /does not parse as JSON/],
       ["unknown key", { args: ["serve", f("zot-unknown.json")] }, /unknown field 'logging'/],
+      ["unknown key (YAML)", { args: ["serve", f("zot-unknown.yml")] }, /unknown field 'logging'/],
+      ["malformed YAML", { args: ["serve", f("zot-broken.yml")] }, /does not parse as YAML/],
       ["unreadable key", { args: ["serve", f("zot-secret.json")] }, /http\.tls|key.*secret\.key is not readable/, true],
     ],
   },
