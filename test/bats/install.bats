@@ -72,18 +72,19 @@ make_stage() {
   [ "$(jq -r '.artifacts[] | select(.name == "containerd") | .paths | length' "$json")" -eq 3 ]
   [ "$(jq -r '.artifacts[] | select(.name == "kubelet") | .digest' "$json")" = "sha256:$(sha256sum "$STAGE/artifacts/kubelet/kubelet" | cut -d ' ' -f 1)" ]
   [ "$(jq -r '.artifacts[] | select(.name == "fluent-bit") | .version' "$json")" = 5.0.5 ]
-  # the 10 rooms' units and the 3 generic ones
-  [ "$(jq -r '.units | length' "$json")" -eq 13 ]
+  # the 10 rooms' units, the 3 generic ones and the hosts-refresh helper room's service + timer
+  [ "$(jq -r '.units | length' "$json")" -eq 15 ]
   want=$(for svc in $KNC_SERVICES kube2iam zot; do echo "$svc.service"; done)
-  [ "$(jq -r '.units[]' "$json" | sort)" = "$(printf '%s\n' $want nstance-recv-watch.path nstance-recv-watch.service podplane-configure.service | sort)" ]
+  [ "$(jq -r '.units[]' "$json" | sort)" = "$(printf '%s\n' $want nstance-recv-watch.path nstance-recv-watch.service podplane-configure.service hosts-refresh.service hosts-refresh.timer | sort)" ]
+  [ -x "$PODPLANE_ROOT/opt/podplane/services/hosts-refresh/run.sh" ]
   # units installed; the always-on ones enabled; nothing started at bake time
   [ -f "$PODPLANE_ROOT/etc/systemd/system/kube-apiserver.service" ]
   [ -f "$PODPLANE_ROOT/etc/systemd/system/nstance-recv-watch.path" ]
   # every service of the kind, kube2iam and zot too: their ConditionPathExists= gates them
-  [ "$(units_called enable)" = "$(sorted "$KNC_SERVICES kube2iam zot nstance-recv-watch.path podplane-configure")" ]
+  [ "$(units_called enable)" = "$(sorted "$KNC_SERVICES kube2iam zot nstance-recv-watch.path podplane-configure hosts-refresh.timer")" ]
   [ "$(invocations 'systemctl enable' | wc -l)" -eq 1 ]
   for unit in "$PODPLANE_ROOT"/etc/systemd/system/*.service; do
-    case "${unit##*/}" in podplane-configure.service | nstance-recv-watch.service) continue ;; esac
+    case "${unit##*/}" in podplane-configure.service | nstance-recv-watch.service | hosts-refresh.service) continue ;; esac
     svc=${unit##*/}
     grep -qx "ConditionPathExists=/opt/env/${svc%.service}.env" "$unit"
   done
@@ -135,7 +136,7 @@ make_stage() {
   [ ! -e "$PODPLANE_ROOT/opt/podplane/services/kube-apiserver" ]
   [ -f "$PODPLANE_ROOT/etc/systemd/system/zot.service" ]
   [ -x "$PODPLANE_ROOT/opt/podplane/services/kube2iam/run.sh" ]
-  [ "$(units_called enable)" = "$(sorted "$KND_SERVICES kube2iam zot nstance-recv-watch.path podplane-configure")" ]
+  [ "$(units_called enable)" = "$(sorted "$KND_SERVICES kube2iam zot nstance-recv-watch.path podplane-configure hosts-refresh.timer")" ]
   [ "$(jq -r .kind "$PODPLANE_ROOT/opt/podplane/share/installed.json")" = knd ]
   conf="$PODPLANE_ROOT/usr/lib/sysusers.d/podplane.conf"
   [ "$(grep '^u ' "$conf" | cut -d ' ' -f 2 | sort | tr '\n' ' ')" = "containerd fluent-bit kube2iam kubelet nstance-agent zot " ]

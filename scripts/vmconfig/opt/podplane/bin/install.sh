@@ -197,6 +197,34 @@ install_vmconfig() {
     done < <(find "$room" -type f | sort)
     UNITS+=("$svc.service")
   done
+  install_helper_rooms
+}
+
+# Rooms with no services.tsv row are helpers every kind gets (hosts-refresh: the
+# kube-apiserver.podplane.internal entry and its timer): all their units go to
+# /etc/systemd/system, the rest to /opt/podplane/services/<room>/.
+install_helper_rooms() {
+  local dir room f rel svc _
+  local -A listed=()
+  while IFS=$'\t' read -r svc _; do
+    [[ -z "$svc" || "$svc" == \#* ]] || listed[$svc]=1
+  done <"$SERVICES_TSV"
+  for dir in "$VMCONFIG_TREE"/opt/podplane/services/*/; do
+    room=${dir%/}
+    room=${room##*/}
+    [[ -z "${listed[$room]:-}" ]] || continue
+    while IFS= read -r f; do
+      rel=${f#"$dir"}
+      case "$rel" in
+        *.service | *.timer)
+          install_file "$f" "$UNIT_DIR/$rel" 0644
+          UNITS+=("$rel")
+          ;;
+        *.sh) install_file "$f" "$PP_HOME/services/$room/$rel" 0755 ;;
+        *) install_file "$f" "$PP_HOME/services/$room/$rel" 0644 ;;
+      esac
+    done < <(find "$dir" -type f | sort)
+  done
 }
 
 create_dirs() {
