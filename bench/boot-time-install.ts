@@ -10,7 +10,10 @@
 //   Podplane's `curl --parallel --parallel-max 10`;
 // - install.sh checks every digest before it installs anything (as it does at bake time), which
 //   is the verification step: a second `sha256sum -c` pass in the script would count it twice;
-// - vmconfig is unpacked into the stage (as the bake does) instead of over /.
+// - vmconfig is unpacked into the stage (as the bake does) instead of over /;
+// - the units this project enables at bake time and the boot then starts (the recv watcher's
+//   path unit) are started after install.sh, since this boot is past that point; Podplane's
+//   restart.sh starts the same ones on every run.
 import { guestForward } from "../pipeline/boot/listeners.js";
 import type { Manifest } from "../pipeline/manifest/index.js";
 import { mirrorRelativePath } from "../pipeline/fetch/mirror.js";
@@ -20,6 +23,8 @@ import { artifactsTsv, upstreamFileName, type StagedArtifact } from "../pipeline
 export const GUEST_MIRROR = { host: "10.0.2.100", port: 80 } as const;
 /** Parallel downloads, as Podplane's `curl --parallel-max 10`. */
 export const DOWNLOAD_PARALLEL = 10;
+/** Path and timer units install.sh enables that a baked image's boot starts (test: every such unit of the vmconfig tree). */
+export const START_AFTER_INSTALL = ["nstance-recv-watch.path"] as const;
 /** The slim user-data's section the install goes before (Podplane writes user-data.env after installing vmconfig). */
 export const INSERT_BEFORE = "# --- 7. ";
 
@@ -78,6 +83,7 @@ export function renderInstallSection(manifest: Manifest): string[] {
     'tar -xzf "$STAGE/vmconfig.tar.gz" -C "$STAGE/vmconfig"',
     'log "Running install.sh..."',
     `bash "$STAGE/vmconfig/opt/podplane/bin/install.sh" ${manifest.kind} "$STAGE"`,
+    `systemctl start ${START_AFTER_INSTALL.join(" ")}`,
     'mark "install done"',
     ")",
     "",

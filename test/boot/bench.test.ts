@@ -4,7 +4,7 @@
 // guest steps' result parsing and the report's set-up text. The benchmarks themselves boot VMs
 // and are run by hand (BENCHMARKS.md).
 import { execFileSync } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
@@ -12,7 +12,7 @@ import { applyingServices } from "../../bench/boot-inputs.js";
 import { activeWaitScript, ensureOk, parseRerun } from "../../bench/boot-guest.js";
 import { bootPhases, DELIVERY_EVENT, kernelOffset, serialMarks, type GuestTimings } from "../../bench/boot-phases.js";
 import { comparisons, markdown, phaseMedians, setupText, type ArmRun, type BenchSetup } from "../../bench/boot-report.js";
-import { DOWNLOAD_PARALLEL, guestMirrorForward, renderBootTimeInstall } from "../../bench/boot-time-install.js";
+import { DOWNLOAD_PARALLEL, guestMirrorForward, renderBootTimeInstall, START_AFTER_INSTALL } from "../../bench/boot-time-install.js";
 import { configureRuns, parseTimingsLine, timingsIn } from "../../bench/configure-timings.js";
 import { compareRuns, describeRatio, median } from "../../bench/stats.js";
 import { testMutableEnv, testUserDataEnv, TEST_NONCE } from "../../pipeline/boot/test-env.js";
@@ -167,7 +167,7 @@ describe("the boot-time install user-data", () => {
     expect(script).toContain("readonly MIRROR=http://10.0.2.100\n");
     expect(script).toContain(`python3 - "$MIRROR" "$STAGE" ${DOWNLOAD_PARALLEL} <<`);
     // After the wait for nstance-server, before user-data.env, the identity and configure.sh.
-    const order = ["Connection successful", "download start", 'install.sh" knc "$STAGE"', "install done", "# --- 7. user-data.env", "nonce.jwt", "/opt/podplane/bin/configure.sh"].map((s) => script.indexOf(s));
+    const order = ["Connection successful", "download start", 'install.sh" knc "$STAGE"', "systemctl start nstance-recv-watch.path", "install done", "# --- 7. user-data.env", "nonce.jwt", "/opt/podplane/bin/configure.sh"].map((s) => script.indexOf(s));
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     // Everything the slim user-data does, it still does.
@@ -176,6 +176,14 @@ describe("the boot-time install user-data", () => {
     expect(() => renderBootTimeInstall({ manifest: manifest!, slimUserData: "#!/bin/bash\necho slim\n" })).toThrow(/no "# --- 7\. …" section/);
     const unpinned = { ...manifest!, dependencies: manifest!.dependencies.map((d, i) => (i === 0 ? { ...d, digest: "", local: false } : d)) };
     expect(() => renderBootTimeInstall({ manifest: unpinned, slimUserData: slim })).toThrow(/unpinned artifacts cannot be verified/);
+  });
+});
+
+describe("units a boot-time install starts itself", () => {
+  it("are every path and timer unit of the vmconfig tree (a baked image's boot starts them; this boot is past that)", async () => {
+    const dir = path.join(import.meta.dirname, "..", "..", "scripts", "vmconfig", "etc", "systemd", "system");
+    const units = (await readdir(dir)).filter((f) => /\.(path|timer)$/.test(f)).sort();
+    expect([...START_AFTER_INSTALL].sort()).toEqual(units);
   });
 });
 
