@@ -1,36 +1,53 @@
-// Boot benchmark: today's boot-time install on the plain base image vs the baked image with the
-// slim user-data, same machine, same run, same stand-ins padded like the real knc set.
+// Boot benchmark: Podplane's boot-time install on the plain base image vs the baked image with
+// the slim user-data, same machine, same inputs, same stand-ins padded like the real set, runs
+// alternating. Both arms boot the way the boot test does (pipeline/boot): Podplane-format
+// user-data.env, a registration nonce, Nstance's addresses reached through guest forwards to
+// loopback listeners, then one Nstance delivery. Any failed step fails the benchmark.
 //
-//   npm run build && npx vite-node bench/boot.bench.ts [-- --baked IMAGE] [--base IMAGE] [--pad BYTES] [--work DIR]
+//   npm run build && npx vite-node bench/boot.bench.ts [--runs N] [--kind knc|knd] [--accel tcg|kvm]
+//     [--baked IMAGE] [--base IMAGE] [--pad BYTES] [--cache DIR] [--work DIR]
 //
-// Without --baked it bakes one with the CLI (`build --base debootstrap`) from the padded mirror.
-// Writes <work>/boot-results.json and prints a Markdown table for BENCHMARKS.md.
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+// Without --baked it bakes one with the CLI (`build --base debootstrap --skip-test`) from the
+// padded mirror; without --base it takes the debootstrap base from the cache (built if missing).
+// Writes <work>/boot-results.json and prints a Markdown report for BENCHMARKS.md.
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { execa } from "execa";
-import { buildDebootstrapBase } from "../pipeline/base/index.js";
+import { buildDebootstrapBase, BASE_SUITE } from "../pipeline/base/index.js";
+import type { CheckContext } from "../pipeline/boot/checks.js";
+import { guestForward, startCountingListener } from "../pipeline/boot/listeners.js";
+import { qemuArgs } from "../pipeline/boot/qemu.js";
 import { startTestVm } from "../pipeline/boot/session.js";
 import { waitForSsh } from "../pipeline/boot/ssh.js";
-import { testUserDataEnv } from "../pipeline/boot/test-env.js";
-import { loadVmconfigSpec, serviceApplies, servicesOfKind } from "../pipeline/boot/vmconfig-spec.js";
+import { NSTANCE_GUEST, TEST_NONCE } from "../pipeline/boot/test-env.js";
+import { loadVmconfigSpec } from "../pipeline/boot/vmconfig-spec.js";
 import { defaultCacheDir, PROJECT_ROOT } from "../pipeline/cli/options.js";
-import { loadManifests } from "../pipeline/manifest/index.js";
+import { loadManifests, type Manifest } from "../pipeline/manifest/index.js";
+import { serveMirror } from "../pipeline/mirror/index.js";
 import { renderUserData } from "../pipeline/userdata/index.js";
 import { packVmconfig } from "../pipeline/vmconfig/index.js";
 import { generateStandinMirror } from "../test/fixtures/standins/index.js";
-import { bootPhases, type BootPhases, type GuestTimings } from "./boot-phases.js";
-import { guestMirrorForward, renderBootTimeInstall } from "./boot-time-install.js";
-import { serveDirectory } from "./boot-mirror-server.js";
+import { applyingServices, prepareInputs, type BenchInputs } from "./boot-inputs.js";
+import { checkActiveServices, collectTimings, deliver, rerunConfigure, waitActive, waitForFirstBoot } from "./boot-guest.js";
+import { bootPhases } from "./boot-phases.js";
+import { markdown, type ArmRun, type BenchSetup } from "./boot-report.js";
+import { DOWNLOAD_PARALLEL, GUEST_MIRROR, guestMirrorForward, renderBootTimeInstall } from "./boot-time-install.js";
+import { formatTimings } from "./configure-timings.js";
 
-const KIND = "knc";
 const REAL_KNC_BYTES = 530_000_000;
+const SSH_TIMEOUT_MS = 600_000;
 
 const { values: args } = parseArgs({
   options: {
     baked: { type: "string" },
     base: { type: "string" },
+    kind: { type: "string", default: "knc" },
+    runs: { type: "string", default: "3" },
+    accel: { type: "string", default: "tcg" },
     pad: { type: "string", default: String(REAL_KNC_BYTES) },
+    cache: { type: "string" },
     work: { type: "string", default: path.join(PROJECT_ROOT, ".cache", "bench-boot") },
   },
 });
@@ -39,132 +56,184 @@ function log(line: string): void {
   process.stderr.write(`bench boot: ${line}\n`);
 }
 
-interface BootRun {
-  label: string;
-  image: string;
-  phases: BootPhases;
-  timings: GuestTimings;
-  /** VM seconds of a second configure.sh run with unchanged inputs (nothing to write or restart). */
-  configureRerun: number;
-  serialLog: string;
+function usage(message: string): never {
+  process.stderr.write(`bench boot: ${message}\n`);
+  process.exit(2);
 }
 
-/** Times a run of configure.sh in the guest by the guest's monotonic clock. */
-const RERUN_CONFIGURE = `s=$(cut -d' ' -f1 /proc/uptime); sudo -n /opt/podplane/bin/configure.sh >/dev/null 2>&1; e=$(cut -d' ' -f1 /proc/uptime); echo "$s $e"`;
+const kind = args.kind === "knc" || args.kind === "knd" ? args.kind : usage(`--kind must be knc or knd, found ${JSON.stringify(args.kind)}`);
+const runs = /^[1-9]\d*$/.test(args.runs) ? Number(args.runs) : usage(`--runs must be a positive integer, found ${JSON.stringify(args.runs)}`);
+const accel = args.accel === "tcg" || args.accel === "kvm" ? args.accel : usage(`--accel must be tcg or kvm, found ${JSON.stringify(args.accel)}`);
+const padBytes = /^\d+$/.test(args.pad) ? Number(args.pad) : usage(`--pad must be a byte count, found ${JSON.stringify(args.pad)}`);
 
-async function measureBoot(label: string, options: { image: string; userData: string; dir: string; services: string[]; guestForwards?: string[] }): Promise<BootRun> {
-  await rm(options.dir, { recursive: true, force: true });
-  await mkdir(options.dir, { recursive: true });
-  log(`${label}: booting ${options.image}`);
-  const session = await startTestVm({ image: options.image, userData: options.userData, workDir: options.dir, accel: "tcg", hostname: `bench-${label}`, guestForwards: options.guestForwards });
-  const { vm, ssh } = session;
+interface Arm {
+  arm: ArmRun["arm"];
+  image: string;
+  userData: string;
+  /** Forwards besides Nstance's two (the mirror, for the boot-time install). */
+  extraForwards: string[];
+}
+
+interface Context {
+  work: string;
+  inputs: BenchInputs;
+  units: string[];
+  checkContext: (userData: string) => CheckContext;
+  mirrorGets: () => number;
+}
+
+async function measureBoot(ctx: Context, arm: Arm, run: number): Promise<ArmRun> {
+  const label = `${arm.arm} run ${run}/${runs}`;
+  const dir = path.join(ctx.work, `${arm.arm}-${run}`);
+  await rm(dir, { recursive: true, force: true });
+  await mkdir(dir, { recursive: true });
+  const registration = await startCountingListener();
+  const agent = await startCountingListener();
+  const getsBefore = ctx.mirrorGets();
+  log(`${label}: booting ${arm.image}`);
   try {
-    await waitForSsh(ssh, { timeoutMs: 600_000, alive: () => vm.isRunning(), describeDeath: () => vm.exited });
-    await ssh.run("sudo -n timeout 900 cloud-init status --wait; timeout 300 systemctl is-system-running --wait", { timeoutMs: 1_300_000 });
-    const script = await readFile(path.join(import.meta.dirname, "boot-timings.py"), "utf8");
-    const units = options.services.map((s) => `${s}.service`);
-    const result = await ssh.run(`sudo -n python3 - ${units.join(",")}`, { input: script });
-    if (result.exitCode !== 0) throw new Error(`boot-timings.py failed: ${result.stderr}`);
-    const timings = JSON.parse(result.stdout) as GuestTimings;
-    const phases = bootPhases(vm.serial, timings, units);
-    const [rerunStart = 0, rerunEnd = 0] = (await ssh.run(RERUN_CONFIGURE)).stdout.trim().split(" ").map(Number);
-    const configureRerun = rerunEnd - rerunStart;
-    log(`${label}: user-data at ${phases.userDataStart.toFixed(1)} s, configure done +${phases.userDataToConfigure.toFixed(1)} s, all active +${phases.userDataToActive.toFixed(1)} s`);
-    return { label, image: options.image, phases, timings, configureRerun, serialLog: session.logPath };
+    const session = await startTestVm({
+      image: arm.image,
+      userData: arm.userData,
+      workDir: dir,
+      accel,
+      hostname: `bench-${arm.arm}`,
+      guestForwards: [guestForward(NSTANCE_GUEST.host, NSTANCE_GUEST.registrationPort, registration.port), guestForward(NSTANCE_GUEST.host, NSTANCE_GUEST.agentPort, agent.port), ...arm.extraForwards],
+    });
+    const { vm, ssh } = session;
+    const step = async <T>(what: string, work: () => Promise<T>): Promise<T> => {
+      try {
+        return await work();
+      } catch (error) {
+        throw new Error(`${label}: ${what}: ${error instanceof Error ? error.message : String(error)} (serial log ${session.logPath})`, { cause: error });
+      }
+    };
+    try {
+      await step("waiting for ssh", () => waitForSsh(ssh, { timeoutMs: SSH_TIMEOUT_MS, alive: () => vm.isRunning(), describeDeath: () => vm.exited }));
+      await step("first boot", () => waitForFirstBoot(ssh));
+      if (registration.connections() === 0) throw new Error(`${label}: the user-data finished without reaching the registration listener`);
+      log(`${label}: user-data done; delivering ${ctx.inputs.files.length} files`);
+      await step("delivery", () => deliver(ssh, ctx.inputs.files));
+      await step("services", () => waitActive(ssh, ctx.units.map((u) => `${u}.service`)));
+      const timings = await step("collecting timings", () => collectTimings(ssh, ctx.units.map((u) => `${u}.service`)));
+      const phases = await step("boot phases", () => Promise.resolve().then(() => bootPhases(vm.serial, timings, ctx.units.map((u) => `${u}.service`))));
+      await step("services-active check", () => checkActiveServices(ssh, ctx.checkContext(arm.userData)));
+      const rerun = await step("configure.sh with unchanged inputs", () => rerunConfigure(ssh));
+      log(
+        `${label}: user-data at ${phases.userDataStart.toFixed(1)} s, first configure +${phases.userDataToConfigure.toFixed(1)} s [${formatTimings(phases.firstConfigure)}], delivery → all active ${phases.deliveryToActive.toFixed(1)} s; rerun ${rerun.vmSeconds.toFixed(2)} s`,
+      );
+      return { arm: arm.arm, run, image: arm.image, phases, timings, rerun, serialLog: session.logPath, mirrorGets: ctx.mirrorGets() - getsBefore };
+    } finally {
+      await session.close();
+    }
   } finally {
-    await session.close();
+    await Promise.all([registration.close(), agent.close()]);
   }
 }
 
-async function bakedImage(manifestsDir: string, mirrorUrl: string, work: string, cacheDir: string): Promise<string> {
-  if (args.baked) return path.resolve(args.baked);
-  log("baking knc from the padded mirror with the CLI (build --base debootstrap --skip-test)");
+async function bakedImage(manifestsDir: string, mirrorUrl: string, work: string, cacheDir: string): Promise<{ path: string; how: string }> {
+  if (args.baked) return { path: path.resolve(args.baked), how: "given with --baked" };
+  log(`baking ${kind} from the padded mirror with the CLI (build --base debootstrap --skip-test)`);
   const out = path.join(work, "out");
-  const { stdout } = await execa(
+  const result = await execa(
     "node",
-    [path.join(PROJECT_ROOT, "bin", "podplane-images.js"), "build", "--kind", KIND, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", cacheDir, "--out", out, "--skip-test", "--json"],
-    { stderr: "inherit" },
+    [path.join(PROJECT_ROOT, "bin", "podplane-images.js"), "build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", cacheDir, "--out", out, "--skip-test", "--json"],
+    { stderr: "inherit", reject: false },
   );
-  const result = JSON.parse(stdout) as { image?: { qemu?: { path?: string } } };
-  const image = result.image?.qemu?.path;
-  if (!image) throw new Error(`build printed no qemu image path: ${stdout.slice(0, 300)}`);
-  return image;
+  if (result.exitCode !== 0) throw new Error(`the bake (build --kind ${kind}) failed with exit ${String(result.exitCode)}`);
+  const parsed = JSON.parse(result.stdout) as { skipped?: boolean; image?: { qemu?: { path?: string } } };
+  const image = parsed.image?.qemu?.path;
+  if (!image) throw new Error(`build printed no qemu image path: ${result.stdout.slice(0, 300)}`);
+  return { path: image, how: parsed.skipped ? `baked earlier by build into ${out} (same inputs)` : `baked now by build --base debootstrap into ${out}` };
 }
 
-const fmt = (n: number): string => n.toFixed(1);
+async function gitCommit(): Promise<string> {
+  const head = await execa("git", ["-C", PROJECT_ROOT, "rev-parse", "--short", "HEAD"], { reject: false });
+  const dirty = await execa("git", ["-C", PROJECT_ROOT, "status", "--porcelain", "--", "scripts/vmconfig", "pipeline", "bench"], { reject: false });
+  return `${head.stdout.trim() || "unknown commit"}${dirty.stdout.trim() ? " (with uncommitted changes)" : ""}`;
+}
 
-function markdown(install: BootRun, baked: BootRun, setBytes: number): string {
-  const a = install.phases;
-  const b = baked.phases;
-  const rows = [
-    ["VM start → user-data start", a.toUserData, b.toUserData],
-    ["user-data start → configure done", a.userDataToConfigure, b.userDataToConfigure],
-    ["user-data start → all services active", a.userDataToActive, b.userDataToActive],
-    ["whole boot (VM start → all services active)", a.whole, b.whole],
-  ] as const;
-  const lines = [
-    `Stand-in set: ${(setBytes / 1e6).toFixed(0)} MB (knc, padded like the real set), TCG, 2 host cores shared.`,
-    "",
-    "| phase (s) | boot-time install (plain base) | baked + slim user-data | ratio |",
-    "|---|---:|---:|---:|",
-    ...rows.map(([name, x, y]) => `| ${name} | ${fmt(x)} | ${fmt(y)} | ${(x / y).toFixed(1)}× |`),
-    "",
-    `configure.sh again with unchanged inputs (VM time): ${fmt(install.configureRerun)} s / ${fmt(baked.configureRerun)} s.`,
-    "",
-    "Boot-time install, inside the user script (s after user-data start):",
-    "",
-    ...Object.entries(a.events)
-      .filter(([k]) => k.startsWith("bench:"))
-      .map(([k, v]) => `- ${k.slice(6)}: ${fmt(v - a.userDataStart)}`),
-    "",
-    "Serial-log phase marks of the baked boot (host seconds since QEMU start):",
-    "",
-    "| phase | s | first line |",
-    "|---|---:|---|",
-    ...b.serialMarks.map((m) => `| ${m.phase} | ${fmt(m.seconds)} | \`${m.line.replace(/\|/g, "\\|")}\` |`),
-    "",
-    "Guest events of the baked boot (host seconds since QEMU start):",
-    "",
-    ...Object.entries(b.events).map(([k, v]) => `- ${k}: ${fmt(v)}`),
-    "",
-    `systemd-analyze (baked): ${baked.timings.systemdAnalyze.split("\n")[0] ?? ""}`,
-  ];
-  return lines.join("\n");
+/** The -accel, -smp and -m the test VMs get, read from the command line qemu.ts builds. */
+function qemuSettings(): BenchSetup["qemu"] {
+  const argv = qemuArgs({ arch: "amd64", overlay: "overlay.qcow2", seedIso: "seed.iso", accel });
+  const value = (flag: string): string => argv[argv.indexOf(flag) + 1] ?? "?";
+  return { accel: value("-accel"), cpus: value("-smp"), memoryMiB: value("-m") };
 }
 
 async function main(): Promise<void> {
   const work = path.resolve(args.work);
+  const cacheDir = args.cache ? path.resolve(args.cache) : defaultCacheDir();
   await mkdir(work, { recursive: true });
-  const padBytes = Number(args.pad);
-  log(`generating the knc stand-ins padded to ${padBytes} bytes`);
-  const mirror = await generateStandinMirror({ dir: path.join(work, "standins"), kinds: [KIND], arches: ["amd64"], padBytes });
+  const loadBefore = os.loadavg();
+  log(`generating the ${kind} stand-ins padded to ${padBytes} bytes`);
+  const mirror = await generateStandinMirror({ dir: path.join(work, "standins"), kinds: [kind], arches: ["amd64"], padBytes });
   const setBytes = mirror.artifacts.reduce((sum, a) => sum + a.size, 0);
   await packVmconfig({ outFile: path.join(mirror.mirrorDir, "vmconfig.tar.gz") });
-  const server = await serveDirectory(mirror.mirrorDir);
+  let gets = 0;
+  const server = await serveMirror({
+    dir: mirror.mirrorDir,
+    log: (line) => {
+      if (line.startsWith("200 GET")) gets++;
+    },
+  });
   try {
-    const [manifest] = await loadManifests(mirror.manifestsDir, { kinds: [KIND], arches: ["amd64"] });
-    if (!manifest) throw new Error("no knc manifest in the stand-in mirror");
-    const cacheDir = process.env.PODPLANE_IMAGES_CACHE ? defaultCacheDir() : path.join(work, "cache");
-    const base = args.base ? path.resolve(args.base) : (await buildDebootstrapBase({ cacheDir, arch: "amd64" })).path;
+    const [manifest]: Manifest[] = await loadManifests(mirror.manifestsDir, { kinds: [kind], arches: ["amd64"] });
+    if (!manifest) throw new Error(`no ${kind} manifest in the stand-in mirror`);
+    const base = args.base
+      ? { path: path.resolve(args.base), how: "given with --base" }
+      : await buildDebootstrapBase({ cacheDir, arch: "amd64" }).then((b) => ({ path: b.path, how: `the debootstrap base (${BASE_SUITE}), ${b.cacheHit ? "from the cache" : "built now"}` }));
     const baked = await bakedImage(mirror.manifestsDir, server.url, work, cacheDir);
-    const env = testUserDataEnv(KIND, "qemu");
+    const inputs = await prepareInputs(kind, path.join(work, "inputs"));
     const spec = loadVmconfigSpec();
-    const services = servicesOfKind(spec, KIND)
-      .filter((s) => serviceApplies(s, new Map(env)))
-      .map((s) => s.name);
-    const slim = renderUserData({ kind: KIND, format: "script", env });
-    const install = await measureBoot("install", {
-      image: base,
-      userData: renderBootTimeInstall({ manifest, slimUserData: slim }),
-      dir: path.join(work, "install"),
-      services,
-      guestForwards: [guestMirrorForward(server.port)],
-    });
-    const bakedRun = await measureBoot("baked", { image: baked, userData: slim, dir: path.join(work, "baked"), services });
-    const table = markdown(install, bakedRun, setBytes);
-    await writeFile(path.join(work, "boot-results.json"), `${JSON.stringify({ date: new Date().toISOString(), setBytes, mirrorRequests: server.requests(), install, baked: bakedRun }, null, 2)}\n`);
-    process.stdout.write(`${table}\n`);
-    log(`mirror served ${server.requests()} requests; results in ${path.join(work, "boot-results.json")}`);
+    const units = applyingServices(spec, kind, [inputs.userDataEnv, inputs.mutableEnv]);
+    const slim = renderUserData({ kind, format: "script", env: inputs.userDataEnv, nonce: TEST_NONCE });
+    const arms: Arm[] = [
+      { arm: "install", image: base.path, userData: renderBootTimeInstall({ manifest, slimUserData: slim }), extraForwards: [guestMirrorForward(server.port)] },
+      { arm: "baked", image: baked.path, userData: slim, extraForwards: [] },
+    ];
+    const ctx: Context = {
+      work,
+      inputs,
+      units,
+      checkContext: (userData) => ({ kind, spec, userDataEnv: inputs.userDataEnv, userData }),
+      mirrorGets: () => gets,
+    };
+    const setup: BenchSetup = {
+      date: new Date().toISOString().replace(/\.\d+Z$/, " UTC").replace("T", " "),
+      commit: await gitCommit(),
+      kind,
+      arch: "amd64",
+      provider: new Map(inputs.userDataEnv).get("PROVIDER_KIND") ?? "?",
+      runs,
+      padBytes,
+      setBytes,
+      artifactCount: mirror.artifacts.length,
+      qemu: qemuSettings(),
+      host: { cores: os.cpus().length, loadBefore },
+      base,
+      baked,
+      services: units,
+      deliveryFiles: inputs.files.length,
+      downloadParallel: DOWNLOAD_PARALLEL,
+      mirrorGuest: `${GUEST_MIRROR.host}:${GUEST_MIRROR.port}`,
+    };
+    const results: ArmRun[] = [];
+    for (let run = 1; run <= runs; run++) {
+      for (const arm of arms) {
+        const result = await measureBoot(ctx, arm, run);
+        if (arm.arm === "install" && result.mirrorGets === 0) throw new Error(`install run ${run}: the mirror served nothing: the boot-time install downloaded nothing`);
+        results.push(result);
+      }
+    }
+    setup.host.loadAfter = os.loadavg();
+    const report = markdown(
+      setup,
+      results.filter((r) => r.arm === "install"),
+      results.filter((r) => r.arm === "baked"),
+    );
+    await writeFile(path.join(work, "boot-results.json"), `${JSON.stringify({ setup, runs: results }, null, 2)}\n`);
+    process.stdout.write(`${report}\n`);
+    log(`results in ${path.join(work, "boot-results.json")}`);
   } finally {
     await server.close();
   }

@@ -1,0 +1,125 @@
+// The boot benchmark's steps on the guest, over the boot test's ssh client. Each checks what it
+// ran: a non-zero exit of cloud-init, the delivery, the watcher, configure.sh or ssh itself, or a
+// service that is not active, is an error that names the step, never a time.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { checkServices, GUEST, RUNTIME_GLOBS, serviceUsers, unitOf, type CheckContext } from "../pipeline/boot/checks.js";
+import { deliveryScript } from "../pipeline/boot/deliver.js";
+import type { DeliveryFile } from "../pipeline/boot/delivery.js";
+import { probeGuest } from "../pipeline/boot/probe.js";
+import type { SshClient, SshResult } from "../pipeline/boot/ssh.js";
+import { allServiceNames } from "../pipeline/boot/vmconfig-spec.js";
+import { DELIVERY_EVENT, type GuestTimings } from "./boot-phases.js";
+import type { ConfigureRerun } from "./boot-report.js";
+import { timingsIn } from "./configure-timings.js";
+
+const CLOUD_INIT_TIMEOUT_S = 900;
+
+const tail = (text: string, lines = 5): string => text.trim().split("\n").slice(-lines).join(" | ");
+
+/** Throws when ssh or the command failed; `what` names the step. */
+export function ensureOk(result: SshResult, what: string): SshResult {
+  if (result.exitCode === 255) throw new Error(`${what}: ssh failed (exit 255): ${tail(result.stderr) || "no message"}`);
+  if (result.exitCode !== 0) throw new Error(`${what}: exit ${result.exitCode}: ${tail(`${result.stdout}\n${result.stderr}`) || "no output"}`);
+  return result;
+}
+
+/** cloud-init done without errors (the user-data, and with it the first configure.sh, exited 0) and systemd running. */
+export async function waitForFirstBoot(ssh: SshClient): Promise<void> {
+  const status = await ssh.run(`sudo -n timeout ${CLOUD_INIT_TIMEOUT_S} cloud-init status --wait --long`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
+  if (status.exitCode !== 0) {
+    const output = await ssh.run("sudo -n tail -n 15 /var/log/cloud-init-output.log", { timeoutMs: 60_000 });
+    const kind = status.exitCode === 2 ? "finished with recoverable errors" : status.exitCode === 124 ? `did not finish within ${CLOUD_INIT_TIMEOUT_S} s` : "failed";
+    throw new Error(`cloud-init ${kind} (exit ${status.exitCode}): ${tail(status.stdout, 8)}; the user-data's last output: ${tail(output.stdout, 15)}`);
+  }
+  const system = await ssh.run("timeout 300 systemctl is-system-running --wait", { timeoutMs: 330_000 });
+  if (system.stdout.trim() !== "running") {
+    const failed = await ssh.run("systemctl --failed --no-legend --plain", { timeoutMs: 60_000 });
+    throw new Error(`systemd is ${system.stdout.trim() || `? (exit ${system.exitCode})`} after the first boot; failed units: ${tail(failed.stdout, 10) || "none listed"}`);
+  }
+}
+
+/** Sends the delivery as the boot test does, marking the moment in the journal (DELIVERY_EVENT) just before write-files.last. */
+export async function deliver(ssh: SshClient, files: readonly DeliveryFile[]): Promise<void> {
+  const script = deliveryScript({ files, setup: [`logger -t podplane-bench -- ${DELIVERY_EVENT.replace(/^bench:/, "")}`] });
+  const sent = ensureOk(await ssh.run("sudo -n bash -s", { input: script, timeoutMs: 300_000 }), "the delivery");
+  // A oneshot that exited 0 is inactive again; "failed" means the watcher (and its configure.sh) failed.
+  const ran = /watcher ran: (\S+)/.exec(sent.stdout)?.[1];
+  if (ran !== "inactive") {
+    const journal = await ssh.run("sudo -n journalctl -b -u nstance-recv-watch.service -n 15 --no-pager -o cat", { timeoutMs: 60_000 });
+    throw new Error(`the delivery's watcher (nstance-recv-watch.service, which runs configure.sh) ended ${ran ?? "in an unknown state"}: ${tail(journal.stdout, 15)}`);
+  }
+}
+
+/** A guest script: waits (bounded) until every unit is active; exit 1 with each unit's state otherwise. */
+export function activeWaitScript(units: readonly string[], seconds = 240): string {
+  for (const unit of units) if (!/^[A-Za-z0-9@._-]+$/.test(unit)) throw new Error(`not a unit name: ${JSON.stringify(unit)}`);
+  const list = units.join(" ");
+  return [
+    "set -u",
+    `units="${list}"`,
+    `for _ in $(seq 1 ${seconds}); do`,
+    "  states=$(systemctl is-active $units || true)",
+    '  printf \'%s\\n\' "$states" | grep -qvx active || exit 0',
+    "  sleep 1",
+    "done",
+    'paste -d" " <(printf \'%s\\n\' $units) <(printf \'%s\\n\' "$states")',
+    "exit 1",
+    "",
+  ].join("\n");
+}
+
+export async function waitActive(ssh: SshClient, units: readonly string[]): Promise<void> {
+  const result = await ssh.run("bash -s", { input: activeWaitScript(units), timeoutMs: 300_000 });
+  if (result.exitCode === 1) throw new Error(`not every service became active within 240 s of the delivery: ${result.stdout.trim().split("\n").filter((l) => !l.endsWith(" active")).join(", ")}`);
+  ensureOk(result, "waiting for the services");
+}
+
+export async function collectTimings(ssh: SshClient, units: readonly string[]): Promise<GuestTimings> {
+  const script = await readFile(path.join(import.meta.dirname, "boot-timings.py"), "utf8");
+  const result = ensureOk(await ssh.run(`sudo -n python3 - ${units.join(",")}`, { input: script, timeoutMs: 120_000 }), "boot-timings.py");
+  return JSON.parse(result.stdout) as GuestTimings;
+}
+
+/** The boot test's services-active check (main process, user, environment, sockets, no failed unit). */
+export async function checkActiveServices(ssh: SshClient, ctx: CheckContext): Promise<void> {
+  const snapshot = await probeGuest(ssh, {
+    units: [...allServiceNames(ctx.spec).map(unitOf), "nstance-recv-watch.path"],
+    paths: [GUEST.userDataEnv, GUEST.detectedEnv, GUEST.mutableEnv],
+    globs: [...RUNTIME_GLOBS],
+    users: serviceUsers(ctx.spec, ctx.kind),
+    access: ["/opt/key/*/*", `${GUEST.serviceEnvDir}/*.env`],
+  });
+  const check = checkServices(ctx, snapshot);
+  if (!check.ok) throw new Error(`the boot test's ${check.name} check failed after the delivery: ${check.evidence}`);
+}
+
+/** Runs configure.sh with unchanged inputs, timed by the guest's clock; prints "start end rc", then configure's stderr. */
+export const RERUN_CONFIGURE = [
+  "s=$(cut -d' ' -f1 /proc/uptime)",
+  "rc=0",
+  "err=$(sudo -n /opt/podplane/bin/configure.sh 2>&1 >/dev/null) || rc=$?",
+  "e=$(cut -d' ' -f1 /proc/uptime)",
+  "printf '%s %s %s\\n' \"$s\" \"$e\" \"$rc\"",
+  "printf '%s\\n' \"$err\"",
+].join("; ");
+
+export function parseRerun(stdout: string): ConfigureRerun {
+  const [first = "", ...rest] = stdout.split("\n");
+  const match = /^(\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\d+)$/.exec(first.trim());
+  if (!match) throw new Error(`configure.sh rerun: unexpected first line ${JSON.stringify(first)}`);
+  const output = rest.join("\n");
+  if (match[3] !== "0") throw new Error(`configure.sh with unchanged inputs exited ${match[3]}: ${tail(output)}`);
+  const restartSummary = /podplane-restart: (started: .*)$/m.exec(output)?.[1] ?? "";
+  if (!restartSummary) throw new Error(`configure.sh rerun: restart.sh printed no summary line: ${tail(output)}`);
+  return {
+    vmSeconds: Number(match[2]) - Number(match[1]),
+    timings: timingsIn(output, "configure.sh with unchanged inputs"),
+    restartSummary,
+    noop: /^started: none; restarted: none; stopped: none;/.test(restartSummary),
+  };
+}
+
+export async function rerunConfigure(ssh: SshClient): Promise<ConfigureRerun> {
+  return parseRerun(ensureOk(await ssh.run(RERUN_CONFIGURE, { timeoutMs: 300_000 }), "configure.sh with unchanged inputs").stdout);
+}
