@@ -75,28 +75,49 @@ run_verb() {
   shift
   (($# > 0)) || return 0
   local -a units=("${@/%/.service}") bad=()
-  systemctl "$verb" -- "${units[@]}" && return 0
+  if systemctl "$verb" -- "${units[@]}"; then
+    [[ "$verb" == stop ]] || note_waiting "${units[@]}"
+    return 0
+  fi
   not_running "${units[@]}"
   if [[ "$verb" == stop ]]; then
     local -A down=()
     for unit in "${NOT_RUNNING[@]}"; do down[$unit]=1; done
     for unit in "${units[@]}"; do [[ -n "${down[$unit]:-}" ]] || bad+=("$unit"); done
   else
-    bad=("${NOT_RUNNING[@]}")
+    ((${#NOT_RUNNING[@]} == 0)) || note_waiting "${NOT_RUNNING[@]}"
+    for unit in "${NOT_RUNNING[@]}"; do [[ -n "${WAITING[${unit%.service}]:-}" ]] || bad+=("$unit"); done
   fi
-  ((${#bad[@]} > 0)) || bad=("${units[@]}")
+  ((${#bad[@]} > 0 || ${#WAITING[@]} > 0)) || bad=("${units[@]}")
   for unit in "${bad[@]}"; do
     warn "$unit did not $verb"
     FAILED[${unit%.service}]=1
   done
 }
 
-# without_failed ARRAY: drops the services in FAILED from the array named ARRAY.
+# note_waiting UNIT...: the units among them that systemd skipped because a ConditionPathExists=
+# does not hold yet (a service whose certificates Nstance has not delivered, on first boot) go
+# to WAITING: not started, and not a failure; the next configure run (after the delivery) starts
+# them. One `systemctl show` for all of them.
+declare -A WAITING=()
+note_waiting() {
+  local line unit="" re='^Id=(.*)$'
+  while IFS= read -r line; do
+    if [[ "$line" =~ $re ]]; then
+      unit=${BASH_REMATCH[1]}
+    elif [[ "$line" == ConditionResult=no && -n "$unit" ]]; then
+      WAITING[${unit%.service}]=1
+    fi
+  done < <(systemctl show -p Id -p ConditionResult -- "$@" 2>/dev/null || true)
+}
+
+# without_failed ARRAY: drops the services in FAILED (and those WAITING for their inputs) from
+# the array named ARRAY.
 without_failed() {
   local -n _list=$1
   local svc
   local -a kept=()
-  for svc in "${_list[@]}"; do [[ -n "${FAILED[$svc]:-}" ]] || kept+=("$svc"); done
+  for svc in "${_list[@]}"; do [[ -n "${FAILED[$svc]:-}${WAITING[$svc]:-}" ]] || kept+=("$svc"); done
   _list=("${kept[@]}")
 }
 
@@ -136,13 +157,13 @@ main() {
   run_verb restart "${restarted[@]}"
   # A digest is recorded only for a service that is running with it.
   for svc in "${started[@]}" "${restarted[@]}"; do
-    [[ -n "${FAILED[$svc]:-}" ]] || stage_file "$PP_STATE/$svc.digest" 0600 "${DIGEST[$svc]}"
+    [[ -n "${FAILED[$svc]:-}${WAITING[$svc]:-}" ]] || stage_file "$PP_STATE/$svc.digest" 0600 "${DIGEST[$svc]}"
   done
   ((STAGED_COUNT == 0)) || commit_staged
   without_failed started
   without_failed restarted
   without_failed stopped
-  log "started: ${started[*]:-none}; restarted: ${restarted[*]:-none}; stopped: ${stopped[*]:-none}; unchanged: ${unchanged[*]:-none}"
+  log "started: ${started[*]:-none}; restarted: ${restarted[*]:-none}; stopped: ${stopped[*]:-none}; unchanged: ${unchanged[*]:-none}; waiting for their inputs: ${!WAITING[*]:-none}"
   ((${#FAILED[@]} == 0)) || die "some services failed to start, restart or stop: ${!FAILED[*]} (see above and journalctl -u <service>)"
 }
 
