@@ -142,10 +142,11 @@ export function checkCloudInit(ctx: CheckContext, snapshot: GuestSnapshot): Imag
     problems.push(`expected only the runcmd of the slim cloud-config, found [${scripts.join(", ")}]`);
   }
 
-  // users + ssh_pwauth: the test-only access part; bootcmd: its sentinel host names (seed.ts).
+  // users + ssh_pwauth: the test-only access part; ssh_keys + ssh_deletekeys: the host key the
+  // test generated and pins; bootcmd: its sentinel host names (seed.ts).
   const cloudConfig = (parseYaml(fileContent(snapshot, GUEST.cloudConfig) ?? "") ?? {}) as Record<string, unknown>;
   const keys = Object.keys(cloudConfig).filter((k) => k !== "merge_how" && k !== "_log");
-  const testOnly = ["users", "ssh_pwauth", "bootcmd"];
+  const testOnly = ["users", "ssh_pwauth", "ssh_keys", "ssh_deletekeys", "bootcmd"];
   const allowed = isScript ? testOnly : [...testOnly, "write_files", "runcmd"];
   seen.push(`cloud-config keys [${keys.join(", ")}] (${testOnly.join(", ")} = the test-only part)`);
   const extra = keys.filter((k) => !allowed.includes(k));

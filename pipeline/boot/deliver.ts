@@ -44,6 +44,12 @@ export interface DeliveryStep {
   cleanup?: readonly string[];
 }
 
+/** How long the guest waits for the watcher to finish, then for systemd's queued jobs (the
+ * restarts it asked for); the caller's ssh timeout is DELIVERY_SSH_TIMEOUT_MS, above both. */
+export const WATCHER_DEADLINE_S = 240;
+export const JOBS_DEADLINE_S = 120;
+export const DELIVERY_SSH_TIMEOUT_MS = (WATCHER_DEADLINE_S + JOBS_DEADLINE_S + 60) * 1000;
+
 /** The guest script (run as root) for one delivery; prints the watcher's result and exits non-zero when it did not run. */
 export function deliveryScript(step: DeliveryStep): string {
   return [
@@ -56,17 +62,21 @@ export function deliveryScript(step: DeliveryStep): string {
     ...(step.setup ?? []),
     `runuser -u nstance-agent -- sh -c 'date +%s.%N >${GUEST.recvDir}/write-files.last'`,
     "ran=",
-    "for _ in $(seq 1 240); do",
+    // Deadlines by the clock, not by a count of polls: under TCG one poll (two systemctl calls)
+    // takes most of a second, so a count would overrun the ssh timeout of the caller.
+    `deadline=$((SECONDS + ${WATCHER_DEADLINE_S}))`,
+    'while [ "$SECONDS" -lt "$deadline" ]; do',
     '  now=$(systemctl show -p InvocationID --value "$unit")',
     '  state=$(systemctl show -p ActiveState --value "$unit")',
     '  if [ "$now" != "$before" ] && [ "$state" != activating ]; then ran=$state; break; fi',
     "  sleep 0.5",
     "done",
     // Restarts the watcher queued: wait until systemd has no job left (bounded).
-    'for _ in $(seq 1 120); do [ -z "$(systemctl list-jobs --no-legend)" ] && break; sleep 0.5; done',
+    `deadline=$((SECONDS + ${JOBS_DEADLINE_S}))`,
+    'while [ "$SECONDS" -lt "$deadline" ] && [ -n "$(systemctl list-jobs --no-legend)" ]; do sleep 0.5; done',
     ...(step.cleanup ?? []),
     'rm -rf "$stage"',
-    'if [ -z "$ran" ]; then echo "the watcher did not run within 120 s"; exit 1; fi',
+    `if [ -z "$ran" ]; then echo "the watcher did not run within ${WATCHER_DEADLINE_S} s"; exit 1; fi`,
     'echo "watcher ran: $ran"',
     "",
   ].join("\n");

@@ -35,7 +35,7 @@ import {
   type CheckContext,
   type ImageCheck,
 } from "./checks.js";
-import { deliveryScript, digestsOf, hostileCases, sha256, type DeliveryStep } from "./deliver.js";
+import { DELIVERY_SSH_TIMEOUT_MS, deliveryScript, digestsOf, hostileCases, sha256, type DeliveryStep } from "./deliver.js";
 import { deliveredMutableEnv, generateDelivery, issueCertificate, readDeliveryDir, certificateSpecs, type DeliveryFile, type DeliveryIdentity } from "./delivery.js";
 import { formatEnvFile, parseEnvFile } from "./envfile.js";
 import { guestForward, startCountingListener, startSentinel } from "./listeners.js";
@@ -234,7 +234,7 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
   };
   /** Sends one delivery; a watcher that did not run fails the given check. */
   const deliver = async (step: DeliveryStep): Promise<{ after: GuestSnapshot; failure?: string }> => {
-    const sent = await ssh.run("sudo -n bash -s", { input: deliveryScript(step), timeoutMs: 240_000 });
+    const sent = await ssh.run("sudo -n bash -s", { input: deliveryScript(step), timeoutMs: DELIVERY_SSH_TIMEOUT_MS });
     const after = await snapshot();
     return { after, failure: sent.exitCode === 0 ? undefined : `delivery script exit ${sent.exitCode}: ${`${sent.stdout}${sent.stderr}`.trim().split("\n").slice(-2).join(" | ")}` };
   };
