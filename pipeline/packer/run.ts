@@ -24,7 +24,12 @@ function run(args: string[], options: PackerRunOptions): Promise<void> {
     signal: options.signal,
     describe: meaningfulLine,
     tailLines: 12,
-    // Packer stops the VM and removes its partial output on SIGINT; give it time to.
+    // Packer stops the VM and removes its partial output on SIGINT; give it time to. Like a
+    // terminal's Ctrl-C, the SIGINT goes to Packer's whole process group: the top-level `packer`
+    // does not pass it on to its builder process while that waits for SSH (seen with Debian's
+    // 1.6.6: a SIGINT to it alone left the build VM running), and whatever of the group outlives
+    // Packer (its QEMU) is killed when Packer exits.
+    processGroup: true,
     killSignal: "SIGINT",
     forceKillAfterMs: 90_000,
     onLine: (line) => {
