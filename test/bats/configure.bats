@@ -7,9 +7,6 @@ load helpers/vmconfig
 
 setup() {
   vmconfig_setup
-  # REGISTRY_ENABLED defaults to true (Podplane's default): zot runs unless it is turned off.
-  KNC_RUNS="$KNC_SERVICES zot"
-  KND_RUNS="$KND_SERVICES zot"
   ETC="$PODPLANE_ROOT/opt/podplane/etc"
   ID="$PODPLANE_ROOT/opt/nstance-agent/identity"
   KEYS="$PODPLANE_ROOT/home/admin/.ssh/authorized_keys"
@@ -40,10 +37,14 @@ refused_unchanged() {
 
 @test "first boot (knc) from Podplane's user-data.env: detected.env, seeded mutable.env, identity, SSH, env files, every service started" {
   install_kind knc
-  write_user_data KUBE_LOG_LEVEL=4 NETSY_BUCKET=netsy-bucket
+  write_user_data KUBE_LOG_LEVEL=4 NETSY_BUCKET=netsy-bucket NETSY_ACCESS_KEY_ID=AKIAFIXTURE
   run --separate-stderr bash "$BIN/configure.sh"
   [ "$status" -eq 0 ]
-  [ "$(units_called start)" = "$(sorted "$KNC_RUNS")" ]
+  [ "$(units_called start)" = "$(runs knc)" ]
+  # Podplane's defaults: the registry is on (zot runs), telemetry is off (fluent-bit does not).
+  [[ " $(units_called start) " == *" zot "* ]]
+  [[ " $(units_called start) " != *" fluent-bit "* ]]
+  [ ! -e "$(env_file fluent-bit)" ]
   [ -z "$(calls 'systemctl restart')" ]
   # detected.env: Podplane's 8 names in its order, 0600; then the marker.
   [ "$(cut -d= -f1 "$ETC/detected.env" | tr '\n' ' ')" = "VMCONFIG_KIND VMCONFIG_BASE_KIND INSTANCE_PROVIDER_ID INSTANCE_IPV4 INSTANCE_IPV6 INSTANCE_NETDEV INSTANCE_HOSTNAME INSTANCE_FQDN " ]
@@ -79,8 +80,11 @@ refused_unchanged() {
   # only the variables each service uses; root services 0600, others 0640
   grep -qx 'KUBE_LOG_LEVEL="4"' "$(env_file kube-scheduler)"
   [ "$(wc -l <"$(env_file kube-scheduler)")" -eq 1 ]
-  grep -qx 'NETSY_BUCKET="netsy-bucket"' "$(env_file netsy)"
+  grep -qx 'NETSY_ACCESS_KEY_ID="AKIAFIXTURE"' "$(env_file netsy)"
   not grep -q NETSY "$(env_file kubelet)"
+  # the bucket is in netsy's cluster config (its room's writer), not in its env file
+  grep -q '"bucket_name": "netsy-bucket"' "$PODPLANE_ROOT/opt/netsy/etc/cluster.jsonc"
+  not grep -q NETSY_BUCKET "$(env_file netsy)"
   [ "$(stat -c %a "$(env_file kubelet)")" = 600 ]
   [ "$(stat -c %a "$(env_file netsy)")" = 640 ]
   # kube2iam (provider is not aws) does not apply
@@ -119,7 +123,7 @@ refused_unchanged() {
   write_user_data NETSY_BUCKET=b KUBE_API_ETCD_SERVERS=http://10.0.0.1:2379
   run --separate-stderr bash "$BIN/configure.sh"
   [ "$status" -eq 0 ]
-  [ "$(units_called start)" = "$(sorted "$KND_RUNS")" ]
+  [ "$(units_called start)" = "$(runs knd)" ]
   for svc in netsy kube-apiserver kube-scheduler kube-controller-manager; do
     [ ! -e "$(env_file "$svc")" ]
     not grep -q "$svc" "$STUB_LOG"
@@ -168,7 +172,8 @@ refused_unchanged() {
   [ "$status" -eq 0 ]
   grep -qx "INSTANCE_PROVIDER_ID='aws:///us-east-1a/i-0abc123'" "$ETC/detected.env"
   [ -f "$(env_file kube2iam)" ]
-  [ "$(units_called start)" = "$(sorted "$KND_RUNS kube2iam")" ]
+  [ "$(units_called start)" = "$(runs knd PROVIDER_KIND=aws)" ]
+  [[ " $(units_called start) " == *" kube2iam "* ]]
   [ -z "$(calls 'systemctl (enable|disable|daemon-reload)')" ]
 }
 
@@ -249,7 +254,8 @@ STUB
 
 @test "env files read back identically by bash (and use systemd EnvironmentFile quoting)" {
   install_kind knc
-  write_user_data 'TELEMETRY_S3_ASSUME_ROLE=arn:aws:iam::1:role/a "b" \c'
+  # fluent-bit's env file carries the role: telemetry on (Podplane's default is off).
+  write_user_data TELEMETRY_ENABLED=true 'TELEMETRY_S3_ASSUME_ROLE=arn:aws:iam::1:role/a "b" \c'
   run --separate-stderr bash "$BIN/configure.sh"
   [ "$status" -eq 0 ]
   # shellcheck disable=SC1090
@@ -386,15 +392,29 @@ WRITER
   [ "$(wc -l <"$EXEC_LOG")" -le 4 ]
 }
 
-@test "external commands: a first boot execs at most 26, a delivered update at most 12" {
+# First boot, knc, every service with a config writer (Podplane's defaults): 29 =
+#   bash 2 (bootstrap.sh, restart.sh), flock 1, ip 1 + hostname 1 (detection),
+#   useradd 1 + install 1 (admin and ~admin/.ssh), install 2 (/etc/sudoers.d and /opt/env: there
+#   on a VM already, from Debian and tmpfiles.d, so no fork there), chmod 1 (the identity files),
+#   mkdir 3 (one per commit: bootstrap, configure, restart; each makes all the staging and room
+#   directories at once), mv 11 (one per directory written: etc; /opt/env, sudoers.d, .ssh and
+#   the six rooms' config directories; state), systemctl 3 (is-active, start, show: which units
+#   wait for a ConditionPathExists=), sha256sum 1, logger 1 (none under systemd).
+# (Before stage_file staged in memory and made its directories in one mkdir at commit: 45, with
+# 18 mkdir.)
+# A delivered mutable.env change: 12 = bash 3 (update-mutable-env.sh, configure.sh, restart.sh),
+#   flock 1 (the watcher's: the scripts it runs inherit the lock), mv 3 (mutable.env, /opt/env,
+#   state), systemctl 3 (is-active, restart, show), sha256sum 1, logger 1.
+@test "external commands: a first boot execs at most 29 (one mkdir per commit), a delivered update at most 12 (one flock)" {
   install_kind knc
   write_user_data
   exec_counting_path
   run --separate-stderr env PATH="$COUNTED_PATH" "$BASH" "$BIN/configure.sh"
   [ "$status" -eq 0 ]
   sort "$EXEC_LOG" | uniq -c
-  [ "$(wc -l <"$EXEC_LOG")" -le 26 ]
-  [ "$(grep -c '^systemctl$' "$EXEC_LOG")" -eq 2 ]
+  [ "$(wc -l <"$EXEC_LOG")" -le 29 ]
+  [ "$(grep -c '^mkdir$' "$EXEC_LOG")" -le 3 ]
+  [ "$(grep -c '^systemctl$' "$EXEC_LOG")" -eq 3 ]
   mkdir -p "$PODPLANE_ROOT/opt/nstance-agent/recv"
   printf "KUBE_LOG_LEVEL='5'\n" >"$PODPLANE_ROOT/opt/nstance-agent/recv/mutable.env"
   : >"$EXEC_LOG"
@@ -402,4 +422,6 @@ WRITER
   [ "$status" -eq 0 ]
   sort "$EXEC_LOG" | uniq -c
   [ "$(wc -l <"$EXEC_LOG")" -le 12 ]
+  [ "$(grep -c '^flock$' "$EXEC_LOG")" -eq 1 ]
+  [ "$(units_called restart)" = "$(sorted kubelet kube-apiserver kube-scheduler kube-controller-manager)" ]
 }

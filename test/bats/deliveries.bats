@@ -19,7 +19,7 @@ setup_file() {
     fixture_stubs
     make_fixture_tree
     fixture_install "$kind"
-    write_user_data "$kind"
+    write_user_data
     bash "$INSTALLED_BIN/configure.sh" 2>/dev/null
   done
   BATS_TEST_TMPDIR=$real_tmpdir
@@ -105,8 +105,10 @@ chowned() {
   [ "$(chowned /opt/crt/ca.crt)" = root:podplane ]
   # no staged file left behind
   [ -z "$(find "$PODPLANE_ROOT/opt/crt" "$PODPLANE_ROOT/opt/key" -path '*/.delivery/*' -type f)" ]
-  # every running service that reads one of these files restarted, the others did not
-  [ "$(units_called restart)" = "$(sorted kube-apiserver kube-controller-manager kube-scheduler kubelet netsy)" ]
+  # every running service that reads one of these files restarted (zot: registry.server.crt and
+  # the CA it checks clients against; zot runs by Podplane's default REGISTRY_ENABLED=true), the
+  # others did not
+  [ "$(units_called restart)" = "$(sorted kube-apiserver kube-controller-manager kube-scheduler kubelet netsy zot)" ]
   [ -z "$(calls 'systemctl start')" ]
 }
 
@@ -141,7 +143,7 @@ chowned() {
   clear_calls
   deliver_cert ca.crt
   bash "$INSTALLED_BIN/nstance-recv-watch.sh" 2>/dev/null
-  [ "$(units_called restart)" = "$(sorted kube-apiserver kube-controller-manager kube-scheduler kubelet netsy)" ]
+  [ "$(units_called restart)" = "$(sorted kube-apiserver kube-controller-manager kube-scheduler kubelet netsy zot)" ]
   clear_calls
   # containerd reads its registry client certificate at each pull: no restart
   deliver_cert containerd.client.crt
@@ -278,7 +280,8 @@ hostile_setup() {
   cmp "$RECV/kubelet.server.crt" "$PODPLANE_ROOT/opt/crt/kubelet.server.crt"
   [ ! -e "$PODPLANE_ROOT/opt/crt/netsy.server.crt" ]
   [ ! -e "$PODPLANE_ROOT/opt/key/kube-apiserver" ]
-  [ "$(units_called restart)" = kubelet ]
+  # kubelet (its certificates, the CA) and zot (the CA it checks clients against)
+  [ "$(units_called restart)" = "$(sorted kubelet zot)" ]
 }
 
 @test "a burst of three triggers gives one configure run" {

@@ -74,15 +74,24 @@ assert_rejected() {
   grep -qx 'KUBE_LOG_LEVEL="5"' "$(env_file kubelet)"
 }
 
-@test "a telemetry change restarts fluent-bit alone; delivering the same values again restarts nothing" {
+@test "telemetry: turning it on starts fluent-bit alone; a change of its variables restarts it alone; the same values again restart nothing" {
+  # Podplane's default is TELEMETRY_ENABLED=false: fluent-bit does not run until it is turned on.
+  [ ! -e "$(env_file fluent-bit)" ]
+  deliver $'TELEMETRY_ENABLED=\'true\'\n'
+  run --separate-stderr bash "$BIN/nstance-recv-watch.sh"
+  [ "$status" -eq 0 ]
+  [ "$(units_called start)" = fluent-bit ]
+  [ -z "$(calls 'systemctl restart')" ]
+  clear_calls
   deliver $'TELEMETRY_LOG_SERVICES=\'kubelet,netsy\'\nTELEMETRY_ENABLED=\'true\'\n'
   run --separate-stderr bash "$BIN/nstance-recv-watch.sh"
   [ "$status" -eq 0 ]
   [ "$(units_called restart)" = fluent-bit ]
+  [ -z "$(calls 'systemctl start')" ]
   clear_calls
   run --separate-stderr bash "$BIN/nstance-recv-watch.sh"
   [ "$status" -eq 0 ]
-  [ -z "$(calls 'systemctl restart')" ]
+  [ -z "$(calls 'systemctl (start|restart)')" ]
 }
 
 @test "REGISTRY_ENABLED (default true): false stops zot and restarts containerd; true starts it again; never enable/disable" {

@@ -15,10 +15,12 @@ setup() {
   declare -gA ENV=()
 }
 
-# stage_file DEST MODE TEXT [OWNER:GROUP]: writes TEXT and records "DEST MODE OWNER".
+# stage_file DEST MODE TEXT [OWNER:GROUP]: writes TEXT and records "DEST MODE OWNER"; makes a
+# missing directory as the real one's commit does (the writers make none themselves).
 stage_file() {
   (($# == 3 || $# == 4)) || return 1
   [[ "$1" == "$PODPLANE_ROOT"/* ]] || return 1
+  [[ -d "${1%/*}" ]] || mkdir -p "${1%/*}"
   printf '%s' "$3" >"$1"
   echo "${1#"$PODPLANE_ROOT"} $2 ${4:-}" >>"$STAGED_LOG"
 }

@@ -134,6 +134,28 @@ units_called() {
 
 sorted() { tr ' ' '\n' <<<"$*" | sort | tr '\n' ' ' | sed 's/ $//'; }
 
+# runs KIND [NAME=value ...]: the services configure.sh starts on a KIND VM whose user-data sets
+# NAME=value (PROVIDER_KIND is local unless given, as write_user_data writes it; the rest from
+# variables.tsv's defaults, Podplane's own: TELEMETRY_ENABLED=false, REGISTRY_ENABLED=true): the
+# services.tsv rows of KIND whose "when" column holds, sorted, space-separated.
+runs() {
+  local kind=$1 kv name def svc kinds when list=""
+  local -A val=()
+  while IFS=$'\t' read -r name _ _ _ def _; do
+    [[ -z "$name" || "$name" == \#* ]] && continue
+    [[ "$def" != - ]] || def=""
+    val[$name]=$def
+  done <"$VMCONFIG_TREE/opt/podplane/share/variables.tsv"
+  val[PROVIDER_KIND]=local
+  for kv in "${@:2}"; do val[${kv%%=*}]=${kv#*=}; done
+  while IFS=$'\t' read -r svc kinds when _; do
+    [[ -z "$svc" || "$svc" == \#* || ",$kinds," != *",$kind,"* ]] && continue
+    [[ "$when" == always || "${val[${when%%=*}]:-}" == "${when#*=}" ]] || continue
+    list+=" $svc"
+  done <"$VMCONFIG_TREE/opt/podplane/share/services.tsv"
+  sorted "${list# }"
+}
+
 env_file() { printf '%s' "$PODPLANE_ROOT/opt/env/$1.env"; }
 
 # not CMD...: fails when CMD succeeds (a bare `! cmd` does not fail a bats test).

@@ -230,12 +230,15 @@ main() {
   [[ -d "$PP_ETC" ]] || mkdir -p "$PP_ETC"
   stage_detected
   stage_mutable_seed
-  # detected.env and mutable.env first (one mv), the marker last: no marker without both.
+  # detected.env and mutable.env first (one mv), the marker last: no marker without both. The
+  # marker is written in place (a builtin, no mkdir and mv): only its existence counts, and a
+  # marker cut short by a power loss still says that both files were committed.
   commit_staged
   local stamp TZ=UTC
   printf -v stamp '%(%Y-%m-%dT%H:%M:%SZ)T' -1
-  stage_file "$BOOTSTRAP_DONE" 0600 "completed_at=$stamp"$'\n'
-  commit_staged
+  umask 077
+  printf 'completed_at=%s\n' "$stamp" >"$BOOTSTRAP_DONE"
+  umask "$PP_UMASK"
   log "detected ${DETECTED[INSTANCE_HOSTNAME]} ${DETECTED[INSTANCE_IPV4]} ${DETECTED[INSTANCE_IPV6]:-no-ipv6} on ${DETECTED[INSTANCE_NETDEV]} (${DETECTED[INSTANCE_PROVIDER_ID]}); seeded $MUTABLE_ENV"
 }
 

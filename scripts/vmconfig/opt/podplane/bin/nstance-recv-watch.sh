@@ -8,8 +8,9 @@
 #     type, a key without its certificate or a certificate without its key refuses the delivery;
 #  2. has update-mutable-env.sh merge the delivered mutable.env (its rejection refuses the rest);
 #  3. copies the changed files to their runtime places (owner, group and mode set before an
-#     atomic rename), under the vmconfig lock;
+#     atomic rename);
 #  4. runs configure.sh once, whose restart.sh restarts only the services whose inputs changed.
+# Steps 2-4 hold the vmconfig lock (one flock: the scripts run inherit it).
 # A burst of deliveries ends in one run: the trigger is removed, then the script waits
 # PODPLANE_RECV_SETTLE seconds (default 1) until no new trigger arrived, and goes round again
 # when one arrives while it works. A refused delivery is logged (stderr and journal) file by
@@ -133,18 +134,18 @@ apply_delivery() {
   check_recv
   check_destinations
   ((${#PROBLEMS[@]} == 0)) || refuse || return 1
+  # The lock from here to the end of configure.sh: update-mutable-env.sh and configure.sh
+  # inherit it (take_lock), so nothing runs between the merge, the files and the configure pass.
+  take_lock
   if [[ -n "$MUTABLE_INPUT" ]] && ! "$VMCONFIG_HOME/bin/update-mutable-env.sh" "$MUTABLE_INPUT"; then
     problem mutable.env "rejected by update-mutable-env.sh (reason above)"
     refuse || return 1
   fi
-  take_lock
   for q in "${!QUEUE_ROW[@]}"; do
     i=${QUEUE_ROW[q]}
     stage_delivery "${DLV_DEST[i]}" "${DLV_MODE[i]}" "${DLV_OWNER[i]}" "${DLV_GROUP[i]}" "${QUEUE_TEXT[q]}"
   done
   ((${#DELIVERED[@]} == 0)) || commit_deliveries
-  # configure.sh takes the lock itself.
-  exec 9>&-
   log "applied the delivery: ${#QUEUE_ROW[@]} files checked; updated: ${DELIVERED[*]:-none}"
 }
 
@@ -167,6 +168,8 @@ main() {
     else
       refused=1
     fi
+    # Not held while the next round settles.
+    exec 9>&-
     # systemd does not start the unit again for a trigger that arrives while it runs.
     [[ -e "$RECV_TRIGGER" ]] || break
     log "another delivery arrived meanwhile: going round again"

@@ -82,37 +82,64 @@ read_file() {
 }
 
 # Write-if-changed without forks for text: stage_file DEST MODE TEXT [OWNER:GROUP] compares
-# TEXT with DEST (builtin read) and, when it differs, writes it to DIR/.staged/NAME with MODE
-# (and OWNER:GROUP: one chown, skipped under PODPLANE_ROOT, i.e. in tests); commit_staged then
-# moves every staged file into place with one `mv` per directory (each rename is atomic: same
-# file system). Sets WRITE_CHANGED; STAGED_COUNT counts files waiting for commit_staged.
-declare -gA STAGED=()
+# TEXT with DEST (builtin read) and, when it differs, keeps TEXT, MODE and OWNER:GROUP for
+# commit_staged, which writes them all at once: one `mkdir -p` for every staging directory
+# (DIR/.staged, 0700) that is missing, with any missing DIR (0755 from the umask: a room's config
+# directory on first boot), each file into DIR/.staged/NAME with its MODE from the first byte
+# (builtin writes), one `chown` per OWNER:GROUP (none for root:root when run as root: the files
+# are root's already; none at all under PODPLANE_ROOT, i.e. in tests), then one `mv` per
+# directory over the destinations (each rename atomic: same file system). So a first boot costs
+# one mkdir, a few chowns and one mv per directory, whatever the number of files. Sets
+# WRITE_CHANGED; STAGED_COUNT counts files waiting for commit_staged.
+declare -gA STAGED=() STAGED_TEXT=() STAGED_MODE=() STAGED_OWNER=()
 STAGED_COUNT=0
 stage_file() {
-  local dest=$1 mode=$2 text=$3 owner=${4:-} dir=${1%/*} current mask
+  local dest=$1 mode=$2 text=$3 owner=${4:-} dir=${1%/*} current
   read_file "$dest" current
   if [[ -f "$dest" && "$current" == "$text" ]]; then
     WRITE_CHANGED=0
     return 0
   fi
-  local staged="$dir/.staged/${dest##*/}"
-  [[ -d "$dir/.staged" ]] || mkdir -m 0700 "$dir/.staged"
-  # A leftover of an interrupted run would keep its old mode through the redirection below.
-  [[ ! -e "$staged" ]] || rm -f -- "$staged"
-  printf -v mask '%03o' $((8#777 & ~8#$mode))
-  umask "$mask"
-  printf '%s' "$text" >"$staged"
-  umask "$PP_UMASK"
-  [[ -z "$owner" || -n "$PODPLANE_ROOT" ]] || chown -- "$owner" "$staged"
-  [[ "${STAGED[$dir]:-}/" == *"/${dest##*/}/"* ]] || STAGED[$dir]+="/${dest##*/}"
-  STAGED_COUNT=$((STAGED_COUNT + 1))
+  [[ -n "${STAGED_TEXT[$dest]+set}" ]] || {
+    STAGED[$dir]+="/${dest##*/}"
+    STAGED_COUNT=$((STAGED_COUNT + 1))
+  }
+  STAGED_TEXT[$dest]=$text
+  STAGED_MODE[$dest]=$mode
+  STAGED_OWNER[$dest]=$owner
   WRITE_CHANGED=1
 }
 
-# commit_staged: one `mv` per directory moves the staged files over their destinations.
+# commit_staged: writes the staged files and moves them over their destinations (see stage_file).
 commit_staged() {
-  local dir name
-  local -a files names
+  local dir name dest staged mask owner
+  local -a files names staging_dirs=() leftovers=()
+  local -A by_owner=()
+  for dir in "${!STAGED[@]}"; do
+    [[ -d "$dir/.staged" ]] || staging_dirs+=("$dir/.staged")
+  done
+  # -m is for the staging directories; the missing parents get 0755 from the umask, on purpose.
+  # shellcheck disable=SC2174
+  ((${#staging_dirs[@]} == 0)) || mkdir -p -m 0700 -- "${staging_dirs[@]}"
+  for dest in "${!STAGED_TEXT[@]}"; do
+    staged="${dest%/*}/.staged/${dest##*/}"
+    # A leftover of an interrupted run would keep its old mode and owner through the redirection.
+    [[ ! -e "$staged" ]] || leftovers+=("$staged")
+  done
+  ((${#leftovers[@]} == 0)) || rm -f -- "${leftovers[@]}"
+  for dest in "${!STAGED_TEXT[@]}"; do
+    staged="${dest%/*}/.staged/${dest##*/}"
+    printf -v mask '%03o' $((8#777 & ~8#${STAGED_MODE[$dest]}))
+    umask "$mask"
+    printf '%s' "${STAGED_TEXT[$dest]}" >"$staged"
+    umask "$PP_UMASK"
+    owner=${STAGED_OWNER[$dest]}
+    [[ -z "$owner" || -n "$PODPLANE_ROOT" || ("$owner" == root:root && "$EUID" -eq 0) ]] || by_owner[$owner]+="$staged"$'\n'
+  done
+  for owner in "${!by_owner[@]}"; do
+    mapfile -t files <<<"${by_owner[$owner]%$'\n'}"
+    chown -- "$owner" "${files[@]}"
+  done
   for dir in "${!STAGED[@]}"; do
     files=()
     IFS=/ read -r -a names <<<"${STAGED[$dir]#/}"
@@ -122,6 +149,9 @@ commit_staged() {
     mv -f -t "$dir" -- "${files[@]}"
   done
   STAGED=()
+  STAGED_TEXT=()
+  STAGED_MODE=()
+  STAGED_OWNER=()
   STAGED_COUNT=0
 }
 
@@ -402,8 +432,12 @@ write_mutable_env() {
 }
 
 # One configure/update at a time (the boot-time unit and cloud-init may both run configure.sh).
+# A script started by one that holds the lock (nstance-recv-watch.sh runs update-mutable-env.sh
+# and configure.sh under it) inherits it on fd 9: it neither opens the file again nor runs flock
+# (which would wait for its own parent).
 take_lock() {
   [[ -d "$PP_STATE" ]] || mkdir -p "$PP_STATE"
+  [[ ! /proc/self/fd/9 -ef "$PP_STATE/vmconfig.lock" ]] || return 0
   exec 9>>"$PP_STATE/vmconfig.lock"
   flock -w 300 9 || die "another vmconfig script has held $PP_STATE/vmconfig.lock for 5 minutes"
 }

@@ -8,7 +8,8 @@
 [[ -z "${ROOM_LIB_LOADED:-}" ]] || return 0
 ROOM_LIB_LOADED=1
 
-# Where the rooms' files live inside a test root (empty on a VM).
+# Where the rooms' files live inside a test root (empty on a VM); the writers read it.
+# shellcheck disable=SC2034
 ROOM_ROOT=${PODPLANE_ROOT:-}
 
 # API server name every node resolves through the hosts-refresh room's /etc/hosts entry.
@@ -21,10 +22,8 @@ room_quote() {
   printf -v "$1" '"%s"' "${_rq//\"/\\\"}"
 }
 
-# room_dir DIR: makes DIR (under ROOM_ROOT, mode from the umask: 0755) when missing; a fork only the first time.
-room_dir() {
-  [[ -d "$ROOM_ROOT$1" ]] || mkdir -p "$ROOM_ROOT$1"
-}
+# A writer does not make its directories: stage_file's commit makes any that is missing (0755),
+# all in the one mkdir that creates the staging directories.
 
 # room_kubeconfig VAR NAME: the kubeconfig of a client whose certificate Nstance delivers as
 # /opt/crt/NAME.client.crt (key in /opt/key/NAME/), talking to the API through the internal name.

@@ -36,7 +36,6 @@ configure_containerd() {
     [plugins.\"io.containerd.cri.v1.images\".pinned_images]
       sandbox = $q"
   fi
-  room_dir /etc/containerd
   stage_file "$ROOM_ROOT/etc/containerd/config.toml" 0644 "version = 3
 oom_score = -999
 
@@ -60,7 +59,6 @@ oom_score = -999
   hosts_dir=/etc/containerd/certs.d/$registry
   if [[ "$enabled" == true ]]; then
     containerd_registry_host host
-    room_dir "$hosts_dir"
     stage_file "$ROOM_ROOT$hosts_dir/hosts.toml" 0644 "[host.\"$host\"]
   capabilities = [\"pull\", \"resolve\"]
   ca = \"/opt/crt/ca.crt\"

@@ -136,6 +136,5 @@ pipeline:
       logs_uri: $q
       tls: $OTLP_TLS"
   fi
-  room_dir /opt/fluent-bit/etc
   stage_file "$ROOM_ROOT/opt/fluent-bit/etc/fluent-bit.yaml" 0640 "$text"$'\n' root:fluent-bit
 }

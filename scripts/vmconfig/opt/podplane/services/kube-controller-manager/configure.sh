@@ -8,6 +8,5 @@ source "${BASH_SOURCE[0]%/*}/../lib.sh"
 configure_kube_controller_manager() {
   local kubeconfig
   room_kubeconfig kubeconfig kube-controller-manager
-  room_dir /opt/kube-controller-manager/etc
   stage_file "$ROOM_ROOT/opt/kube-controller-manager/etc/kubeconfig" 0640 "$kubeconfig" root:kube-controller-manager
 }

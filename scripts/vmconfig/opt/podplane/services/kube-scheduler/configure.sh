@@ -8,7 +8,6 @@ source "${BASH_SOURCE[0]%/*}/../lib.sh"
 configure_kube_scheduler() {
   local kubeconfig
   room_kubeconfig kubeconfig kube-scheduler
-  room_dir /opt/kube-scheduler/etc
   stage_file "$ROOM_ROOT/opt/kube-scheduler/etc/kube-scheduler.yaml" 0640 "apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:

@@ -8,6 +8,5 @@ source "${BASH_SOURCE[0]%/*}/../lib.sh"
 configure_kube2iam() {
   local kubeconfig
   room_kubeconfig kubeconfig kube2iam
-  room_dir /opt/kube2iam/etc
   stage_file "$ROOM_ROOT/opt/kube2iam/etc/kubeconfig" 0640 "$kubeconfig" root:kube2iam
 }

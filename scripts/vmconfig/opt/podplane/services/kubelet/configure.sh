@@ -60,7 +60,6 @@ evictionSoftGracePeriod:
 evictionPressureTransitionPeriod: 1m
 "
   room_kubeconfig kubeconfig kubelet
-  room_dir /opt/kubelet/etc
   stage_file "$ROOM_ROOT/opt/kubelet/etc/kubelet.yaml" 0600 "$text" root:root
   stage_file "$ROOM_ROOT/opt/kubelet/etc/kubeconfig" 0600 "$kubeconfig" root:root
 }

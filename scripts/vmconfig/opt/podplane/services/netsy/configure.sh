@@ -10,7 +10,6 @@ configure_netsy() {
   [[ "${ENV[PROVIDER_KIND]:-}" != google ]] || provider=gcs
   room_quote id "${ENV[CLUSTER_ID]:-}"
   room_quote bucket "${ENV[NETSY_BUCKET]:-}"
-  room_dir /opt/netsy/etc
   stage_file "$ROOM_ROOT/opt/netsy/etc/cluster.jsonc" 0640 "{
   \"cluster_id\": $id,
   \"storage\": {

@@ -28,7 +28,6 @@ configure_zot() {
   fi
   # containerd's hosts.toml points at the same loopback address (configure_containerd).
   [[ -z "${ENV[INSTANCE_IPV6]:-}" ]] || address='"::1"'
-  room_dir /opt/zot/etc
   stage_file "$ROOM_ROOT/opt/zot/etc/config.json" 0640 "{
   \"distSpecVersion\": \"1.1.1\",
   \"storage\": {\"rootDirectory\": \"/var/lib/zot\", \"dedupe\": false, \"storageDriver\": $driver},
