@@ -94,6 +94,37 @@ refused_unchanged() {
   [[ "$(calls logger)" == *"timings: bootstrap="* ]]
 }
 
+@test "first boot before Nstance delivered: units skipped for a missing certificate wait, configure succeeds; the next run starts them" {
+  install_kind knc
+  write_user_data
+  # systemd skips a unit whose ConditionPathExists= (its certificates) does not hold yet.
+  printf '%s\n' kubelet.service kube-apiserver.service >"$STUB_STATE/condition-fails"
+  run --separate-stderr bash "$BIN/configure.sh"
+  [ "$status" -eq 0 ]
+  [[ "$stderr" == *"waiting for their inputs: "*kube* ]]
+  [[ "$stderr" != *"did not start"* ]]
+  [ ! -e "$PODPLANE_ROOT/opt/podplane/state/kubelet.digest" ]
+  [ ! -e "$STUB_STATE/kubelet.service.active" ]
+  # Nstance delivered: the conditions hold; the next run starts exactly the waiting ones.
+  rm "$STUB_STATE/condition-fails"
+  : >"$STUB_LOG"
+  run --separate-stderr bash "$BIN/configure.sh"
+  [ "$status" -eq 0 ]
+  [ "$(units_called start)" = "$(sorted kubelet kube-apiserver)" ]
+  [ -z "$(calls 'systemctl restart')" ]
+  [ -e "$PODPLANE_ROOT/opt/podplane/state/kubelet.digest" ]
+}
+
+@test "a unit that fails to start (not a condition) still fails configure, naming it" {
+  install_kind knc
+  write_user_data
+  echo kube-scheduler.service >"$STUB_STATE/fail-start"
+  run --separate-stderr bash "$BIN/configure.sh"
+  [ "$status" -ne 0 ]
+  [[ "$stderr" == *"kube-scheduler.service did not start"* ]]
+  [[ "$stderr" == *"failed to start, restart or stop: kube-scheduler"* ]]
+}
+
 @test "second and third run: same inputs, no file rewritten, nothing restarted or started" {
   boot knc
   touch -d '2000-01-01' "$PODPLANE_ROOT"/opt/env/*.env "$ETC"/*.env "$ID"/* "$KEYS"
@@ -402,10 +433,11 @@ WRITER
 #   wait for a ConditionPathExists=), sha256sum 1, logger 1 (none under systemd).
 # (Before stage_file staged in memory and made its directories in one mkdir at commit: 45, with
 # 18 mkdir.)
-# A delivered mutable.env change: 12 = bash 3 (update-mutable-env.sh, configure.sh, restart.sh),
+# A delivered mutable.env change: 11 = bash 3 (update-mutable-env.sh, configure.sh, restart.sh),
 #   flock 1 (the watcher's: the scripts it runs inherit the lock), mv 3 (mutable.env, /opt/env,
-#   state), systemctl 3 (is-active, restart, show), sha256sum 1, logger 1.
-@test "external commands: a first boot execs at most 29 (one mkdir per commit), a delivered update at most 12 (one flock)" {
+#   state), systemctl 2 (is-active, restart: only a start can be skipped for a condition, so no
+#   show), sha256sum 1, logger 1.
+@test "external commands: a first boot execs at most 29 (one mkdir per commit), a delivered update at most 11 (one flock)" {
   install_kind knc
   write_user_data
   exec_counting_path
@@ -421,7 +453,8 @@ WRITER
   run --separate-stderr env PATH="$COUNTED_PATH" "$BASH" "$BIN/nstance-recv-watch.sh"
   [ "$status" -eq 0 ]
   sort "$EXEC_LOG" | uniq -c
-  [ "$(wc -l <"$EXEC_LOG")" -le 12 ]
+  [ "$(wc -l <"$EXEC_LOG")" -le 11 ]
   [ "$(grep -c '^flock$' "$EXEC_LOG")" -eq 1 ]
+  [ "$(grep -c '^systemctl$' "$EXEC_LOG")" -eq 2 ]
   [ "$(units_called restart)" = "$(sorted kubelet kube-apiserver kube-scheduler kube-controller-manager)" ]
 }

@@ -6,7 +6,9 @@
 # given goes to $STUB_CALLS (default $STUB_LOG.calls), which is what call counts use. systemctl answers is-active / is-enabled (one line per unit, like
 # systemd: exit 0 when any is active/enabled) from $STUB_STATE/<unit>.active and .enabled
 # marker files, which its start/restart/stop/enable/disable calls maintain; a unit listed in
-# $STUB_STATE/fail-start does not start. systemd-sysusers adds the users of the files it is
+# $STUB_STATE/fail-start does not start; one listed in $STUB_STATE/condition-fails is skipped as
+# systemd skips a unit whose ConditionPathExists= does not hold (start exits 0, the unit stays
+# inactive, `show -p ConditionResult` says no). systemd-sysusers adds the users of the files it is
 # given to $PODPLANE_ROOT/etc/passwd; systemd-tmpfiles only records its call.
 
 make_stubs() {
@@ -47,7 +49,21 @@ case "$verb" in
     ;;
   start | restart)
     for u in "${units[@]}"; do
-      if grep -qx "$u" "$STUB_STATE/fail-start" 2>/dev/null; then rc=1; else touch "$STUB_STATE/$u.active"; fi
+      if grep -qx "$u" "$STUB_STATE/fail-start" 2>/dev/null; then
+        rc=1
+      elif grep -qx "$u" "$STUB_STATE/condition-fails" 2>/dev/null; then
+        : # skipped by a ConditionPathExists= that does not hold: inactive, and start exits 0
+      else
+        touch "$STUB_STATE/$u.active"
+      fi
+    done
+    ;;
+  show)
+    for u in "${units[@]}"; do
+      [[ "$u" != Id && "$u" != ConditionResult ]] || continue
+      echo "Id=$u"
+      if grep -qx "$u" "$STUB_STATE/condition-fails" 2>/dev/null; then echo ConditionResult=no; else echo ConditionResult=yes; fi
+      echo
     done
     ;;
   stop) for u in "${units[@]}"; do rm -f "$STUB_STATE/$u.active"; done ;;

@@ -76,7 +76,8 @@ run_verb() {
   (($# > 0)) || return 0
   local -a units=("${@/%/.service}") bad=()
   if systemctl "$verb" -- "${units[@]}"; then
-    [[ "$verb" == stop ]] || note_waiting "${units[@]}"
+    # Only a start can be skipped for a condition: a restart is of a unit that was running.
+    [[ "$verb" != start ]] || note_waiting "${units[@]}"
     return 0
   fi
   not_running "${units[@]}"
@@ -163,7 +164,8 @@ main() {
   without_failed started
   without_failed restarted
   without_failed stopped
-  log "started: ${started[*]:-none}; restarted: ${restarted[*]:-none}; stopped: ${stopped[*]:-none}; unchanged: ${unchanged[*]:-none}; waiting for their inputs: ${!WAITING[*]:-none}"
+  local -a waiting=("${!WAITING[@]}")
+  log "started: ${started[*]:-none}; restarted: ${restarted[*]:-none}; stopped: ${stopped[*]:-none}; unchanged: ${unchanged[*]:-none}; waiting for their inputs: ${waiting[*]:-none}"
   ((${#FAILED[@]} == 0)) || die "some services failed to start, restart or stop: ${!FAILED[*]} (see above and journalctl -u <service>)"
 }
 
