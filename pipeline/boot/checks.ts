@@ -335,6 +335,9 @@ export function checkServiceEnv(ctx: CheckContext, snapshot: GuestSnapshot): Ima
   return check(CHECK_NAMES.serviceEnv, problems, seen);
 }
 
+/** Interpreters a script binary runs under (its /proc exe). */
+const INTERPRETER = /^(python3(\.\d+)?|bash|sh|dash|perl)$/;
+
 /** One running service, judged from /proc: binary, user, environment, listening sockets. */
 function serviceProblems(ctx: CheckContext, snapshot: GuestSnapshot, service: ServiceSpec): { problems: string[]; seen: string } {
   const problems: string[] = [];
@@ -348,15 +351,20 @@ function serviceProblems(ctx: CheckContext, snapshot: GuestSnapshot, service: Se
   }
   const argv0 = path.basename(proc.argv[0] ?? "");
   const exe = path.basename(proc.exe ?? "");
-  if (argv0 !== service.name && exe !== service.name) problems.push(`${service.name}'s main process is ${proc.argv[0] ?? "?"} (exe ${proc.exe ?? "?"}), not the ${service.name} binary (a wrapper that does not exec?)`);
+  // A binary that is a script (a stand-in is a Python zip app) runs as its #! interpreter with
+  // the binary's path as the first argument; a wrapper that did not exec shows its own run.sh there.
+  const script = INTERPRETER.test(exe) && path.basename(proc.argv[1] ?? "") === service.name;
+  if (argv0 !== service.name && exe !== service.name && !script) problems.push(`${service.name}'s main process is ${proc.argv.slice(0, 2).join(" ") || "?"} (exe ${proc.exe ?? "?"}), not the ${service.name} binary (a wrapper that does not exec?)`);
   const expectedUid = service.user === "root" ? 0 : snapshot.users[service.user]?.uid;
   if (expectedUid === undefined) problems.push(`${service.name} should run as ${service.user}, which does not exist`);
   else if (proc.uid[0] !== String(expectedUid) || proc.uid[1] !== String(expectedUid)) problems.push(`${service.name} runs as uid ${proc.uid.join("/")}, expected ${service.user} (${expectedUid})`);
   const unitUser = unit.User || "root";
   if (unitUser !== service.user) problems.push(`${service.name}.service has User=${unitUser}, expected ${service.user}`);
   const envFile = envOf(snapshot, serviceEnvFile(service.name));
-  const missing = [...(envFile ?? [])].filter(([name, value]) => proc.environ[name] !== value).map(([name]) => name);
-  if (missing.length > 0) problems.push(`${service.name}'s environment lacks or differs in ${missing.join(", ")} of its env file`);
+  // Every variable of the env file reaches the binary; its run.sh may normalise a value (netsy's
+  // path style is forced on for local object storage), so names are required, not values.
+  const missing = [...(envFile ?? [])].filter(([name]) => proc.environ[name] === undefined).map(([name]) => name);
+  if (missing.length > 0) problems.push(`${service.name}'s environment lacks ${missing.join(", ")} of its env file`);
   const listens = proc.cgroupListens;
   const want = LISTENS[service.name];
   if (want && !listens.some((l) => want.test(l))) problems.push(`${service.name} does not listen on ${want.source} (listens: ${listens.join(", ") || "nothing"})`);
@@ -445,7 +453,9 @@ export function changedRuntimeFiles(before: GuestSnapshot, after: GuestSnapshot)
 export function changedVariables(spec: VmconfigSpec, before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): string[] {
   const defaults = new Map(spec.variables.map((v) => [v.name, v.default ?? ""]));
   const effective = (env: ReadonlyMap<string, string>, name: string): string => env.get(name) || defaults.get(name) || "";
-  return [...new Set([...before.keys(), ...after.keys()])].filter((name) => effective(before, name) !== effective(after, name)).sort();
+  // A delivery merges into mutable.env: a name it does not carry keeps its value (the seed's
+  // NSTANCE_SERVER_* are not among the CLI's 39), so only the delivered names can change.
+  return [...after.keys()].filter((name) => effective(before, name) !== effective(after, name)).sort();
 }
 
 /** The services that must restart when `names` change: those that apply and take one of them. */

@@ -36,6 +36,9 @@ function contentTypeOf(userData: string): string {
   throw new Error("user-data must start with #! or #cloud-config");
 }
 
+/** Where cloud-init renders /etc/hosts from on Debian (manage_etc_hosts: true). */
+const HOSTS_TEMPLATE = "/etc/cloud/templates/hosts.debian.tmpl";
+
 /** The test-only part: the bake's build-user cloud-config for the test user, its throw-away key and the pinned host key, plus the download sentinel's /etc/hosts line. */
 export function testAccessCloudConfig(sshPublicKey: string, sshHostKey?: SeedHostKey, sentinel?: SeedOptions["sentinel"]): string {
   if (/[\r\n]/.test(sshPublicKey)) throw new Error("an SSH public key is one line");
@@ -43,7 +46,9 @@ export function testAccessCloudConfig(sshPublicKey: string, sshHostKey?: SeedHos
   if (!sentinel || sentinel.hosts.length === 0) return access;
   if (!/^\d+\.\d+\.\d+\.\d+$/.test(sentinel.address) || sentinel.hosts.some((h) => !/^[a-z0-9.-]+$/.test(h))) throw new Error("sentinel address and host names must be plain");
   const line = `${sentinel.address} ${sentinel.hosts.join(" ")} # podplane-test-sentinel`;
-  return `${access}bootcmd:\n  - [sh, -c, "grep -q podplane-test-sentinel /etc/hosts || echo '${line}' >>/etc/hosts"]\n`;
+  // cloud-init's update_etc_hosts (manage_etc_hosts) runs after bootcmd and renders /etc/hosts
+  // from its template every boot: the line goes into the template too, or it would be gone.
+  return `${access}bootcmd:\n  - [sh, -c, "for f in /etc/hosts ${HOSTS_TEMPLATE}; do if [ -f $f ] && ! grep -q podplane-test-sentinel $f; then echo '${line}' >>$f; fi; done"]\n`;
 }
 
 function part(contentType: string, filename: string, body: string): string {

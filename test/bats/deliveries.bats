@@ -188,6 +188,12 @@ hostile_setup() {
   assert_refused kubelet..crt "unsafe file name"
 }
 
+@test "refused: a dot-file with .. (not an agent's file in flight)" {
+  hostile_setup
+  pem CERTIFICATE >"$RECV/..kubelet.server.crt"
+  assert_refused ..kubelet.server.crt "unsafe file name"
+}
+
 @test "refused: a symbolic link, in recv/ or keys/" {
   hostile_setup
   rm "$RECV/ca.pub"

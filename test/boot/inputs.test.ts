@@ -5,6 +5,7 @@ import { writeFile } from "node:fs/promises";
 import net from "node:net";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { parse as parseYaml } from "yaml";
 import { GUEST } from "../../pipeline/boot/checks.js";
 import { deliveryScript, hostileCases } from "../../pipeline/boot/deliver.js";
 import { formatEnvFile, parseEnvFile } from "../../pipeline/boot/envfile.js";
@@ -139,7 +140,10 @@ describe("host listeners", () => {
 
   it("the seed's test part points the download hosts at the sentinel, idempotently, every boot", () => {
     const config = testAccessCloudConfig("ssh-ed25519 AAAA k", undefined, { address: "10.0.2.101", hosts: ["deb.debian.org", "github.com"] });
-    expect(config).toContain(`bootcmd:\n  - [sh, -c, "grep -q podplane-test-sentinel /etc/hosts || echo '10.0.2.101 deb.debian.org github.com # podplane-test-sentinel' >>/etc/hosts"]`);
+    expect(config).toContain(`bootcmd:\n  - [sh, -c, "for f in /etc/hosts /etc/cloud/templates/hosts.debian.tmpl; do if [ -f $f ] && ! grep -q podplane-test-sentinel $f; then echo '10.0.2.101 deb.debian.org github.com # podplane-test-sentinel' >>$f; fi; done"]`);
+    // Valid YAML, and the command is one sh -c string.
+    const parsed = parseYaml(config) as { bootcmd: string[][] };
+    expect(parsed.bootcmd[0]?.slice(0, 2)).toEqual(["sh", "-c"]);
     expect(() => testAccessCloudConfig("k", undefined, { address: "10.0.2.101; rm", hosts: ["deb.debian.org"] })).toThrow(/plain/);
     expect(() => testAccessCloudConfig("k", undefined, { address: "10.0.2.101", hosts: ["x'y"] })).toThrow(/plain/);
   });

@@ -45,7 +45,13 @@ check_recv() {
   local f name text
   local -A delivered=()
   shopt -s nullglob
+  # Dot-files are the agent's files in flight and wait for the next trigger, except a name with
+  # '..' in it, which is never one: it is refused like any other unsafe name.
   local -a entries=("$RECV_DIR"/*)
+  for f in "$RECV_DIR"/.*; do
+    name=${f##*/}
+    [[ "$name" == . || "$name" == .. || "$name" != *..* ]] || entries+=("$f")
+  done
   shopt -u nullglob
   for f in "${entries[@]}"; do
     name=${f##*/}
