@@ -8,6 +8,7 @@ import {
   checkHostileDelivery,
   checkIdentity,
   checkInvalidUpdate,
+  changedVariables,
   checkLiveUpdate,
   checkNoDownload,
   checkNodeName,
@@ -158,6 +159,18 @@ describe("checks on a healthy knc boot", () => {
     failsWith(checkServiceEnv(ctx, s), "kube2iam does not apply");
   });
 
+  it("services: a script binary run by its interpreter (the Python stand-ins) and a value its run.sh normalised pass; a script wrapper does not", () => {
+    let s = healthy(ctx);
+    s.processes["kubelet.service"]!.argv = ["/usr/bin/python3", "/usr/local/bin/kubelet", "--config=/opt/kubelet/etc/kubelet.yaml"];
+    s.processes["kubelet.service"]!.exe = "/usr/bin/python3.13";
+    s.processes["zot.service"]!.environ.REGISTRY_HOSTNAME = "normalised.example";
+    expect(checkServices(ctx, s).ok, checkServices(ctx, s).evidence).toBe(true);
+    s = healthy(ctx);
+    s.processes["kubelet.service"]!.argv = ["/usr/bin/python3", "/opt/podplane/services/kubelet/run.py"];
+    s.processes["kubelet.service"]!.exe = "/usr/bin/python3.13";
+    failsWith(checkServices(ctx, s), "not the kubelet binary");
+  });
+
   it("services: not running, a wrapper that did not exec, the wrong user, a lost env var, no listener, kube2iam without aws, a knc unit on knd fail", () => {
     let s = healthy(ctx);
     s.units["kube-apiserver.service"]!.ActiveState = "activating";
@@ -208,6 +221,12 @@ describe("checks on a healthy knc boot", () => {
     s.argvFiles["/etc/kubernetes/kubelet.yaml"] = { ...s.files[GUEST.mutableEnv]!, content: "kind: KubeletConfiguration\n" };
     s.hostname = "debian";
     failsWith(checkNodeName(ctx, s), "from the hostname (no override)");
+  });
+
+  it("live update: a delivery merges into mutable.env, so a name it does not carry (the seed's NSTANCE_SERVER_*) is not a change", () => {
+    const before = new Map([["NSTANCE_SERVER_AGENT_ADDR", "10.0.2.100:8444"], ["KUBE_LOG_LEVEL", "2"]]);
+    expect(changedVariables(ctx.spec, before, new Map([["KUBE_LOG_LEVEL", "4"]]))).toEqual(["KUBE_LOG_LEVEL"]);
+    expect(changedVariables(ctx.spec, before, new Map([["KUBE_LOG_LEVEL", "2"], ["NSTANCE_SERVER_AGENT_ADDR", "10.0.2.100:9000"]]))).toEqual(["NSTANCE_SERVER_AGENT_ADDR"]);
   });
 
   it("live update: an extra or a missing restart, an old value left behind, a changed certificate, or a no-op update fail", () => {
