@@ -80,6 +80,10 @@ export function unitExpectations(servicesTsv: string, kind: string): Map<string,
     ["podplane-configure.service", undefined],
     ["nstance-recv-watch.path", undefined],
     ["nstance-recv-watch.service", "triggered by nstance-recv-watch.path"],
+    // The helper room every kind gets: its timer is enabled, the service runs from the timer
+    // (and before each start of the API clients, their Wants=).
+    ["hosts-refresh.timer", undefined],
+    ["hosts-refresh.service", "triggered by hosts-refresh.timer"],
   ]);
   for (const line of servicesTsv.split("\n")) {
     if (line.startsWith("#") || !line.trim()) continue;

@@ -123,7 +123,8 @@ provider_id() {
       if command -v cloud-init >/dev/null 2>&1; then
         answer=$(cloud-init query --format '{{ v1.availability_zone }} {{ v1.instance_id }}' 2>/dev/null) || answer=""
       fi
-      if [[ "$answer" =~ $re ]]; then
+      # A datasource without the field (NoCloud) renders it as None or null: not an answer.
+      if [[ "$answer" =~ $re && "${BASH_REMATCH[1]}" != None && "${BASH_REMATCH[1]}" != null && "${BASH_REMATCH[2]}" != None && "${BASH_REMATCH[2]}" != null ]]; then
         zone=${BASH_REMATCH[1]} id=${BASH_REMATCH[2]}
       else
         zone=${UD[PROVIDER_ZONE]:-}

@@ -39,8 +39,12 @@ main() {
         [[ -n "${seen[$ip]+set}" ]] || block+="$ip $NAME"$'\n'
         seen[$ip]=1
       done < <(getent ahosts "${LB%:*}" || true)
-      # An unresolvable name keeps the old block: a DNS hiccup must not unmap the API.
-      [[ -n "$block" ]] || die "cannot resolve KUBE_API_INTERNAL_LB_HOSTNAME=$LB; /etc/hosts unchanged"
+      # An unresolvable name keeps the old block: a DNS hiccup must not unmap the API. The timer
+      # tries again in 5 minutes; a warning in the journal, not a failed unit, says so.
+      if [[ -z "$block" ]]; then
+        warn "cannot resolve KUBE_API_INTERNAL_LB_HOSTNAME=$LB; /etc/hosts unchanged, retrying on the next timer run"
+        exit 0
+      fi
     fi
   fi
   [[ -z "$block" ]] || block="$BEGIN"$'\n'"$block$END"$'\n'
