@@ -2,17 +2,47 @@
 // with what failed (and where its log is), unexpected errors print their stack.
 import { Command, CommanderError } from "commander";
 import { describeError, exitCodeFor } from "../errors/index.js";
-import { COMMANDS } from "../commands/index.js";
+import { COMMANDS, type CommandEntry } from "../commands/index.js";
 import { printError, printJson } from "./output.js";
 
-export function buildProgram(): Command {
-  const program = new Command("podplane-images")
+function rootProgram(): Command {
+  return new Command("podplane-images")
     .description("Bake the Debian VM images Podplane clusters run on: fetch verified artifacts, pack vmconfig, bake with Packer, boot-test, publish.")
     .version("0.1.0")
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
-  for (const register of COMMANDS) {
-    register(program).exitOverride();
+}
+
+/** The command a command line runs (`help NAME` asks for NAME's help), if it names one. */
+export function commandNamed(args: readonly string[]): CommandEntry | undefined {
+  const words = args.filter((arg) => !arg.startsWith("-"));
+  const name = words[0] === "help" ? words[1] : words[0];
+  return COMMANDS.find((entry) => entry.name === name);
+}
+
+/**
+ * The program with every command fully registered (for tests and tools that inspect the whole
+ * command line surface).
+ */
+export async function buildProgram(): Promise<Command> {
+  const program = rootProgram();
+  for (const entry of COMMANDS) {
+    (await entry.load()).register(program).exitOverride();
+  }
+  return program;
+}
+
+/**
+ * The program for one command line: the command it runs is loaded and registered for real; every
+ * other command is only named with its summary, which is all the root --help and commander's
+ * "unknown command" suggestions need.
+ */
+async function programFor(args: readonly string[]): Promise<Command> {
+  const program = rootProgram();
+  const wanted = commandNamed(args);
+  for (const entry of COMMANDS) {
+    if (entry === wanted) (await entry.load()).register(program).exitOverride();
+    else program.command(entry.name).description(entry.summary).exitOverride();
   }
   return program;
 }
@@ -40,8 +70,8 @@ function dropOutputOnClosedPipe(stream: NodeJS.WriteStream): void {
 export async function main(argv: readonly string[]): Promise<number> {
   dropOutputOnClosedPipe(process.stdout);
   dropOutputOnClosedPipe(process.stderr);
-  const program = buildProgram();
   try {
+    const program = await programFor(argv.slice(2));
     await program.parseAsync([...argv]);
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (error) {

@@ -1,23 +1,35 @@
-// Every subcommand registers itself here; the CLI only composes them.
+// Every subcommand is listed here with a one-line summary and a loader. The CLI imports only the
+// module of the command that runs: `--help` and a warm `fetch` must not pay for Packer, QEMU,
+// listr2 or handlebars being loaded for commands nobody asked for.
 import type { Command } from "commander";
-import { register as build } from "./build.js";
-import { register as fetch } from "./fetch.js";
-import { register as inspect } from "./inspect.js";
-import { register as mirror } from "./mirror.js";
-import { register as pin } from "./pin.js";
-import { register as testImage } from "./test-image.js";
-import { register as userData } from "./user-data.js";
-import { register as verify } from "./verify.js";
-import { register as vmconfig } from "./vmconfig.js";
 
-export const COMMANDS: ReadonlyArray<(program: Command) => Command> = [
-  fetch,
-  verify,
-  pin,
-  mirror,
-  vmconfig,
-  userData,
-  build,
-  inspect,
-  testImage,
+export interface CommandModule {
+  register(program: Command): Command;
+}
+
+export interface CommandEntry {
+  name: string;
+  /** Identical to the command's own .description(): the root --help shows it without loading it. */
+  summary: string;
+  load(): Promise<CommandModule>;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "fetch",
+    summary: "Download every artifact the selected kinds/arches need into the verified, content-addressed cache",
+    load: () => import("./fetch.js"),
+  },
+  { name: "verify", summary: "Re-check every cached artifact against the lock manifests (re-hash digest and size)", load: () => import("./verify.js") },
+  {
+    name: "pin",
+    summary: "Pin a dependency version: download it, cross-check upstream's checksum file, write digest and size into the manifests",
+    load: () => import("./pin.js"),
+  },
+  { name: "mirror", summary: "Write a mirror tree from the cache (export) or serve one over HTTP (serve)", load: () => import("./mirror.js") },
+  { name: "vmconfig", summary: "Pack the vmconfig archive deterministically", load: () => import("./vmconfig.js") },
+  { name: "user-data", summary: "Render Podplane's user-data for a baked image (Nstance's launch placeholders kept)", load: () => import("./user-data.js") },
+  { name: "build", summary: "Bake an image per kind x arch x target with Packer and publish its ID", load: () => import("./build.js") },
+  { name: "inspect", summary: "List what a qcow2 image holds, without booting it", load: () => import("./inspect.js") },
+  { name: "test-image", summary: "Boot an image with the slim user-data and check it comes up configured", load: () => import("./test-image.js") },
 ];

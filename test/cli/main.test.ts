@@ -2,7 +2,10 @@
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
+import { Command } from "commander";
 import { describe, expect, it } from "vitest";
+import { buildProgram, commandNamed } from "../../pipeline/cli/main.js";
+import { COMMANDS } from "../../pipeline/commands/index.js";
 import { fetchArtifacts } from "../../pipeline/fetch/index.js";
 import { loadManifests } from "../../pipeline/manifest/index.js";
 import { artifact, serveOnMirror, tempDir, writeManifest } from "../fetch/helpers.js";
@@ -17,6 +20,24 @@ describe("podplane-images (top level)", () => {
     for (const command of ["fetch", "verify", "pin", "mirror", "vmconfig", "user-data", "build", "inspect", "test-image"]) {
       expect(result.stdout).toMatch(new RegExp(`^  ${command}\\b`, "m"));
     }
+  });
+
+  it("names each command in the root help with the summary its own module describes it by", async () => {
+    for (const entry of COMMANDS) {
+      const command = (await entry.load()).register(new Command("t"));
+      expect(command.name(), entry.name).toBe(entry.name);
+      expect(command.description(), entry.name).toBe(entry.summary);
+    }
+    const full = await buildProgram();
+    expect(full.commands.map((c) => c.name())).toEqual(COMMANDS.map((e) => e.name));
+  });
+
+  it("loads only the command a command line names", () => {
+    expect(commandNamed(["fetch", "--kind", "knc"])?.name).toBe("fetch");
+    expect(commandNamed(["--json", "verify"])?.name).toBe("verify");
+    expect(commandNamed(["help", "build"])?.name).toBe("build");
+    expect(commandNamed(["--help"])).toBeUndefined();
+    expect(commandNamed(["bake-everything"])).toBeUndefined();
   });
 
   it("exits 2 with one clear line for an unknown command or flag", async () => {
