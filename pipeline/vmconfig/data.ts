@@ -39,6 +39,20 @@ export interface VmconfigService {
   inputs: string[];
 }
 
+export interface VmconfigDelivery {
+  /** The flat file name in recv/ (or keys/ for a generated key). */
+  name: string;
+  kinds: string[];
+  from: "recv" | "keys";
+  /** Where it is installed ("-" rows, e.g. mutable.env, are applied rather than copied). */
+  dest: string;
+  mode: string;
+  owner: string;
+  group: string;
+  /** The services that restart when it changes. */
+  services: string[];
+}
+
 function rows(file: string, columns: number): string[][] {
   return readFileSync(file, "utf8")
     .split("\n")
@@ -73,6 +87,15 @@ export function loadServices(vmconfigDir: string = DEFAULT_VMCONFIG_DIR): Vmconf
     variables: list(variables),
     inputs: list(inputs),
   }));
+}
+
+/** share/deliveries.tsv: Podplane's delivery allowlist with where each file goes. */
+export function loadDeliveries(vmconfigDir: string = DEFAULT_VMCONFIG_DIR): VmconfigDelivery[] {
+  const file = path.join(vmconfigDir, "opt/podplane/share/deliveries.tsv");
+  return rows(file, 8).map(([name = "", kinds = "", from = "", dest = "", mode = "", owner = "", group = "", services = ""]) => {
+    if (from !== "recv" && from !== "keys") throw new Error(`${file}: ${name}: unknown origin '${from}' (expected recv or keys)`);
+    return { name, kinds: list(kinds), from, dest, mode: mode.padStart(4, "0"), owner, group, services: list(services) };
+  });
 }
 
 export const isMutable = (v: VmconfigVariable): boolean => v.source === "mutable";
