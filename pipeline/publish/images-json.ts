@@ -1,10 +1,12 @@
 // images.json: every image built, keyed by name + target, merged and written atomically.
-// Nstance templates and nightly CI read it; images.auto.tfvars.json is derived from it.
+// Nstance templates and nightly CI read it; images.auto.tfvars.json and the Nstance fragments
+// (nstance-images.<region>.json) are derived from it by writeDerivedFiles.
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { withFileLock } from "./lock.js";
+import { nstanceFileName, nstanceFragments, removeStaleFragments, resolveAwsOwner, type NstanceSource } from "./nstance.js";
 
 export const IMAGES_FILE = "images.json";
 export const TFVARS_FILE = "images.auto.tfvars.json";
@@ -74,6 +76,11 @@ export function describeTest(record: Pick<ImageRecord, "test" | "target">): stri
 export interface PublishOptions {
   /** Let the tfvars point at images that were not boot-tested (every aws image, today). */
   allowUntested?: boolean;
+  /**
+   * AWS account that owns the published AMIs, for the Nstance fragment's `owners`: a 12-digit
+   * account ID or "self". Default: $PODPLANE_IMAGES_AWS_OWNER, else "self".
+   */
+  awsOwner?: string;
 }
 
 export interface ImagesFile {
@@ -135,15 +142,75 @@ export function tfvarsFor(doc: ImagesFile, options: PublishOptions = {}): { podp
   return { podplane_images: out };
 }
 
-/** Merges `record` into `<dir>/images.json` and rewrites `<dir>/images.auto.tfvars.json`, both atomically. */
-export async function publishImage(dir: string, record: ImageRecord, options: PublishOptions = {}): Promise<{ imagesFile: string; tfvarsFile: string }> {
-  const imagesFile = path.join(dir, IMAGES_FILE);
-  const tfvarsFile = path.join(dir, TFVARS_FILE);
+/**
+ * The aws images the derived files point at: per kind/os/arch the newest one the tfvars rule
+ * allows (boot-tested, or any with allowUntested).
+ */
+function pointedAt(doc: ImagesFile, options: PublishOptions): NstanceSource[] {
+  const newest = new Map<string, NstanceSource>();
+  const newestFirst = doc.images
+    .filter((i) => i.target === "aws" && i.amis && (options.allowUntested === true || isBootTested(i)))
+    .sort((a, b) => (a.createdAt < b.createdAt ? 1 : -1));
+  for (const image of newestFirst) {
+    const key = [image.kind, image.os, image.arch].join("\0");
+    if (!newest.has(key)) newest.set(key, { kind: image.kind, os: image.os, arch: image.arch, amis: { ...image.amis } });
+  }
+  return [...newest.values()];
+}
+
+export interface DerivedFiles {
+  tfvarsFile: string;
+  /** `nstance-images.<region>.json`, one per region an aws image the tfvars point at is in. */
+  nstanceFiles: string[];
+}
+
+/** One derived file's path and bytes. */
+export interface DerivedFile {
+  file: string;
+  content: string;
+}
+
+/**
+ * Every file derived from the whole images.json, computed without writing anything, so that bad
+ * input (a bad owner account, a corrupt region or AMI ID) is refused before any file changes:
+ * the tfvars first, then one Nstance fragment per region.
+ */
+export function deriveFiles(dir: string, doc: ImagesFile, options: PublishOptions = {}): DerivedFile[] {
+  const files: DerivedFile[] = [{ file: path.join(dir, TFVARS_FILE), content: `${JSON.stringify(tfvarsFor(doc, options), null, 2)}\n` }];
+  const sources = pointedAt(doc, options);
+  if (sources.length === 0) return files;
+  for (const [region, fragment] of nstanceFragments(sources, resolveAwsOwner(options.awsOwner))) {
+    files.push({ file: path.join(dir, nstanceFileName(region)), content: `${JSON.stringify(fragment, null, 2)}\n` });
+  }
+  return files;
+}
+
+async function writeDerived(dir: string, files: readonly DerivedFile[]): Promise<DerivedFiles> {
   await mkdir(dir, { recursive: true });
-  await withFileLock(`${imagesFile}.lock`, async () => {
+  for (const { file, content } of files) await writeFileAtomic(file, content);
+  const [tfvars, ...nstance] = files;
+  await removeStaleFragments(dir, new Set(nstance.map((f) => path.basename(f.file))));
+  return { tfvarsFile: tfvars?.file ?? path.join(dir, TFVARS_FILE), nstanceFiles: nstance.map((f) => f.file) };
+}
+
+/**
+ * Regenerates every file derived from the whole images.json, each atomically: the tfvars and
+ * the Nstance fragments (fragments of regions no longer published are removed). publish and
+ * `images merge` both call this, so the derived files never disagree with images.json. The
+ * caller holds the images.json lock.
+ */
+export async function writeDerivedFiles(dir: string, doc: ImagesFile, options: PublishOptions = {}): Promise<DerivedFiles> {
+  return writeDerived(dir, deriveFiles(dir, doc, options));
+}
+
+/** Merges `record` into `<dir>/images.json` and regenerates the derived files, all atomically. */
+export async function publishImage(dir: string, record: ImageRecord, options: PublishOptions = {}): Promise<{ imagesFile: string } & DerivedFiles> {
+  const imagesFile = path.join(dir, IMAGES_FILE);
+  await mkdir(dir, { recursive: true });
+  return withFileLock(`${imagesFile}.lock`, async () => {
     const doc = mergeImage(await readImagesFile(imagesFile), record);
+    const derived = deriveFiles(dir, doc, options);
     await writeFileAtomic(imagesFile, `${JSON.stringify(doc, null, 2)}\n`);
-    await writeFileAtomic(tfvarsFile, `${JSON.stringify(tfvarsFor(doc, options), null, 2)}\n`);
+    return { imagesFile, ...(await writeDerived(dir, derived)) };
   });
-  return { imagesFile, tfvarsFile };
 }

@@ -1,4 +1,5 @@
-// Public API of publishing: images.json and images.auto.tfvars.json, written atomically.
+// Public API of publishing: images.json and the files derived from it (images.auto.tfvars.json,
+// the Nstance fragments), written atomically.
 export { writeFileAtomic } from "./atomic-write.js";
 export { withFileLock } from "./lock.js";
 export {
@@ -11,7 +12,11 @@ export {
   mergeImage,
   publishImage,
   readImagesFile,
+  deriveFiles,
   tfvarsFor,
+  writeDerivedFiles,
+  type DerivedFile,
+  type DerivedFiles,
   type ImageDependency,
   type ImageRecord,
   type ImagesFile,
@@ -19,3 +24,14 @@ export {
   type PublishOptions,
   type QemuImageId,
 } from "./images-json.js";
+export {
+  AWS_OWNER_ENV,
+  amiNamePattern,
+  nstanceFileName,
+  nstanceFragments,
+  nstanceImageKey,
+  resolveAwsOwner,
+  type NstanceFragment,
+  type NstanceImageConfig,
+  type NstanceSource,
+} from "./nstance.js";
