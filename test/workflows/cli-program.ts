@@ -1,48 +1,11 @@
-// The CLI's full commander definitions, and a check of one argv against them without running
-// anything. The program main.ts builds may load each command's module lazily (its table in
-// pipeline/commands/index.ts then holds loaders rather than register functions), so the full
-// option lists come from each command's own `register`, and the names are cross-checked
-// against the program main.ts builds.
-import { Command, type Option } from "commander";
+// The CLI's full commander definitions (main.ts's buildProgram loads every command's module), and
+// a check of one argv against them without running anything.
+import type { Command, Option } from "commander";
 import { buildProgram } from "../../pipeline/cli/main.js";
-import * as commandIndex from "../../pipeline/commands/index.js";
 
-type Register = (program: Command) => Command;
-
-function isRegister(value: unknown): value is Register {
-  return typeof value === "function";
-}
-
-function hasLoader(value: unknown): value is { load: () => Promise<unknown> } {
-  return !!value && typeof value === "object" && typeof (value as { load?: unknown }).load === "function";
-}
-
-/** Every register function the command table names, eager (a function) or lazy (`{ load }`). */
-async function registers(): Promise<Register[]> {
-  const tables = Object.values(commandIndex as Record<string, unknown>).filter((v): v is unknown[] => Array.isArray(v));
-  const out: Register[] = [];
-  for (const entry of tables.flat()) {
-    if (isRegister(entry)) out.push(entry);
-    else if (hasLoader(entry)) {
-      const mod = (await entry.load()) as { register?: unknown };
-      if (!isRegister(mod.register)) throw new Error("a command module in pipeline/commands/index.ts exports no register(program)");
-      out.push(mod.register);
-    }
-  }
-  if (out.length === 0) throw new Error("pipeline/commands/index.ts exports no command table");
-  return out;
-}
-
-/** The whole CLI with every option of every command, checked to expose the same commands as main.ts's program. */
+/** The whole CLI with every option of every command. */
 export async function fullProgram(): Promise<Command> {
-  const program = new Command("podplane-images");
-  for (const register of await registers()) register(program);
-  const names = (p: Command) => p.commands.map((c) => c.name()).sort();
-  const mainNames = names(buildProgram());
-  if (JSON.stringify(names(program)) !== JSON.stringify(mainNames)) {
-    throw new Error(`the command table (${names(program).join(", ")}) and main.ts's program (${mainNames.join(", ")}) disagree`);
-  }
-  return program;
+  return buildProgram();
 }
 
 const isLiteral = (value: string) => !value.includes("$");
