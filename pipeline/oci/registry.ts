@@ -114,7 +114,7 @@ class HttpRegistry implements RegistrySource {
     }
     const header = response.headers.get("content-length");
     const length = header !== null && /^\d+$/.test(header) ? Number(header) : undefined;
-    const stream = response.body ? Readable.fromWeb(response.body as import("node:stream/web").ReadableStream) : Readable.from([]);
+    const stream = response.body ? Readable.fromWeb(response.body) : Readable.from([]);
     return { stream, length, contentType: response.headers.get("content-type") ?? undefined, url: redactUrls(url) };
   }
 
