@@ -83,6 +83,7 @@ export async function exportMirror(options: {
  */
 async function exportImages(manifests: readonly Manifest[], cacheDir: string, dir: string, problems: Error[]): Promise<ExportedFile[]> {
   const exported: ExportedFile[] = [];
+  const written = new Set<string>(); // an index (and its tag) is shared by the arches of an image
   for (const job of planImages(manifests)) {
     let content;
     try {
@@ -102,6 +103,8 @@ async function exportImages(manifests: readonly Manifest[], cacheDir: string, di
     for (const [kind, reference, source] of files) {
       const relative = mirrorContentPath(job.registry, job.repository, kind, reference);
       const target = path.join(dir, ...relative.split("/"));
+      if (written.has(target)) continue;
+      written.add(target);
       const how = (await sameFile(source, target)) ? "present" : await placeFile(source, target);
       exported.push({ name, url: `${job.registry}/${job.repository}@${reference}`, path: target, how });
     }
