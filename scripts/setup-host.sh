@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh Debian build host: the system tools the pipeline drives (Packer, QEMU,
-# mmdebstrap, ...) and the test tools (shellcheck, shfmt, bats), then the npm dependencies
+# mmdebstrap, ...) and the test tools (shellcheck, shfmt, bats; docker-registry and skopeo for the
+# OCI image tests: a real registry on 127.0.0.1), then the npm dependencies
 # and the compiled CLI. Safe to re-run: installed packages are skipped.
 set -euo pipefail
 
@@ -9,6 +10,7 @@ readonly APT_PACKAGES=(
   mmdebstrap e2fsprogs fdisk dosfstools grub-pc-bin util-linux
   genisoimage socat curl jq openssh-client
   shellcheck shfmt bats
+  docker-registry skopeo
 )
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }

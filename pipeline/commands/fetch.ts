@@ -3,7 +3,7 @@ import { Listr } from "listr2";
 import { Option, type Command } from "commander";
 import { defaultCacheDir, defaultMirror, DEFAULT_MANIFESTS_DIR, parseArches, parseKinds, parsePositiveInt } from "../cli/options.js";
 import { formatBytes, printJson, printLine } from "../cli/output.js";
-import { DEFAULT_CONCURRENCY, fetchArtifacts, jobLabel, planFetch, type FetchEvent, type FetchSummary } from "../fetch/index.js";
+import { DEFAULT_CONCURRENCY, fetchArtifacts, jobLabel, planFetch, planImageJobs, type FetchEvent, type FetchSummary } from "../fetch/index.js";
 import { loadManifests, type Arch, type Kind, type Manifest } from "../manifest/index.js";
 import { taskListOptions, TrackedTasks, usePlainProgress, withInterrupts } from "../progress/index.js";
 
@@ -48,6 +48,8 @@ Exit codes: 0 success, 1 the work failed (one line per problem on stderr), 2 bad
 export interface FetchFlags extends SelectionFlags, CacheFlags {
   concurrency: number;
   baseImage?: boolean;
+  /** Also fetch the manifests' container images (fetch: on unless --no-images; build: off until images are baked). */
+  images?: boolean;
   json?: boolean;
 }
 
@@ -67,9 +69,27 @@ function artifactJson(summary: FetchSummary) {
   }));
 }
 
+function imageJson(summary: FetchSummary) {
+  return (summary.images ?? []).map((i) => ({
+    image: i.image,
+    platform: i.platform,
+    kinds: i.kinds,
+    arches: i.arches,
+    index: i.index,
+    digest: i.digest,
+    size: i.size,
+    blobs: i.blobs,
+    cacheHit: i.cacheHit,
+    downloaded: !i.cacheHit,
+    bytesDownloaded: i.bytesDownloaded,
+    seconds: i.seconds,
+    path: i.path,
+  }));
+}
+
 /** Runs fetchArtifacts under a task list: one task per artifact with its bytes, a parent with the total. */
 export async function fetchWithProgress(manifests: readonly Manifest[], flags: FetchFlags, signal: AbortSignal): Promise<FetchSummary> {
-  const jobs = planFetch(manifests, { includeBaseImage: flags.baseImage });
+  const jobs = [...planFetch(manifests, { includeBaseImage: flags.baseImage }), ...(flags.images ? planImageJobs(manifests).map((i) => i.job) : [])];
   const plain = usePlainProgress({ plain: Boolean(flags.json) });
   const board = new TrackedTasks(jobs.map((job) => ({ key: job.integrity, title: jobLabel(job) })));
   const total = jobs.reduce((sum, job) => sum + job.size, 0);
@@ -124,6 +144,7 @@ export async function fetchWithProgress(manifests: readonly Manifest[], flags: F
       mirror: flags.mirror,
       concurrency: flags.concurrency,
       includeBaseImage: flags.baseImage,
+      images: flags.images,
       signal,
       onEvent,
     });
@@ -149,6 +170,12 @@ streams; only verified bytes enter the cache. Identical digests are fetched once
 cache makes no request (each entry is re-hashed instead). A mirror is trusted for nothing:
 digests are checked the same way.
 
+Container images (vmconfig.images) are fetched by digest with the OCI distribution API:
+the index, the platform's manifest, its config and layer blobs, each verified and never read
+beyond its pinned size (anonymous bearer tokens and redirects handled; a registry on
+localhost/127.0.0.1 over plain HTTP). A mirror holds them at
+<mirror>/<registry>/v2/<repository>/manifests|blobs/<digest>. --no-images skips them.
+
 Environment:
   PODPLANE_IMAGES_CACHE   default for --cache (else ~/.cache/podplane-images)
   PODPLANE_IMAGES_MIRROR  default for --mirror
@@ -161,17 +188,21 @@ ${EXIT_CODES_HELP}`,
   return command
     .option("--concurrency <n>", "parallel downloads", parsePositiveInt, DEFAULT_CONCURRENCY)
     .option("--base-image", "also fetch each manifest's Debian base image (os.image)")
+    .option("--no-images", "skip the container images (vmconfig.images) of the manifests")
     .option("--json", "print one JSON summary on stdout")
     .action(async (flags: FetchFlags) => {
       const manifests = await selectManifests(flags);
       const summary = await withInterrupts((signal) => fetchWithProgress(manifests, flags, signal));
       if (flags.json) {
-        printJson({ ok: true, cacheDir: flags.cache, mirror: flags.mirror ?? null, bytesDownloaded: summary.bytesDownloaded, seconds: summary.seconds, artifacts: artifactJson(summary) });
+        printJson({ ok: true, cacheDir: flags.cache, mirror: flags.mirror ?? null, bytesDownloaded: summary.bytesDownloaded, seconds: summary.seconds, artifacts: artifactJson(summary), images: imageJson(summary) });
         return;
       }
       const hits = summary.artifacts.filter((a) => a.cacheHit).length;
+      const images = summary.images ?? [];
+      const imageHits = images.filter((i) => i.cacheHit).length;
+      const imagePart = images.length > 0 ? ` and ${images.length} images (${images.length - imageHits} downloaded; ${imageHits} verified in cache)` : "";
       printLine(
-        `fetched ${summary.artifacts.length} artifacts (${summary.artifacts.length - hits} downloaded, ${formatBytes(summary.bytesDownloaded)}; ${hits} verified in cache) in ${summary.seconds.toFixed(2)} s into ${flags.cache}`,
+        `fetched ${summary.artifacts.length} artifacts (${summary.artifacts.length - hits} downloaded, ${formatBytes(summary.bytesDownloaded)}; ${hits} verified in cache)${imagePart} in ${summary.seconds.toFixed(2)} s into ${flags.cache}`,
       );
     });
 }

@@ -5,6 +5,8 @@ import { DEFAULT_MANIFESTS_DIR, parseArches, parseKinds } from "../cli/options.j
 import { printError, printJson, printLine } from "../cli/output.js";
 import { CATALOG, CATALOG_GROUPS } from "../catalog/index.js";
 import { redactDeep } from "../fetch/index.js";
+import { UsageError } from "../errors/index.js";
+import { pinImage } from "../pin/image.js";
 import { pinDependency } from "../pin/pin.js";
 import { withInterrupts } from "../progress/index.js";
 import type { Arch, Kind } from "../manifest/index.js";
@@ -23,7 +25,8 @@ export function register(program: Command): Command {
   const names = [...Object.keys(CATALOG_GROUPS), ...CATALOG.map((e) => e.name)].join(", ");
   const command = program
     .command("pin")
-    .argument("<name@version>", "dependency and version, e.g. kubernetes@1.36.2 (all Kubernetes binaries) or runc@1.4.3")
+    .argument("<name@version|image>", "dependency and version, e.g. kubernetes@1.36.2 (all Kubernetes binaries) or runc@1.4.3; or `image` followed by REF")
+    .argument("[ref]", "with `image`: an image reference REGISTRY/REPOSITORY:TAG, e.g. registry.k8s.io/pause:3.10.2")
     .description("Pin a dependency version: download it, cross-check upstream's checksum file, write digest and size into the manifests")
     .addHelpText(
       "after",
@@ -40,6 +43,13 @@ which takes the mirror's word and writes "trust": "mirror" into each such entry 
 the diff; removed by a later pin that upstream vouches for). Credentials in URLs are redacted
 in every output. Manifests are edited in place with minimal edits (the diff is the change);
 if any download fails, none is changed.
+
+pin image REF resolves the tag at the registry (OCI distribution API; anonymous bearer tokens;
+plain HTTP for localhost/127.0.0.1) to its index digest and, for each arch of the selected
+manifests, the platform manifest's digest and the image size (that manifest's bytes plus its
+config and layer blobs, as Podplane defines it), and writes image, digest, size, platform and
+index into vmconfig.images (the entry of the same repository is updated, whatever its tag).
+With --mirror, the tag is read from the mirror (mirror export writes manifests/<tag>).
 ${EXIT_CODES_HELP}`,
     )
     .option("--kind <kinds>", "only these kinds' manifests (default: every kind that needs it)", parseKinds)
@@ -49,7 +59,9 @@ ${EXIT_CODES_HELP}`,
     .option("--trust-mirror", "with --mirror: accept a digest only the mirror vouches for, marked \"trust\": \"mirror\" in the manifest");
   addMirrorOption(command);
   addCacheOption(command);
-  return command.option("--json", "print one JSON document on stdout").action(async (spec: string, flags: PinFlags) => {
+  return command.option("--json", "print one JSON document on stdout").action(async (spec: string, ref: string | undefined, flags: PinFlags) => {
+    if (spec === "image") return await pinImageCommand(ref, flags);
+    if (ref !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(ref)}: only \`pin image REF\` takes a second argument`, "EUSAGE");
     const result = await withInterrupts((signal) =>
       pinDependency({
         spec,
@@ -69,4 +81,14 @@ ${EXIT_CODES_HELP}`,
     const mirrorOnly = result.pins.filter((p) => p.trust === "mirror");
     if (mirrorOnly.length > 0) printError(`warning: only the mirror vouches for ${mirrorOnly.map((p) => `${p.name} ${p.arch}`).join(", ")} (--trust-mirror); marked "trust": "mirror"`);
   });
+}
+
+async function pinImageCommand(ref: string | undefined, flags: PinFlags): Promise<void> {
+  if (!ref) throw new UsageError("pin image: expected an image reference, e.g. `pin image registry.k8s.io/pause:3.10.2`", "EUSAGE");
+  if (flags.trustMirror || flags.checksumsFrom) throw new UsageError("pin image: --trust-mirror and --checksums-from apply to NAME@VERSION only", "EUSAGE");
+  const result = await withInterrupts((signal) =>
+    pinImage({ ref, manifestsDir: flags.manifests, kinds: flags.kind, arches: flags.arch, cacheDir: flags.cache, mirror: flags.mirror, signal, onProgress: printError }),
+  );
+  if (flags.json) return printJson(redactDeep({ ok: true, ...result }));
+  for (const f of result.files) printLine(`${f.changed.length > 0 ? "updated" : "unchanged"} ${f.file}${f.changed.length > 0 ? `: ${f.changed.join(", ")}` : ""}`);
 }

@@ -10,7 +10,8 @@ import { parseIntegrity } from "../cache/path.js";
 export interface FetchJob {
   name: string;
   version: string;
-  type: ArtifactType;
+  /** "image": a container image of vmconfig.images (pipeline/fetch/images.ts). */
+  type: ArtifactType | "image";
   url: string;
   digest: string;
   /** Canonical SRI, also the dedupe key. */

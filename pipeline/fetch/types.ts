@@ -10,6 +10,8 @@ export interface FetchOptions {
   /** Base URL (or directory) of a mirror laid out as <host>/<path> of each upstream URL. */
   mirror?: string | undefined;
   concurrency?: number | undefined;
+  /** Also fetch each manifest's container images (vmconfig.images) by digest. Default false. */
+  images?: boolean | undefined;
   /** Include the base image (os.image) of each manifest too. Default false. */
   includeBaseImage?: boolean | undefined;
   signal?: AbortSignal | undefined;
@@ -40,6 +42,25 @@ export interface FetchedArtifact {
 
 export interface FetchSummary {
   artifacts: FetchedArtifact[];
+  /** With `images: true`: every image of the manifests, fetched by digest. */
+  images?: FetchedImageSummary[];
+  bytesDownloaded: number;
+  seconds: number;
+}
+
+/** An image of a run: its pins, kinds/arches, and whether it cost a request. */
+export interface FetchedImageSummary {
+  image: string;
+  platform: string;
+  kinds: Kind[];
+  arches: Arch[];
+  index: string;
+  digest: string;
+  size: number;
+  /** Cache path of the platform manifest. */
+  path: string;
+  blobs: string[];
+  cacheHit: boolean;
   bytesDownloaded: number;
   seconds: number;
 }

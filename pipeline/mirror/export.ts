@@ -10,6 +10,7 @@ import { throwAll } from "../fetch/failures.js";
 import { jobLabel, planFetch } from "../fetch/plan.js";
 import { mirrorRelativePath } from "../fetch/mirror.js";
 import type { Manifest } from "../manifest/load.js";
+import { imageLabel, listImageContent, mirrorContentPath, planImages } from "../oci/index.js";
 
 export interface ExportedFile {
   name: string;
@@ -53,6 +54,8 @@ export async function exportMirror(options: {
   cacheDir: string;
   dir: string;
   includeBaseImage?: boolean | undefined;
+  /** Also export the manifests' container images (default true). */
+  images?: boolean | undefined;
 }): Promise<ExportedFile[]> {
   const jobs = planFetch(options.manifests, { includeBaseImage: options.includeBaseImage, unpinned: "skip" });
   const exported: ExportedFile[] = [];
@@ -68,6 +71,43 @@ export async function exportMirror(options: {
     const how = (await sameFile(check.path, target)) ? "present" : await placeFile(check.path, target);
     exported.push({ name: job.name, url: job.url, path: target, how });
   }
+  if (options.images !== false) exported.push(...(await exportImages(options.manifests, options.cacheDir, options.dir, problems)));
   throwAll(problems, (count) => `${count} artifacts could not be exported`);
+  return exported;
+}
+
+/**
+ * Each image as a registry would serve it, under <dir>/<registry>/v2/<repository>/:
+ * manifests/<index digest>, manifests/<tag> (the same index: what the lock pins the tag to),
+ * manifests/<platform manifest digest> and blobs/<digest> for config and layers.
+ */
+async function exportImages(manifests: readonly Manifest[], cacheDir: string, dir: string, problems: Error[]): Promise<ExportedFile[]> {
+  const exported: ExportedFile[] = [];
+  const written = new Set<string>(); // an index (and its tag) is shared by the arches of an image
+  for (const job of planImages(manifests)) {
+    let content;
+    try {
+      content = await listImageContent(cacheDir, job);
+    } catch (error) {
+      problems.push(error instanceof Error ? error : new Error(String(error)));
+      continue;
+    }
+    const name = imageLabel(job);
+    const files: [kind: "manifests" | "blobs", reference: string, source: string][] = [
+      ["manifests", content.index.digest, content.index.path],
+      ["manifests", job.tag, content.index.path],
+      ["manifests", content.manifest.digest, content.manifest.path],
+      ["blobs", content.config.digest, content.config.path],
+      ...content.layers.map((layer): ["blobs", string, string] => ["blobs", layer.digest, layer.path]),
+    ];
+    for (const [kind, reference, source] of files) {
+      const relative = mirrorContentPath(job.registry, job.repository, kind, reference);
+      const target = path.join(dir, ...relative.split("/"));
+      if (written.has(target)) continue;
+      written.add(target);
+      const how = (await sameFile(source, target)) ? "present" : await placeFile(source, target);
+      exported.push({ name, url: `${job.registry}/${job.repository}@${reference}`, path: target, how });
+    }
+  }
   return exported;
 }

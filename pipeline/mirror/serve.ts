@@ -1,11 +1,31 @@
 // mirror serve: a static file server for a mirror tree, on loopback by default. GET and HEAD
 // only; a path outside the tree or a missing file is a 404.
+import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
+import { mediaTypeOf, MAX_MANIFEST_BYTES } from "../oci/media.js";
+
+const MANIFEST_PATH = /\/v2\/.+\/manifests\/[^/]+$/;
+const BLOB_PATH = /\/v2\/.+\/blobs\/(sha256:[0-9a-f]{64})$/;
+
+/**
+ * Headers for a file of the image layout (<registry>/v2/<repo>/manifests|blobs/<ref>): a manifest
+ * or index goes out with its own media type (a client picks its parser by it) and every piece with
+ * Docker-Content-Digest, as a registry sends them. Anything else is plain bytes.
+ */
+async function headersFor(file: string, urlPath: string, size: number): Promise<Record<string, string | number>> {
+  const plain = { "content-type": "application/octet-stream", "content-length": size };
+  const blob = BLOB_PATH.exec(urlPath);
+  if (blob?.[1]) return { ...plain, "docker-content-digest": blob[1] };
+  if (!MANIFEST_PATH.test(urlPath) || size > MAX_MANIFEST_BYTES) return plain;
+  const bytes = await readFile(file);
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  return { "content-type": mediaTypeOf(bytes), "content-length": size, "docker-content-digest": digest };
+}
 
 export interface MirrorServer {
   url: string;
@@ -42,7 +62,7 @@ export async function serveMirror(options: { dir: string; port?: number; host?: 
         return;
       }
       const { size } = await stat(file);
-      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": size });
+      res.writeHead(200, await headersFor(file, decodeURIComponent((req.url ?? "/").split("?")[0] ?? "/"), size));
       options.log?.(`200 ${req.method ?? ""} ${req.url ?? ""} ${size}`);
       if (req.method === "HEAD") return res.end();
       createReadStream(file, { highWaterMark: 1024 * 1024 })

@@ -37,3 +37,47 @@ export function pinInManifestText(text: string, name: string, entry: PinnedEntry
   }
   return { text: out, changed };
 }
+
+export interface PinnedImage {
+  image: string;
+  digest: string;
+  size: number;
+  platform: string;
+  index: string;
+}
+
+const IMAGE_FIELDS = ["image", "digest", "size", "platform", "index"] as const;
+
+/** `registry.k8s.io/pause` of `registry.k8s.io/pause:3.10.2`: an image's identity across tags. */
+function repositoryOf(image: string): string {
+  return image.slice(0, image.lastIndexOf(":"));
+}
+
+/**
+ * The text with `vmconfig.images` holding `entry`: the entry of the same repository (any tag)
+ * updated field by field in place, or a new entry inserted in name order, as Podplane's own
+ * generator keeps them.
+ */
+export function pinImageInManifestText(text: string, entry: PinnedImage): { text: string; changed: string[] } {
+  const base = ["vmconfig", "images"];
+  const tree = parseTree(text);
+  const list = tree ? findNodeAtLocation(tree, base) : undefined;
+  const current = list ? (getNodeValue(list) as { image?: unknown }[]) : [];
+  const at = current.findIndex((item) => typeof item.image === "string" && repositoryOf(item.image) === repositoryOf(entry.image));
+  const fields = { image: entry.image, digest: entry.digest, size: entry.size, platform: entry.platform, index: entry.index };
+  if (at < 0) {
+    const position = current.filter((item) => typeof item.image === "string" && item.image.localeCompare(entry.image) < 0).length;
+    const edits = modify(text, [...base, position], fields, { formattingOptions: FORMAT, isArrayInsertion: true });
+    return { text: applyEdits(text, edits), changed: [...IMAGE_FIELDS] };
+  }
+  let out = text;
+  const changed: string[] = [];
+  for (const field of IMAGE_FIELDS) {
+    const node = tree ? findNodeAtLocation(tree, [...base, at, field]) : undefined;
+    const value: unknown = node ? getNodeValue(node) : undefined;
+    if (value === fields[field]) continue;
+    out = applyEdits(out, modify(out, [...base, at, field], fields[field], { formattingOptions: FORMAT }));
+    changed.push(field);
+  }
+  return { text: out, changed };
+}

@@ -1,2 +1,3 @@
 export * from "./pin.js";
 export * from "./edit.js";
+export * from "./image.js";

@@ -134,7 +134,7 @@ async function pinOne(entry: CatalogEntry, version: string, arch: Arch, contexts
   }
 }
 
-async function writeAtomically(file: string, text: string): Promise<void> {
+export async function writeAtomically(file: string, text: string): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomUUID()}.tmp`);
   try {
     await writeFile(tmp, text);

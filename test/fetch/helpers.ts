@@ -36,11 +36,16 @@ export function artifact(name: string, arch: Arch, size: number, overrides: Part
   };
 }
 
-/** Writes `<dir>/<kind>.debian-13.<arch>.json` from the seeded manifest with `artifacts` as its dependencies. */
-export async function writeManifest(dir: string, kind: Kind, arch: Arch, artifacts: readonly FixtureArtifact[]): Promise<string> {
+/**
+ * Writes `<dir>/<kind>.debian-13.<arch>.json` from the seeded manifest with `artifacts` as its
+ * dependencies and `images` as its container images (none by default: the seeded pause image
+ * lives on registry.k8s.io, which no test reaches).
+ */
+export async function writeManifest(dir: string, kind: Kind, arch: Arch, artifacts: readonly FixtureArtifact[], images: readonly unknown[] = []): Promise<string> {
   const template = JSON.parse(await readFile(path.join(REPO, "manifests", `${kind}.debian-13.${arch}.json`), "utf8")) as {
-    vmconfig: { dependencies: Record<string, unknown> };
+    vmconfig: { dependencies: Record<string, unknown>; images: unknown[] };
   };
+  template.vmconfig.images = [...images];
   const dependencies: Record<string, unknown> = {
     vmconfig: { version: "dev", url: "", type: "tar.gz", digest: "", size: 0 },
   };

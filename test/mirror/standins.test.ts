@@ -16,7 +16,7 @@ describe("fetch over a served stand-in mirror", () => {
     const server = await serveMirror({ dir: standins.mirrorDir });
     onTestFinished(() => server.close());
     const cache = path.join(dir, "cache");
-    const args = ["fetch", "--manifests", standins.manifestsDir, "--mirror", server.url, "--cache", cache, "--json"];
+    const args = ["fetch", "--manifests", standins.manifestsDir, "--mirror", server.url, "--cache", cache, "--json", "--no-images"]; // the stand-in mirror holds no images yet (issue 9 item 4)
     const ok = await execa("node", [CLI, ...args], { reject: false, env: { CI: "1" } });
     expect(ok.exitCode, ok.stderr).toBe(0);
     const doc = JSON.parse(ok.stdout) as { artifacts: { name: string; kinds: string[] }[] };
@@ -31,7 +31,7 @@ describe("fetch over a served stand-in mirror", () => {
     bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1; // same size, other bytes
     await writeFile(runc.path, bytes);
     const fresh = path.join(dir, "cache2");
-    const bad = await execa("node", [CLI, "fetch", "--manifests", standins.manifestsDir, "--mirror", server.url, "--cache", fresh, "--kind", "knd"], {
+    const bad = await execa("node", [CLI, "fetch", "--manifests", standins.manifestsDir, "--mirror", server.url, "--cache", fresh, "--kind", "knd", "--no-images"], {
       reject: false,
       env: { CI: "1" },
     });

@@ -1,0 +1,73 @@
+// The distribution registry itself (Debian's docker-registry) on 127.0.0.1, with images pushed
+// by a real client (skopeo) from an OCI layout built here: what containerd would pull from.
+import { mkdir, writeFile } from "node:fs/promises";
+import net from "node:net";
+import path from "node:path";
+import { execa, type ResultPromise } from "execa";
+import { writeOciLayout, type FixtureImage } from "./image-fixture.js";
+
+export interface RealRegistry {
+  /** `127.0.0.1:PORT` */
+  registry: string;
+  url: string;
+  push(image: FixtureImage, repository: string, tag: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export async function startRealRegistry(dir: string): Promise<RealRegistry> {
+  const port = await freePort();
+  const config = path.join(dir, "registry.yml");
+  await mkdir(path.join(dir, "storage"), { recursive: true });
+  await writeFile(
+    config,
+    [
+      "version: 0.1",
+      "log:",
+      "  level: error",
+      "storage:",
+      "  filesystem:",
+      `    rootdirectory: ${path.join(dir, "storage")}`,
+      "http:",
+      `  addr: 127.0.0.1:${port}`,
+      "",
+    ].join("\n"),
+  );
+  const child: ResultPromise = execa("docker-registry", ["serve", config], { reject: false, stdio: "ignore" });
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 15_000;
+  for (;;) {
+    const ok = await fetch(`${url}/v2/`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    if (child.exitCode !== undefined && child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}`);
+    if (Date.now() > deadline) {
+      child.kill();
+      throw new Error(`docker-registry did not answer on ${url} within 15 s`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    registry: `127.0.0.1:${port}`,
+    url,
+    async push(image, repository, tag) {
+      const layout = path.join(dir, `layout-${repository.replaceAll("/", "-")}-${tag}`);
+      await writeOciLayout(layout, image, tag);
+      // --all --preserve-digests: the registry holds the very index and manifests built here
+      await execa("skopeo", ["copy", "--all", "--preserve-digests", "--dest-tls-verify=false", `oci:${layout}:${tag}`, `docker://127.0.0.1:${port}/${repository}:${tag}`]);
+    },
+    async stop() {
+      child.kill("SIGTERM");
+      await child;
+    },
+  };
+}
