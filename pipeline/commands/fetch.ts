@@ -2,10 +2,10 @@
 import { Option, type Command } from "commander";
 import { defaultCacheDir, defaultMirror, DEFAULT_MANIFESTS_DIR, parseArches, parseKinds, parsePositiveInt } from "../cli/options.js";
 import { formatBytes, printJson, printLine } from "../cli/output.js";
-import { DEFAULT_CONCURRENCY, type FetchSummary } from "../fetch/index.js";
+// types.js, not the stage: commands that only borrow the option helpers must not load the downloader.
+import { DEFAULT_CONCURRENCY, type FetchSummary } from "../fetch/types.js";
 import { loadManifests, type Arch, type Kind, type Manifest } from "../manifest/index.js";
-import { fetchWithProgress } from "../progress/fetch.js";
-import { withInterrupts } from "../progress/index.js";
+import { withInterrupts } from "../progress/signals.js";
 
 export interface SelectionFlags {
   kind?: Kind[];
@@ -94,6 +94,8 @@ ${EXIT_CODES_HELP}`,
     .option("--json", "print one JSON summary on stdout")
     .action(async (flags: FetchFlags) => {
       const manifests = await selectManifests(flags);
+      // Loaded here: build, plan, verify, pin and mirror import this module for its option helpers only.
+      const { fetchWithProgress } = await import("../progress/fetch.js");
       const summary = await withInterrupts((signal) => fetchWithProgress(manifests, { ...flags, plain: flags.json }, signal));
       if (flags.json) {
         printJson({ ok: true, cacheDir: flags.cache, mirror: flags.mirror ?? null, bytesDownloaded: summary.bytesDownloaded, seconds: summary.seconds, artifacts: artifactJson(summary) });

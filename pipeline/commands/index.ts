@@ -5,6 +5,7 @@ import { register as fetch } from "./fetch.js";
 import { register as inspect } from "./inspect.js";
 import { register as mirror } from "./mirror.js";
 import { register as pin } from "./pin.js";
+import { register as plan } from "./plan.js";
 import { register as testImage } from "./test-image.js";
 import { register as userData } from "./user-data.js";
 import { register as verify } from "./verify.js";
@@ -17,6 +18,7 @@ export const COMMANDS: ReadonlyArray<(program: Command) => Command> = [
   mirror,
   vmconfig,
   userData,
+  plan,
   build,
   inspect,
   testImage,

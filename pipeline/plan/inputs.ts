@@ -1,7 +1,7 @@
 // The inputs every entry of a plan shares, read without writing anything: the digest of the
 // vmconfig archive (packed in memory) and of the Packer template and scripts.
 import { createHash } from "node:crypto";
-import { templateDigest } from "../packer/template.js";
+import { templateDigest } from "../packer/template-digest.js";
 import { buildVmconfigArchive } from "../vmconfig/pack.js";
 
 export interface SharedInputs {

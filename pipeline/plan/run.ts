@@ -16,7 +16,7 @@ import type { Manifest } from "../manifest/load.js";
 import type { Arch } from "../manifest/schema.js";
 import type { AwsSettings } from "../packer/index.js";
 import type { FetchProgressOptions } from "../progress/fetch.js";
-import { taskListOptions, TrackedTasks } from "../progress/index.js";
+import { taskListOptions, TrackedTasks, usePlainProgress } from "../progress/index.js";
 import { IMAGES_FILE, publishImage, readImagesFile, type ImageRecord, type ImageTestRecord } from "../publish/index.js";
 import { entryLabel, planEntry, type BuildPlan, type PlanAction, type PlanEntry } from "./plan.js";
 
@@ -54,8 +54,8 @@ export interface RunOptions {
   /** Entries worked on at once. */
   jobs: number;
   allowUntested?: boolean | undefined;
-  /** Plain progress lines instead of the live task list. */
-  plain: boolean;
+  /** --json: stdout is for the result, progress is plain lines on stderr. */
+  json: boolean;
   packerBin: string;
   aws?: AwsSettings | undefined;
   signal: AbortSignal;
@@ -105,7 +105,7 @@ async function removeScratch(outDir: string, identity: Identity): Promise<void> 
 
 interface EntryContext {
   plan: BuildPlan;
-  options: RunOptions;
+  options: RunOptions & { plain: boolean };
   deps: RunDeps;
   fetched: FetchedArtifact[];
   /** Seconds spent on shared steps, charged to each entry that needed them. */
@@ -209,7 +209,7 @@ function logPathOf(error: unknown): string | null {
 }
 
 /** Builds the debootstrap base of each arch that still lacks one, then re-plans those entries. */
-async function resolvePendingBases(plan: BuildPlan, options: RunOptions, failures: Map<PlanEntry, EntryResult>, shared: Map<PlanEntry, Record<string, number>>): Promise<PlanEntry[]> {
+async function resolvePendingBases(plan: BuildPlan, options: RunOptions & { plain: boolean }, failures: Map<PlanEntry, EntryResult>, shared: Map<PlanEntry, Record<string, number>>): Promise<PlanEntry[]> {
   const pending = plan.entries.filter((e) => e.base.digest === null);
   if (pending.length === 0) return plan.entries;
   const arches = [...new Set(pending.map((e) => e.arch))];
@@ -267,8 +267,9 @@ async function pool<T>(items: readonly T[], jobs: number, signal: AbortSignal, w
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
 }
 
-export async function executePlan(plan: BuildPlan, options: RunOptions, deps: RunDeps = DEFAULT_RUN_DEPS): Promise<RunSummary> {
+export async function executePlan(plan: BuildPlan, runOptions: RunOptions, deps: RunDeps = DEFAULT_RUN_DEPS): Promise<RunSummary> {
   const started = Date.now();
+  const options = { ...runOptions, plain: usePlainProgress({ plain: runOptions.json }) };
   const imagesFile = path.join(plan.options.out, IMAGES_FILE);
   const failures = new Map<PlanEntry, EntryResult>();
   const sharedSteps = new Map<PlanEntry, Record<string, number>>();
