@@ -1,6 +1,6 @@
 // One bake: kind × arch × target. Resolves the image identity (base, vmconfig, template →
-// input hash → name), skips when images.json already has it, else fetch → stage → Packer →
-// (boot test) → publish. The steps are plain functions; the build command runs them as tasks.
+// input hash → name), stages, runs Packer and makes the images.json record. The steps are
+// plain functions; the build plan (pipeline/plan) decides which bakes run and runs them.
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { buildDebootstrapBase } from "../base/index.js";
@@ -24,7 +24,7 @@ import {
   type Progress,
   type Target,
 } from "../packer/index.js";
-import { findImage, readImagesFile, IMAGES_FILE, type ImageRecord, type ImageTestRecord } from "../publish/index.js";
+import type { ImageRecord, ImageTestRecord } from "../publish/index.js";
 import { writeStage, writeStageIso, type Stage } from "../stage/index.js";
 import { packVmconfig, type PackedVmconfig } from "../vmconfig/index.js";
 import { awsBase, cloudBase, type BaseChoice, type BaseKind } from "./base-choice.js";
@@ -91,19 +91,6 @@ export async function resolveIdentity(s: BakeSettings, base: BaseChoice, tag = "
   const template = await templateDigest();
   const inputHash = computeInputHash({ manifest: s.manifest, vmconfigDigest: vmconfig.digest, templateDigest: template, baseImage: base.digest, target: s.target });
   return { base, vmconfig, templateDigest: template, inputHash, name: imageName(s.manifest, inputHash) };
-}
-
-export async function existingImage(outDir: string, identity: Pick<Identity, "name">, target: Target): Promise<ImageRecord | undefined> {
-  const record = findImage(await readImagesFile(path.join(outDir, IMAGES_FILE)), identity.name, target);
-  if (record?.qemu) {
-    // A recorded qcow2 that is gone is not a reason to skip.
-    const present = await stat(record.qemu.path).then(
-      () => true,
-      () => false,
-    );
-    if (!present) return undefined;
-  }
-  return record;
 }
 
 export async function stageFor(s: BakeSettings, identity: Identity, fetched: readonly FetchedArtifact[]): Promise<Stage> {
