@@ -97,4 +97,33 @@ describe("build over a kind matrix (fake packer, target aws)", () => {
     // time is in the document; the process time includes Node's start.
     console.log(`matrix no-op: ${noopDoc.seconds.toFixed(3)} s in the command, ${seconds.toFixed(3)} s for the process`);
   }, 120_000);
+
+  it("Ctrl-C stops the running bake (Packer gets SIGINT), starts no other, leaves no work directory, exits 1", async () => {
+    const dir = await tempDir("matrix-interrupt-");
+    const fixture = await generateStandinMirror({ dir: path.join(dir, "fixture"), kinds: ["knd", "knc"], arches: ["amd64"] });
+    const out = path.join(dir, "out");
+    const marker = path.join(dir, "interrupted");
+    const child = execa(
+      "node",
+      [path.join(PROJECT_ROOT, "bin", "podplane-images.js"), "build", "--kind", "knd,knc", "--target", "aws", "--manifests", fixture.manifestsDir, "--mirror", fixture.mirrorDir, "--cache", path.join(dir, "cache"), "--out", out, "--json"],
+      { reject: false, env: { CI: "1", PODPLANE_PACKER: path.join(FAKE_PACKER_DIR, "packer"), FAKE_PACKER_MODE: "hang", FAKE_PACKER_MARKER: marker } },
+    );
+    await new Promise<void>((resolve) => {
+      let text = "";
+      child.stderr?.on("data", (chunk: Buffer) => {
+        text += chunk.toString();
+        if (text.includes("Waiting for SSH")) resolve();
+      });
+    });
+    child.kill("SIGINT");
+    const result = await child;
+    expect(result.exitCode).toBe(1);
+    const doc = JSON.parse(result.stdout) as { ok: boolean; results: ResultJson[] };
+    expect(doc.results.map((r) => [r.kind, r.result])).toEqual([
+      ["knd", "failed"],
+      ["knc", "cancelled"],
+    ]);
+    expect(await readFile(marker, "utf8")).toBe("interrupted\n");
+    expect((await readdir(out)).sort()).toEqual(["logs"]);
+  }, 120_000);
 });
