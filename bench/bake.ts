@@ -46,6 +46,19 @@ async function timedCli(args: string[]) {
   return { seconds, stdout: String(result.stdout) };
 }
 
+interface BuildResult {
+  skipped: boolean;
+  steps: Record<string, number>;
+  image: ImageRecord;
+}
+
+/** The one image a single-kind `build --json` reports (its `results` hold one entry per image). */
+function buildResult(stdout: string): BuildResult {
+  const [result] = (JSON.parse(stdout) as { results: Partial<BuildResult>[] }).results;
+  if (!result?.image) throw new Error(`build --json reported no image: ${stdout.slice(0, 300)}`);
+  return { skipped: Boolean(result.skipped), steps: result.steps ?? {}, image: result.image };
+}
+
 async function main(): Promise<void> {
   await mkdir(dir, { recursive: true });
   const fixture = await generateStandinMirror({ dir: path.join(dir, "fixture"), kinds: kinds as ("knd" | "knc")[], arches: ["amd64"], padBytes: Number(values.pad) });
@@ -70,13 +83,13 @@ async function main(): Promise<void> {
         if (i === 0) await rm(out, { recursive: true, force: true });
         const args = ["build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", fixture.manifestsDir, "--mirror", mirror, "--cache", cache, "--out", out, "--skip-test", "--json"];
         const build = await timedCli(args);
-        const doc = JSON.parse(build.stdout) as { steps: Record<string, number>; image: ImageRecord };
+        const doc = buildResult(build.stdout);
         const inspect = await timedCli(["inspect", doc.image.qemu?.path ?? "", "--json"]);
         rows.push({ kind, run, base: doc.steps.base ?? 0, fetch: doc.steps.fetch ?? 0, packer: doc.steps.packer ?? 0, inspect: inspect.seconds, total: build.seconds, imageBytes: doc.image.size });
         if (run === "warm") {
           const noop = await timedCli(args);
           // In a shared working tree vmconfig can change between the two builds: then it is no no-op.
-          const skipped = (JSON.parse(noop.stdout) as { skipped: boolean }).skipped;
+          const skipped = buildResult(noop.stdout).skipped;
           rows.push({ kind, run: skipped ? "no-op" : "no-op (inputs changed: rebuilt)", base: 0, fetch: 0, packer: 0, inspect: 0, total: noop.seconds, imageBytes: doc.image.size });
           const stage = JSON.parse((await execa("node", [CLI, "fetch", "--no-images", "--kind", kind, "--arch", "amd64", "--manifests", fixture.manifestsDir, "--cache", cache, "--json"], { env: { CI: "1" } })).stdout) as { artifacts: { size: number }[] };
           artifactBytes[kind] = stage.artifacts.reduce((s, a) => s + a.size, 0);

@@ -141,7 +141,7 @@ async function bakedImage(manifestsDir: string, mirrorUrl: string, work: string,
     { stderr: "inherit", reject: false },
   );
   if (result.exitCode !== 0) throw new Error(`the bake (build --kind ${kind}) failed with exit ${String(result.exitCode)}`);
-  const parsed = JSON.parse(result.stdout) as { skipped?: boolean; image?: { qemu?: { path?: string } } };
+  const parsed = (JSON.parse(result.stdout) as { results?: { skipped?: boolean; image?: { qemu?: { path?: string } } }[] }).results?.[0] ?? {};
   const image = parsed.image?.qemu?.path;
   if (!image) throw new Error(`build printed no qemu image path: ${result.stdout.slice(0, 300)}`);
   return { path: image, how: parsed.skipped ? `baked earlier by build into ${out} (same inputs)` : `baked now by build --base debootstrap into ${out}` };

@@ -1,43 +1,33 @@
-// `build`: bake one image per kind × arch × target and publish it to images.json.
-import { rm, rmdir } from "node:fs/promises";
+// `build`: bake one image per kind × arch × target of the selection and publish each to
+// images.json. The plan (pipeline/plan) decides and does the work; this command parses the
+// flags and renders the outcome: a line per image and a summary table, or one JSON document.
 import path from "node:path";
-import { Listr } from "listr2";
 import { Option, type Command } from "commander";
-import { testImage } from "../boot/index.js";
-import { DEFAULT_MANIFESTS_DIR, parseArch, parseKind } from "../cli/options.js";
-import { formatBytes, printJson, printLine } from "../cli/output.js";
-import { UsageError, WorkError } from "../errors/index.js";
-import type { FetchSummary } from "../fetch/index.js";
-import {
-  baseImagePath,
-  bakePaths,
-  existingImage,
-  imageRecord,
-  resolveBase,
-  untested,
-  resolveIdentity,
-  runPackerBake,
-  stageFor,
-  type BakeSettings,
-  type BaseKind,
-  type Identity,
-  type PackerResult,
-} from "../image/bake.js";
-import { loadManifests, type Arch, type Kind } from "../manifest/index.js";
-import type { Target } from "../packer/index.js";
-import { taskListOptions, usePlainProgress, withInterrupts } from "../progress/index.js";
-import { describeTest, isBootTested, publishImage, type ImageRecord, type ImageTestRecord } from "../publish/index.js";
-import { EXIT_CODES_HELP, addCacheOption, addMirrorOption, fetchWithProgress } from "./fetch.js";
+import { DEFAULT_MANIFESTS_DIR, parsePositiveInt } from "../cli/options.js";
+import { formatBytes, printError, printJson, printLine } from "../cli/output.js";
+import { describeError, UsageError } from "../errors/index.js";
+import type { BaseKind } from "../image/base-choice.js";
+import type { Arch, Kind } from "../manifest/schema.js";
+import type { Target } from "../packer/vars.js";
+import { computePlan } from "../plan/plan.js";
+import { DEFAULT_ARCHES, DEFAULT_TARGETS, parseArchList, parseKindList, parseTargetList } from "../plan/selectors.js";
+import { summaryTable } from "../plan/format.js";
+import type { EntryResult, RunDeps, RunSummary } from "../plan/run.js";
+import { withInterrupts } from "../progress/signals.js";
+import { describeTest, type ImageRecord } from "../publish/images-json.js";
+import { EXIT_CODES_HELP, addCacheOption, addMirrorOption } from "./fetch.js";
 
 export interface BuildFlags {
-  kind: Kind;
-  arch: Arch;
-  target: Target;
+  /** Absent: every kind that has a manifest for the selected arches. */
+  kind?: Kind[];
+  arch: Arch[];
+  target: Target[];
   base: BaseKind;
   manifests: string;
   mirror?: string;
   cache: string;
   out: string;
+  jobs: number;
   force?: boolean;
   skipTest?: boolean;
   allowUntested?: boolean;
@@ -47,22 +37,6 @@ export interface BuildFlags {
   amiUsers?: string[];
   amiGroups?: string[];
   kmsKeyId?: string;
-}
-
-/** What a build may replace in tests: the boot test (the fake-packer tests inject one). */
-export interface BuildDeps {
-  testImage: typeof testImage;
-}
-
-interface BuildOutcome {
-  skipped: boolean;
-  /** The image was already built; this run boot-tested it (it had been baked with --skip-test). */
-  tested: boolean;
-  record: ImageRecord;
-  imagesFile: string;
-  logPath?: string;
-  seconds: number;
-  steps: Record<string, number>;
 }
 
 function list(value: string): string[] {
@@ -78,165 +52,122 @@ function describeRecord(record: ImageRecord): string {
   return describeAmis(record.amis);
 }
 
-/** The packed vmconfig and, when no other build is using it, the scratch directory. */
-async function removeScratch(outDir: string, identity: Identity): Promise<void> {
-  await rm(identity.vmconfig.path, { force: true });
-  for (const dir of [path.dirname(identity.vmconfig.path), path.join(outDir, ".work")]) await rmdir(dir).catch(() => undefined);
-}
-
-/** Boots the image; the result as images.json keeps it. A failed test is an ETEST error carrying that record. */
-async function bootTest(deps: BuildDeps, image: string, kind: Kind, arch: Arch, testDir: string, signal: AbortSignal): Promise<ImageTestRecord> {
-  const report = await deps.testImage({ image, kind, arch, workDir: testDir, signal });
-  const test: ImageTestRecord = {
-    tested: true,
-    ok: report.ok,
-    at: new Date().toISOString(),
-    checks: report.checks.map((c) => ({ name: c.name, ok: c.ok })),
-    seconds: Math.round(report.seconds * 10) / 10,
-    logPath: report.logPath,
-  };
-  if (!report.ok) {
-    const failed = report.checks.filter((c) => !c.ok).map((c) => `${c.name}: ${c.evidence}`);
-    throw new WorkError("ETEST", `the boot test of ${image} failed:\n  ${failed.join("\n  ")}`, { image, failed, test }, { logPath: report.logPath });
+/** Bad combinations of flags (exit 2) before any work. */
+export function checkBuildFlags(flags: Pick<BuildFlags, "base" | "target" | "amiUsers" | "amiGroups" | "kmsKeyId">): void {
+  if (flags.base === "debootstrap" && !flags.target.includes("qemu")) {
+    throw new UsageError("--base debootstrap applies to --target qemu only (aws starts from the official Debian AMI)");
   }
-  return test;
+  if (flags.target.includes("aws") && (flags.amiUsers?.length || flags.amiGroups?.length) && !flags.kmsKeyId) {
+    throw new UsageError("--ami-users/--ami-groups share an encrypted AMI: give --kms-key-id (a key those accounts may use); the default EBS key cannot be shared");
+  }
 }
 
-export async function runBuild(flags: BuildFlags, signal: AbortSignal, deps: BuildDeps = { testImage }): Promise<BuildOutcome> {
+/**
+ * Plans the selection and carries the plan out. An unchanged selection returns from the plan
+ * alone: nothing is built, fetched, written, and the bake modules are never loaded.
+ */
+export async function runBuild(flags: BuildFlags, signal: AbortSignal, deps?: Partial<RunDeps>): Promise<RunSummary> {
   const started = Date.now();
-  const steps: Record<string, number> = {};
-  const timed = async <T>(step: string, work: () => Promise<T>): Promise<T> => {
-    const t = Date.now();
-    try {
-      return await work();
-    } finally {
-      steps[step] = (Date.now() - t) / 1000;
-    }
-  };
-  const [manifest] = await loadManifests(flags.manifests, { kinds: [flags.kind], arches: [flags.arch] });
-  if (!manifest) throw new UsageError(`${flags.manifests}: no manifest for ${flags.kind} ${flags.arch}`, "EMANIFEST");
-  const settings: BakeSettings = {
-    manifest,
-    target: flags.target,
-    base: flags.base,
-    outDir: flags.out,
-    cacheDir: flags.cache,
-    signal,
-    packerBin: process.env.PODPLANE_PACKER ?? "packer",
-    aws: { region: flags.region, amiRegions: flags.amiRegions, amiUsers: flags.amiUsers, amiGroups: flags.amiGroups, kmsKeyId: flags.kmsKeyId },
-  };
-  const plain = usePlainProgress({ plain: Boolean(flags.json) });
-
-  // Identity first: it is all that a no-op needs, and it is fast once the base is cached.
-  let identity!: Identity;
-  await new Listr(
-    [
-      {
-        title: `base image (${flags.target === "aws" ? "official Debian AMI" : flags.base})`,
-        task: async (_ctx, task) => {
-          const base = await timed("base", () => resolveBase(settings, (line) => (task.output = line)));
-          task.title = `base image: ${base.source}${base.cacheHit === true ? " (cached)" : ""}`;
-          identity = await resolveIdentity(settings, base);
-        },
-      },
-    ],
-    taskListOptions({ plain }),
-  ).run();
-
-  const existing = flags.force ? undefined : await existingImage(flags.out, identity, flags.target);
-  const imagesFile = path.join(flags.out, "images.json");
-  if (existing) {
-    await removeScratch(flags.out, identity);
-    // Built, but never booted (baked with --skip-test, or recorded before test status was kept):
-    // boot it now rather than pass it off as done.
-    if (existing.target === "qemu" && existing.qemu && !isBootTested(existing) && !flags.skipTest) {
-      const testDir = path.join(flags.out, "logs", `${existing.name}.test`);
-      let test: ImageTestRecord;
-      try {
-        test = await timed("test", () => bootTest(deps, existing.qemu?.path ?? "", manifest.kind, manifest.arch, testDir, signal));
-      } catch (error) {
-        const failed = error instanceof WorkError ? (error.data.test as ImageTestRecord | undefined) : undefined;
-        // The image is published already: its record now says the test failed.
-        if (failed) await publishImage(flags.out, { ...existing, test: failed }, { allowUntested: flags.allowUntested });
-        throw error;
-      }
-      const record = { ...existing, test };
-      await publishImage(flags.out, record, { allowUntested: flags.allowUntested });
-      return { skipped: true, tested: true, record, imagesFile, seconds: (Date.now() - started) / 1000, steps };
-    }
-    return { skipped: true, tested: false, record: existing, imagesFile, seconds: (Date.now() - started) / 1000, steps };
+  const plan = await computePlan(
+    { kinds: flags.kind, arches: flags.arch, targets: flags.target },
+    { manifests: flags.manifests, out: flags.out, cache: flags.cache, base: flags.base, force: flags.force, skipTest: flags.skipTest },
+  );
+  if (plan.entries.every((e) => e.action === "skip")) {
+    const results: EntryResult[] = plan.entries.map((e) => ({ kind: e.kind, arch: e.arch, os: e.os, target: e.target, name: e.name, inputHash: e.inputHash, action: e.action, result: "skipped", seconds: 0, steps: {}, logPath: null, record: e.existing }));
+    return { ok: true, seconds: (Date.now() - started) / 1000, imagesFile: path.join(flags.out, "images.json"), results };
   }
+  const { executePlan, DEFAULT_RUN_DEPS } = await import("../plan/run.js");
+  const summary = await executePlan(
+    plan,
+    {
+      mirror: flags.mirror,
+      jobs: flags.jobs,
+      allowUntested: flags.allowUntested,
+      json: Boolean(flags.json),
+      packerBin: process.env.PODPLANE_PACKER ?? "packer",
+      aws: { region: flags.region, amiRegions: flags.amiRegions, amiUsers: flags.amiUsers, amiGroups: flags.amiGroups, kmsKeyId: flags.kmsKeyId },
+      signal,
+    },
+    { ...DEFAULT_RUN_DEPS, ...deps },
+  );
+  return { ...summary, seconds: (Date.now() - started) / 1000 };
+}
 
-  const paths = bakePaths(flags.out, identity.name);
-  let fetched!: FetchSummary;
-  let result!: PackerResult;
-  let test: ImageTestRecord = untested(flags.target, flags.skipTest === true);
-  try {
-    fetched = await timed("fetch", () =>
-      fetchWithProgress([manifest], { kind: [flags.kind], arch: [flags.arch], manifests: flags.manifests, cache: flags.cache, mirror: flags.mirror, concurrency: 8, baseImage: flags.target === "qemu" && flags.base === "cloud", json: flags.json }, signal),
-    );
-    await new Listr(
-      [
-        {
-          title: `stage ${manifest.kind} ${manifest.arch}`,
-          task: async (_ctx, task) => {
-            const stage = await timed("stage", () => stageFor(settings, identity, fetched.artifacts));
-            task.title = `staged ${stage.artifacts.length} artifacts (${formatBytes(stage.bytes)}) + vmconfig in ${stage.dir}`;
-          },
-        },
-        {
-          title: `packer build ${identity.name} (${flags.target})`,
-          task: async (_ctx, task) => {
-            result = await timed("packer", () =>
-              runPackerBake(settings, identity, baseImagePath(settings, identity, fetched.artifacts), (progress) => {
-                task.output = progress.text.split("\n")[0] ?? "";
-              }),
-            );
-            task.title = `packer build ${identity.name}: ${result.qemu ? formatBytes(result.qemu.size) : describeAmis(result.amis)} in ${result.seconds.toFixed(0)} s${result.accelerator ? ` (${result.accelerator})` : ""}`;
-          },
-          rendererOptions: { persistentOutput: false, outputBar: 1 },
-        },
-        {
-          title: "boot test",
-          skip: () => flags.skipTest === true || flags.target !== "qemu",
-          task: async (_ctx, task) => {
-            const image = result.qemu?.path ?? "";
-            // Beside the bake log, not in the work dir: a failed test's serial log and report must outlive the cleanup below.
-            const testDir = path.join(path.dirname(paths.logPath), `${identity.name}.test`);
-            try {
-              test = await timed("test", () => bootTest(deps, image, manifest.kind, manifest.arch, testDir, signal));
-            } catch (error) {
-              if (error instanceof WorkError && error.code === "ETEST") throw new WorkError("ETEST", `${error.message}\n(the image is kept, not published)`, error.data, { logPath: error.logPath });
-              throw error;
-            }
-            task.title = `boot test: ${test.checks?.length ?? 0} checks passed in ${(test.seconds ?? 0).toFixed(0)} s`;
-          },
-        },
-      ],
-      taskListOptions({ plain }),
-    ).run();
-  } finally {
-    await rm(paths.workDir, { recursive: true, force: true });
-    await removeScratch(flags.out, identity);
+function errorJson(error: unknown) {
+  if (error === undefined) return null;
+  const e = error as { code?: string; message?: string; logPath?: string };
+  return { code: e.code ?? "EUNEXPECTED", message: e.message ?? describeError(error).join("\n"), logPath: e.logPath ?? null, lines: describeError(error) };
+}
+
+/** One result as data: the summary row plus the record images.json now holds. */
+export function resultJson(r: EntryResult) {
+  return {
+    name: r.name,
+    kind: r.kind,
+    arch: r.arch,
+    os: r.os,
+    target: r.target,
+    inputHash: r.inputHash,
+    action: r.action,
+    result: r.result,
+    /** Not baked by this run (already in images.json). */
+    skipped: r.result === "skipped" || r.action === "test",
+    /** Boot-tested by this run. */
+    tested: r.result === "tested" || (r.result === "built" && r.record?.test?.tested === true),
+    seconds: Math.round(r.seconds * 10) / 10,
+    steps: r.steps,
+    logPath: r.logPath,
+    test: r.record ? describeTest(r.record) : null,
+    image: r.record ?? null,
+    error: errorJson(r.error),
+  };
+}
+
+function describeResult(r: EntryResult): string {
+  const name = `${r.name ?? `${r.kind} ${r.arch}`} (${r.target})`;
+  switch (r.result) {
+    case "skipped":
+      return `${name}: already built (images.json), skipped${r.record ? `: ${describeRecord(r.record)}; ${describeTest(r.record)}` : ""}`;
+    case "tested":
+      return `${name}: already built (images.json), boot-tested now${r.record ? `: ${describeRecord(r.record)}; ${describeTest(r.record)}` : ""}`;
+    case "built":
+      return `${name}: built in ${r.seconds.toFixed(0)} s${r.record ? `: ${describeRecord(r.record)}; ${describeTest(r.record)}` : ""}`;
+    case "failed":
+      return `${name}: FAILED after ${r.seconds.toFixed(0)} s`;
+    case "cancelled":
+      return `${name}: not started (interrupted)`;
   }
-  const seconds = (Date.now() - started) / 1000;
-  const record = imageRecord(settings, identity, result, seconds, test);
-  await publishImage(flags.out, record, { allowUntested: flags.allowUntested });
-  return { skipped: false, tested: test.tested, record, imagesFile, logPath: paths.logPath, seconds, steps };
+}
+
+/** Prints the outcome; every failure's lines (code, message, log) also go to stderr. */
+export function renderSummary(summary: RunSummary, json: boolean): void {
+  for (const r of summary.results.filter((x) => x.result === "failed")) {
+    const [first = "", ...rest] = describeError(r.error);
+    printError(`${r.name ?? `${r.kind} ${r.arch}`} (${r.target}): ${first}`);
+    for (const line of rest) printError(line);
+  }
+  if (json) {
+    printJson({ ok: summary.ok, seconds: Math.round(summary.seconds * 100) / 100, imagesFile: summary.imagesFile, results: summary.results.map(resultJson) });
+    return;
+  }
+  for (const r of summary.results) printLine(describeResult(r));
+  printLine();
+  for (const line of summaryTable(summary.results)) printLine(line);
 }
 
 export function register(program: Command): Command {
   const command = program
     .command("build")
     .description("Bake an image per kind x arch x target with Packer and publish its ID")
-    .requiredOption("--kind <kind>", "knd or knc", parseKind)
-    .requiredOption("--arch <arch>", "amd64 or arm64", parseArch)
-    .addOption(new Option("--target <target>", "where the image goes").choices(["qemu", "aws"]).default("qemu"))
+    .option("--kind <kinds>", "VM kinds, comma-separated: knd,knc (default: every kind with a manifest)", parseKindList)
+    .option("--arch <arches>", "architectures, comma-separated: amd64,arm64", parseArchList, [...DEFAULT_ARCHES])
+    .option("--target <targets>", "where the images go, comma-separated: qemu,aws", parseTargetList, [...DEFAULT_TARGETS])
     .addOption(new Option("--base <base>", "qemu base: Debian's genericcloud qcow2, or one built from the archive with mmdebstrap").choices(["cloud", "debootstrap"]).default("cloud"))
     .option("--manifests <dir>", "directory of lock manifests", DEFAULT_MANIFESTS_DIR)
     .option("--out <dir>", "where images/, logs/, images.json and images.auto.tfvars.json go", "out")
-    .option("--force", "bake even when images.json already has this image")
-    .option("--skip-test", "do not boot the image after the bake (images.json records it as not boot-tested)")
+    .option("--jobs <n>", "images baked at once (each bake is a VM: mind the cores under TCG)", parsePositiveInt, 1)
+    .option("--force", "bake even when images.json already has the image")
+    .option("--skip-test", "do not boot the images after the bake (images.json records them as not boot-tested)")
     .option("--allow-untested", "let images.auto.tfvars.json point at images that were not boot-tested (every aws image, today)")
     .option("--region <region>", "aws: the region to build in", "us-east-1")
     .option("--ami-regions <regions>", "aws: copy the AMI to these regions, comma-separated", list)
@@ -247,11 +178,15 @@ export function register(program: Command): Command {
     .addHelpText(
       "after",
       `
+Each selector is a comma list; the build covers every kind × arch × target of it (see \`plan\`).
 The image name is podplane-<kind>-<os>-<arch>-<short input hash>; the input hash covers the
 lock entries of the kind/arch, the vmconfig archive, the Packer template and scripts, the
-base image digest and the image-format version. When images.json in --out already has that
-image for the target, build prints it and exits 0 without starting Packer (--force rebuilds);
-if that image was never boot-tested (baked with --skip-test), build boots it now instead.
+base image digest and the image-format version. An image that images.json in --out already
+has for its target is skipped without starting Packer (--force rebuilds); if it was never
+boot-tested (baked with --skip-test), build boots it now instead. The artifacts of every
+image to bake are fetched once, then the images are baked (--jobs at a time), each published
+as it finishes; a failed image does not stop the others. At the end: a line per image and a
+table (name, target, result, seconds, log); exit 1 if any image failed.
 images.json records per image whether it was boot-tested, when, which checks and the result;
 aws images are not boot-tested here, and images.auto.tfvars.json points only at boot-tested
 images unless --allow-untested.
@@ -267,16 +202,9 @@ ${EXIT_CODES_HELP}`,
   addCacheOption(command);
   return command.action(async (raw: BuildFlags) => {
     const flags = { ...raw, out: path.resolve(raw.out), manifests: path.resolve(raw.manifests) };
-    if (flags.target === "aws" && flags.base === "debootstrap") throw new UsageError("--base debootstrap applies to --target qemu only (aws starts from the official Debian AMI)");
-    if (flags.target === "aws" && (flags.amiUsers?.length || flags.amiGroups?.length) && !flags.kmsKeyId) {
-      throw new UsageError("--ami-users/--ami-groups share an encrypted AMI: give --kms-key-id (a key those accounts may use); the default EBS key cannot be shared");
-    }
-    const outcome = await withInterrupts((signal) => runBuild(flags, signal));
-    if (flags.json) {
-      printJson({ ok: true, skipped: outcome.skipped, tested: outcome.tested, test: describeTest(outcome.record), seconds: outcome.seconds, steps: outcome.steps, imagesFile: outcome.imagesFile, logPath: outcome.logPath ?? null, image: outcome.record });
-      return;
-    }
-    const what = outcome.tested && outcome.skipped ? "already built (images.json), boot-tested now" : outcome.skipped ? "already built (images.json), skipped" : `built in ${outcome.seconds.toFixed(0)} s`;
-    printLine(`${outcome.record.name} (${outcome.record.target}): ${what}: ${describeRecord(outcome.record)}; ${describeTest(outcome.record)}`);
+    checkBuildFlags(flags);
+    const summary = await withInterrupts((signal) => runBuild(flags, signal));
+    renderSummary(summary, Boolean(flags.json));
+    if (!summary.ok) process.exitCode = 1;
   });
 }

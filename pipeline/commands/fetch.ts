@@ -1,11 +1,11 @@
 // `fetch`: bring every artifact of the selected manifests into the verified cache.
-import { Listr } from "listr2";
 import { Option, type Command } from "commander";
 import { defaultCacheDir, defaultMirror, DEFAULT_MANIFESTS_DIR, parseArches, parseKinds, parsePositiveInt } from "../cli/options.js";
 import { formatBytes, printJson, printLine } from "../cli/output.js";
-import { DEFAULT_CONCURRENCY, fetchArtifacts, jobLabel, planFetch, planImageJobs, type FetchEvent, type FetchSummary } from "../fetch/index.js";
+// types.js, not the stage: commands that only borrow the option helpers must not load the downloader.
+import { DEFAULT_CONCURRENCY, type FetchSummary } from "../fetch/types.js";
 import { loadManifests, type Arch, type Kind, type Manifest } from "../manifest/index.js";
-import { taskListOptions, TrackedTasks, usePlainProgress, withInterrupts } from "../progress/index.js";
+import { withInterrupts } from "../progress/signals.js";
 
 export interface SelectionFlags {
   kind?: Kind[];
@@ -87,77 +87,6 @@ function imageJson(summary: FetchSummary) {
   }));
 }
 
-/** Runs fetchArtifacts under a task list: one task per artifact with its bytes, a parent with the total. */
-export async function fetchWithProgress(manifests: readonly Manifest[], flags: FetchFlags, signal: AbortSignal): Promise<FetchSummary> {
-  const jobs = [...planFetch(manifests, { includeBaseImage: flags.baseImage }), ...(flags.images ? planImageJobs(manifests).map((i) => i.job) : [])];
-  const plain = usePlainProgress({ plain: Boolean(flags.json) });
-  const board = new TrackedTasks(jobs.map((job) => ({ key: job.integrity, title: jobLabel(job) })));
-  const total = jobs.reduce((sum, job) => sum + job.size, 0);
-  const heading = `fetch ${jobs.length} artifacts (${formatBytes(total)})${flags.mirror ? ` from ${flags.mirror}` : ""}`;
-  let parent: { title: string } | undefined;
-  let downloaded = 0;
-  const lastPaint = new Map<string, number>();
-  const onEvent = (event: FetchEvent) => {
-    const key = event.job.integrity;
-    const label = jobLabel(event.job);
-    switch (event.type) {
-      case "bytes": {
-        downloaded += event.delta;
-        const now = performance.now();
-        if (plain || now - (lastPaint.get(key) ?? 0) < 100) return; // repaint each task at most 10 times a second
-        lastPaint.set(key, now);
-        board.setOutput(key, `${formatBytes(event.received)} / ${formatBytes(event.job.size)}`);
-        if (parent) parent.title = `${heading}: ${formatBytes(downloaded)} of ${formatBytes(total)} downloaded`;
-        return;
-      }
-      case "evicted":
-        return board.setOutput(key, `corrupt cache entry evicted (${event.reason}); fetching again`);
-      case "retry":
-        return board.setOutput(key, `retry ${event.retry}: ${event.error instanceof Error ? event.error.message : String(event.error)}`);
-      case "done": {
-        const a = event.artifact;
-        return board.finish(key, `${label}: ${a.cacheHit ? "verified in cache" : `downloaded ${formatBytes(a.size)}, verified`} (${a.seconds.toFixed(2)} s)`);
-      }
-      case "failed":
-        return board.fail(key, event.error instanceof Error ? event.error : new Error(String(event.error)));
-      default:
-        return;
-    }
-  };
-  const list = new Listr(
-    [
-      {
-        title: heading,
-        task: (_ctx, task) => {
-          parent = task;
-          return task.newListr(board.tasks(), { concurrent: flags.concurrency, exitOnError: false });
-        },
-      },
-    ],
-    taskListOptions({ plain, exitOnError: false }),
-  );
-  const listDone = list.run().catch(() => undefined);
-  try {
-    const summary = await fetchArtifacts({
-      manifests,
-      cacheDir: flags.cache,
-      mirror: flags.mirror,
-      concurrency: flags.concurrency,
-      includeBaseImage: flags.baseImage,
-      images: flags.images,
-      signal,
-      onEvent,
-    });
-    if (parent) parent.title = `${heading}: ${formatBytes(summary.bytesDownloaded)} downloaded in ${summary.seconds.toFixed(2)} s`;
-    return summary;
-  } catch (error) {
-    board.failRemaining(error instanceof Error ? error : new Error(String(error)));
-    throw error;
-  } finally {
-    await listDone;
-  }
-}
-
 export function register(program: Command): Command {
   const command = program
     .command("fetch")
@@ -192,7 +121,9 @@ ${EXIT_CODES_HELP}`,
     .option("--json", "print one JSON summary on stdout")
     .action(async (flags: FetchFlags) => {
       const manifests = await selectManifests(flags);
-      const summary = await withInterrupts((signal) => fetchWithProgress(manifests, flags, signal));
+      // Loaded here: build, plan, verify, pin and mirror import this module for its option helpers only.
+      const { fetchWithProgress } = await import("../progress/fetch.js");
+      const summary = await withInterrupts((signal) => fetchWithProgress(manifests, { ...flags, plain: flags.json }, signal));
       if (flags.json) {
         printJson({ ok: true, cacheDir: flags.cache, mirror: flags.mirror ?? null, bytesDownloaded: summary.bytesDownloaded, seconds: summary.seconds, artifacts: artifactJson(summary), images: imageJson(summary) });
         return;

@@ -29,6 +29,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "mirror", summary: "Write a mirror tree from the cache (export) or serve one over HTTP (serve)", load: () => import("./mirror.js") },
   { name: "vmconfig", summary: "Pack the vmconfig archive deterministically", load: () => import("./vmconfig.js") },
   { name: "user-data", summary: "Render Podplane's user-data for a baked image (Nstance's launch placeholders kept)", load: () => import("./user-data.js") },
+  { name: "plan", summary: "Show what build would do for a selection: each image's name, input hash and build/skip status", load: () => import("./plan.js") },
   { name: "build", summary: "Bake an image per kind x arch x target with Packer and publish its ID", load: () => import("./build.js") },
   { name: "inspect", summary: "List what a qcow2 image holds, without booting it", load: () => import("./inspect.js") },
   { name: "test-image", summary: "Boot an image with the slim user-data and check it comes up configured", load: () => import("./test-image.js") },

@@ -1,6 +1,6 @@
 // One bake: kind × arch × target. Resolves the image identity (base, vmconfig, template →
-// input hash → name), skips when images.json already has it, else fetch → stage → Packer →
-// (boot test) → publish. The steps are plain functions; the build command runs them as tasks.
+// input hash → name), stages, runs Packer and makes the images.json record. The steps are
+// plain functions; the build plan (pipeline/plan) decides which bakes run and runs them.
 import { mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { buildDebootstrapBase } from "../base/index.js";
@@ -24,13 +24,12 @@ import {
   type Progress,
   type Target,
 } from "../packer/index.js";
-import { findImage, readImagesFile, IMAGES_FILE, type ImageRecord, type ImageTestRecord } from "../publish/index.js";
+import type { ImageRecord, ImageTestRecord } from "../publish/index.js";
 import { writeStage, writeStageIso, type Stage } from "../stage/index.js";
 import { packVmconfig, type PackedVmconfig } from "../vmconfig/index.js";
+import { awsBase, cloudBase, type BaseChoice, type BaseKind } from "./base-choice.js";
 import { fileSha256 } from "./file-digest.js";
 import { computeInputHash, imageName } from "./input-hash.js";
-
-export type BaseKind = "cloud" | "debootstrap";
 
 export interface BakeSettings {
   manifest: Manifest;
@@ -41,14 +40,6 @@ export interface BakeSettings {
   aws?: AwsSettings;
   packerBin?: string;
   signal?: AbortSignal | undefined;
-}
-
-export interface BaseChoice {
-  source: string;
-  digest: string;
-  /** Local qcow2 (debootstrap); the cloud image comes from the fetch. */
-  path?: string;
-  cacheHit?: boolean;
 }
 
 export interface Identity {
@@ -82,37 +73,24 @@ export function bakePaths(outDir: string, name: string): BakePaths {
   };
 }
 
-/** Debian's official AMI owner; the aws base is "the newest AMI matching the filter". */
-export const DEBIAN_AMI_OWNER = "136693071363";
+export { DEBIAN_AMI_OWNER, cachedDebootstrapBase, plannedBase, type BaseChoice, type BaseKind, type PendingBase } from "./base-choice.js";
 
 export async function resolveBase(s: BakeSettings, onLine?: (line: string) => void): Promise<BaseChoice> {
   const m = s.manifest;
-  if (s.target === "aws") return { source: `ami:${DEBIAN_AMI_OWNER}/${m.os}-${m.arch}-*`, digest: `ami-filter:${DEBIAN_AMI_OWNER}/${m.os}-${m.arch}-*` };
-  if (s.base === "cloud") return { source: m.baseImage.url, digest: m.baseImage.digest };
+  if (s.target === "aws") return awsBase(m);
+  if (s.base === "cloud") return cloudBase(m);
   const built = await buildDebootstrapBase({ cacheDir: s.cacheDir, arch: m.arch, signal: s.signal, onLine });
   return { source: `debootstrap:${path.basename(built.path)}`, digest: built.digest, path: built.path, cacheHit: built.cacheHit };
 }
 
-export async function resolveIdentity(s: BakeSettings, base: BaseChoice): Promise<Identity> {
+/** Packs vmconfig into the scratch dir (one file per caller: `tag` keeps concurrent bakes apart) and names the image. */
+export async function resolveIdentity(s: BakeSettings, base: BaseChoice, tag = ""): Promise<Identity> {
   const vmconfigDir = path.join(s.outDir, ".work", "vmconfig");
   await mkdir(vmconfigDir, { recursive: true });
-  const vmconfig = await packVmconfig({ outFile: path.join(vmconfigDir, `vmconfig-${process.pid}.tar.gz`) });
+  const vmconfig = await packVmconfig({ outFile: path.join(vmconfigDir, `vmconfig-${process.pid}${tag ? `-${tag}` : ""}.tar.gz`) });
   const template = await templateDigest();
   const inputHash = computeInputHash({ manifest: s.manifest, vmconfigDigest: vmconfig.digest, templateDigest: template, baseImage: base.digest, target: s.target });
   return { base, vmconfig, templateDigest: template, inputHash, name: imageName(s.manifest, inputHash) };
-}
-
-export async function existingImage(outDir: string, identity: Identity, target: Target): Promise<ImageRecord | undefined> {
-  const record = findImage(await readImagesFile(path.join(outDir, IMAGES_FILE)), identity.name, target);
-  if (record?.qemu) {
-    // A recorded qcow2 that is gone is not a reason to skip.
-    const present = await stat(record.qemu.path).then(
-      () => true,
-      () => false,
-    );
-    if (!present) return undefined;
-  }
-  return record;
 }
 
 export async function stageFor(s: BakeSettings, identity: Identity, fetched: readonly FetchedArtifact[]): Promise<Stage> {

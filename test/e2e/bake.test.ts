@@ -1,5 +1,6 @@
 // End-to-end bake: stand-in artifacts served on 127.0.0.1, a Debian 13 base built from the
-// archive, real Packer + QEMU (TCG), then `inspect` of each image and a no-op second build.
+// archive, real Packer + QEMU (TCG): both kinds in one `build` call, build's boot step on knc,
+// then `inspect` of each image and a no-op second call.
 // Writes images.json into the e2e dir, where test/e2e/boot.test.ts picks the images up.
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -49,13 +50,31 @@ function cli(args: string[], timeout = 30 * 60_000) {
   return execa("node", [CLI, ...args], { reject: false, timeout, env: { CI: "1" }, stdin: "ignore" });
 }
 
-/** knc's build runs its own boot test (provider local); knd is baked with --skip-test and booted
- * by boot.test.ts with provider aws, so each boot flow runs once. */
-const OWN_BOOT_TEST: ReadonlySet<string> = new Set(["knc"]);
+/**
+ * One `build` call bakes both kinds (the matrix: one plan, one fetch, then each bake) with
+ * --skip-test. Then `build --kind knc` finds knc baked but never booted and runs build's own boot
+ * step on it (provider local); knd is booted by boot.test.ts with provider aws. So each image is
+ * baked once and booted once, each boot flow runs once, as before the matrix.
+ */
+function matrixArgs(): string[] {
+  return ["build", "--kind", KINDS.join(","), "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--skip-test", "--json"];
+}
 
-function buildArgs(kind: string): string[] {
-  const base = ["build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--json"];
-  return OWN_BOOT_TEST.has(kind) ? base : [...base, "--skip-test"];
+function bootTestArgs(kind: string): string[] {
+  return ["build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--json"];
+}
+
+/** One entry of build --json. */
+interface BuildResult {
+  kind: string;
+  action: string;
+  result: string;
+  skipped: boolean;
+  image: ImageRecord | null;
+}
+
+function buildDoc(stdout: unknown): { ok: boolean; seconds: number; results: BuildResult[] } {
+  return JSON.parse(String(stdout)) as { ok: boolean; seconds: number; results: BuildResult[] };
 }
 
 beforeAll(async () => {
@@ -81,30 +100,39 @@ afterAll(async () => {
 });
 
 describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap base, TCG)", () => {
-  for (const kind of KINDS) {
-    it(`builds ${kind}`, async () => {
-      const started = Date.now();
-      const result = await cli(buildArgs(kind));
-      expect(result.exitCode, `${String(result.stderr).split("\n").slice(-25).join("\n")}`).toBe(0);
-      const out = JSON.parse(String(result.stdout)) as { ok: boolean; skipped: boolean; image: ImageRecord };
-      expect(out.ok).toBe(true);
-      expect(out.image.kind).toBe(kind);
-      expect(out.image.name).toMatch(new RegExp(`^podplane-${kind}-debian-13-amd64-[0-9a-f]{12}$`));
-      expect(out.image.qemu?.path).toBe(path.join(E2E_DIR, "images", `${out.image.name}.qcow2`));
-      expect((await stat(out.image.qemu?.path ?? "")).size).toBe(out.image.size);
-      built.set(kind, { record: out.image, seconds: (Date.now() - started) / 1000 });
-      // boot.test.ts boots exactly what this bake produced (never "the newest image" anywhere).
-      const baked = JSON.parse(await readFile(BAKED_IMAGES_FILE, "utf8").catch(() => "{}")) as Record<string, string>;
-      await writeFile(BAKED_IMAGES_FILE, `${JSON.stringify({ ...baked, [kind]: out.image.qemu?.path }, null, 2)}\n`);
-      if (OWN_BOOT_TEST.has(kind)) {
-        expect(out.image.test, "build's own boot step").toMatchObject({ tested: true, ok: true });
-        expect(out.image.test?.checks?.map((c) => c.name).sort()).toEqual(Object.values(CHECK_NAMES).sort());
-        expect(out.image.test?.checks?.filter((c) => !c.ok)).toEqual([]);
-      } else {
-        expect(out.image.test).toMatchObject({ tested: false });
-      }
-    });
-  }
+  it("builds knd and knc in one build call", async () => {
+    const started = Date.now();
+    const result = await cli(matrixArgs(), 60 * 60_000);
+    expect(result.exitCode, `${String(result.stderr).split("\n").slice(-25).join("\n")}`).toBe(0);
+    const doc = buildDoc(result.stdout);
+    expect(doc.ok).toBe(true);
+    expect(doc.results.map((r) => [r.kind, r.action, r.result])).toEqual(KINDS.map((kind) => [kind, "bake", "built"]));
+    const seconds = (Date.now() - started) / 1000;
+    for (const kind of KINDS) {
+      const image = doc.results.find((r) => r.kind === kind)?.image;
+      expect(image?.kind).toBe(kind);
+      expect(image?.name).toMatch(new RegExp(`^podplane-${kind}-debian-13-amd64-[0-9a-f]{12}$`));
+      expect(image?.qemu?.path).toBe(path.join(E2E_DIR, "images", `${image?.name ?? ""}.qcow2`));
+      expect((await stat(image?.qemu?.path ?? "")).size).toBe(image?.size);
+      expect(image?.test).toMatchObject({ tested: false, reason: "--skip-test" });
+      if (image) built.set(kind, { record: image, seconds });
+    }
+    // boot.test.ts boots exactly what this bake produced (never "the newest image" anywhere).
+    await writeFile(BAKED_IMAGES_FILE, `${JSON.stringify(Object.fromEntries(KINDS.map((kind) => [kind, built.get(kind)?.record.qemu?.path])), null, 2)}\n`);
+  }, 60 * 60_000);
+
+  it("build --kind knc boots the image baked with --skip-test (build's own boot step) and records the test", async () => {
+    const result = await cli(bootTestArgs("knc"), 30 * 60_000);
+    expect(result.exitCode, `${String(result.stderr).split("\n").slice(-25).join("\n")}`).toBe(0);
+    const [entry] = buildDoc(result.stdout).results;
+    expect(entry).toMatchObject({ kind: "knc", action: "test", result: "tested", skipped: true });
+    expect(entry?.image?.name).toBe(built.get("knc")?.record.name);
+    expect(entry?.image?.test, "build's own boot step").toMatchObject({ tested: true, ok: true });
+    expect(entry?.image?.test?.checks?.map((c) => c.name).sort()).toEqual(Object.values(CHECK_NAMES).sort());
+    expect(entry?.image?.test?.checks?.filter((c) => !c.ok)).toEqual([]);
+    const doc = JSON.parse(await readFile(path.join(E2E_DIR, "images.json"), "utf8")) as ImagesFile;
+    expect(doc.images.find((i) => i.name === entry?.image?.name)?.test).toMatchObject({ tested: true, ok: true });
+  });
 
   it("records both images in images.json and writes the tfvars file", async () => {
     const doc = JSON.parse(await readFile(path.join(E2E_DIR, "images.json"), "utf8")) as ImagesFile;
@@ -146,17 +174,15 @@ describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap
     });
   }
 
-  it("a second build with the same inputs is a skip, in under 2 s, without Packer", async () => {
-    for (const kind of KINDS) {
-      const started = performance.now();
-      const result = await cli(buildArgs(kind), 60_000);
-      const seconds = (performance.now() - started) / 1000;
-      expect(result.exitCode, String(result.stderr)).toBe(0);
-      const out = JSON.parse(String(result.stdout)) as { skipped: boolean; image: ImageRecord };
-      expect(out.skipped).toBe(true);
-      expect(out.image.name).toBe(built.get(kind)?.record.name);
-      expect(String(result.stderr)).not.toMatch(/packer build/i);
-      expect(seconds).toBeLessThan(2);
-    }
+  it("a second identical build call is a no-op in under 1 s: every image skipped, no fetch, no Packer", async () => {
+    const started = performance.now();
+    const result = await cli(matrixArgs(), 60_000);
+    const seconds = (performance.now() - started) / 1000;
+    expect(result.exitCode, String(result.stderr)).toBe(0);
+    const doc = buildDoc(result.stdout);
+    expect(doc.results.map((r) => [r.kind, r.action, r.result, r.image?.name])).toEqual(KINDS.map((kind) => [kind, "skip", "skipped", built.get(kind)?.record.name]));
+    expect(String(result.stderr)).not.toMatch(/packer build|fetch \d+ artifacts|base image/i);
+    process.stderr.write(`e2e: matrix no-op ${seconds.toFixed(3)} s (process), ${doc.seconds.toFixed(3)} s (plan)\n`);
+    expect(seconds).toBeLessThan(1);
   });
 });

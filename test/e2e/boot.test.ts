@@ -3,7 +3,8 @@
 // bake test writes it), never "the newest image" found anywhere. knd boots from a Podplane-format
 // user-data.env with provider aws (kube2iam must run) and a generated Nstance delivery and must
 // pass every named check; knc (provider local, kube2iam must not run) passed the same checks in
-// its own build's boot step.
+// build's own boot step (bake.test.ts runs `build --kind knc` on the image the matrix call baked
+// with --skip-test).
 import { access, readFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -23,7 +24,7 @@ async function bakedImage(kind: "knd" | "knc"): Promise<string> {
   return image;
 }
 
-// knc (provider local) is boot-tested by its own `build` in bake.test.ts, through this same
+// knc (provider local) is boot-tested by `build --kind knc` in bake.test.ts, through this same
 // testImage; booting it again here would repeat the same checks for six minutes.
 const CASES: ReadonlyArray<{ kind: "knd" | "knc"; provider: Provider }> = [{ kind: "knd", provider: "aws" }];
 

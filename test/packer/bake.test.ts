@@ -99,7 +99,7 @@ describe("build command", () => {
     const result = await run();
     const seconds = (performance.now() - started) / 1000;
     expect(result.exitCode, result.stderr).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, skipped: true, image: { name: identity.name, qemu: { path: qcow2 } } });
+    expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, results: [{ result: "skipped", skipped: true, image: { name: identity.name, qemu: { path: qcow2 } } }] });
     expect(seconds).toBeLessThan(2);
     await expect(stat(calls)).rejects.toThrow(/ENOENT/);
   });

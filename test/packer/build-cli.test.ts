@@ -30,19 +30,19 @@ describe("build --target aws with the fake packer", () => {
   it("records aws images as not boot-tested here; the tfvars point at them only with --allow-untested", async () => {
     const { out, result } = await runBuild("ok");
     expect(result.exitCode, result.stderr).toBe(0);
-    const doc = JSON.parse(result.stdout) as { test: string; image: { test: unknown } };
-    expect(doc.test).toBe("not boot-tested (aws images are not boot-tested here)");
-    expect(doc.image.test).toEqual({ tested: false, reason: "aws images are not boot-tested here" });
+    const doc = (JSON.parse(result.stdout) as { results: Array<{ test: string; image: { test: unknown } }> }).results[0];
+    expect(doc?.test).toBe("not boot-tested (aws images are not boot-tested here)");
+    expect(doc?.image.test).toEqual({ tested: false, reason: "aws images are not boot-tested here" });
     expect(JSON.parse(await readFile(path.join(out, "images.auto.tfvars.json"), "utf8"))).toEqual({ podplane_images: {} });
   });
 
   it("publishes the AMI of every region to images.json and the tfvars file (--allow-untested)", async () => {
     const { out, result } = await runBuild("ok", "--allow-untested");
     expect(result.exitCode, result.stderr).toBe(0);
-    const doc = JSON.parse(result.stdout) as { skipped: boolean; image: { name: string; amis: Record<string, string> } };
-    expect(doc).toMatchObject({ skipped: false, image: { amis: { "eu-west-1": "ami-0aaa", "us-east-1": "ami-0bbb" } } });
+    const doc = (JSON.parse(result.stdout) as { results: Array<{ skipped: boolean; image: { name: string; amis: Record<string, string> } }> }).results[0];
+    expect(doc).toMatchObject({ skipped: false, result: "built", image: { amis: { "eu-west-1": "ami-0aaa", "us-east-1": "ami-0bbb" } } });
     const images = JSON.parse(await readFile(path.join(out, "images.json"), "utf8")) as { images: { name: string; target: string }[] };
-    expect(images.images).toEqual([expect.objectContaining({ name: doc.image.name, target: "aws" })]);
+    expect(images.images).toEqual([expect.objectContaining({ name: doc?.image.name, target: "aws" })]);
     expect(JSON.parse(await readFile(path.join(out, "images.auto.tfvars.json"), "utf8"))).toEqual({ podplane_images: { knd: { amd64: { "eu-west-1": "ami-0aaa", "us-east-1": "ami-0bbb" } } } });
     await expect(stat(path.join(out, ".work"))).rejects.toThrow(/ENOENT/);
   });
@@ -50,8 +50,8 @@ describe("build --target aws with the fake packer", () => {
   it("a Packer failure exits 1 with Packer's last lines and the log path, and records nothing", async () => {
     const { out, result } = await runBuild("fail");
     expect(result.exitCode).toBe(1);
-    const failure = JSON.parse(result.stdout) as { ok: boolean; error: { code: string; lines: string[] } };
-    expect(failure).toMatchObject({ ok: false, error: { code: "EPACKER" } });
+    const failure = JSON.parse(result.stdout) as { ok: boolean; results: Array<{ result: string; error: { code: string; lines: string[] } }> };
+    expect(failure).toMatchObject({ ok: false, results: [{ result: "failed", error: { code: "EPACKER" } }] });
     expect(result.stderr).toMatch(/EPACKER: packer exited with 1; last lines:\n(.*\n)* {2}Build 'podplane.qemu.podplane' errored/);
     const logLine = /log: (\S+)/.exec(result.stderr)?.[1] ?? "";
     expect(logLine).toMatch(new RegExp(`^${out}/logs/podplane-knd-debian-13-amd64-[0-9a-f]{12}\\.log$`));
@@ -72,7 +72,7 @@ describe("build: test status is part of the record", () => {
     await mkdir(path.dirname(qcow2), { recursive: true });
     await writeFile(qcow2, "image");
     await publishImage(out, imageRecord(settings, identity, { packerVersion: "1.6.6", qemu: { path: qcow2, digest: "sha256:x", size: 5 }, seconds: 1 }, 1, untested("qemu", true)));
-    const flags: BuildFlags = { kind: "knd", arch: "amd64", target: "qemu", base: "cloud", manifests: path.join(PROJECT_ROOT, "manifests"), cache: settings.cacheDir, out, json: true, region: "us-east-1" };
+    const flags: BuildFlags = { kind: ["knd"], arch: ["amd64"], target: ["qemu"], base: "cloud", manifests: path.join(PROJECT_ROOT, "manifests"), cache: settings.cacheDir, out, jobs: 1, json: true, region: "us-east-1" };
     return { out, qcow2, identity, flags };
   }
 
@@ -104,14 +104,14 @@ describe("build: test status is part of the record", () => {
     const skipAgain = fakeBootTest(true);
     const skipped = await runBuildCommand({ ...flags, skipTest: true }, new AbortController().signal, skipAgain.deps);
     expect(skipAgain.calls).toEqual([]);
-    expect(skipped).toMatchObject({ skipped: true, tested: false });
+    expect(skipped.results).toMatchObject([{ action: "skip", result: "skipped" }]);
 
     const fake = fakeBootTest(true);
     const before = Date.now();
     const outcome = await runBuildCommand(flags, new AbortController().signal, fake.deps);
     expect(fake.calls).toHaveLength(1);
     expect(fake.calls[0]).toMatchObject({ image: qcow2, kind: "knd", arch: "amd64" });
-    expect(outcome).toMatchObject({ skipped: true, tested: true });
+    expect(outcome).toMatchObject({ ok: true, results: [{ action: "test", result: "tested" }] });
     const record = await readRecord(out);
     expect(record?.name).toBe(identity.name);
     expect(record?.test).toMatchObject({ tested: true, ok: true, seconds: 12.3, checks: [{ name: "cloud-init", ok: true }, { name: "services-active", ok: true }] });
@@ -119,14 +119,16 @@ describe("build: test status is part of the record", () => {
 
     // Tested now: the next build is a plain skip.
     const again = fakeBootTest(true);
-    expect(await runBuildCommand(flags, new AbortController().signal, again.deps)).toMatchObject({ skipped: true, tested: false });
+    expect(await runBuildCommand(flags, new AbortController().signal, again.deps)).toMatchObject({ ok: true, results: [{ action: "skip", result: "skipped" }] });
     expect(again.calls).toEqual([]);
   });
 
   it("a failing boot test of an already built image exits with ETEST and records the failure", async () => {
     const { out, flags } = await bakedWithSkipTest();
     const fake = fakeBootTest(false);
-    const error = (await runBuildCommand(flags, new AbortController().signal, fake.deps).catch((e: unknown) => e)) as WorkError;
+    const outcome = await runBuildCommand(flags, new AbortController().signal, fake.deps);
+    expect(outcome).toMatchObject({ ok: false, results: [{ action: "test", result: "failed" }] });
+    const error = outcome.results[0]?.error as WorkError;
     expect(error).toBeInstanceOf(WorkError);
     expect(error.code).toBe("ETEST");
     expect(error.message).toContain("services-active: kubelet failed");

@@ -1,0 +1,58 @@
+// A qemu matrix in-process with the fake packer and a stand-in boot test: two bakes at once
+// (--jobs 2) from a cached debootstrap base; knc fails its boot test (kept, not published),
+// knd is published boot-tested; no work directory survives.
+import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import type { ImageTestReport, TestImageOptions } from "../../pipeline/boot/index.js";
+import { runBuild, type BuildFlags } from "../../pipeline/commands/build.js";
+import { WorkError } from "../../pipeline/errors/index.js";
+import { cachedDebootstrapBase } from "../../pipeline/image/base-choice.js";
+import type { ImagesFile } from "../../pipeline/publish/index.js";
+import { generateStandinMirror } from "../fixtures/standins/index.js";
+import { FAKE_PACKER_DIR } from "../packer/fake-packer.js";
+import { tempDir } from "../helpers/temp-dir.js";
+
+describe("build over a qemu matrix (in-process, fake packer, stand-in boot test)", () => {
+  it("one kind failing its boot test does not stop the other; the summary has both", async () => {
+    const dir = await tempDir("matrix-qemu-");
+    const fixture = await generateStandinMirror({ dir: path.join(dir, "fixture"), kinds: ["knd", "knc"], arches: ["amd64"] });
+    const cache = path.join(dir, "cache");
+    const out = path.join(dir, "out");
+    // A debootstrap base already in the cache, as buildDebootstrapBase leaves it.
+    const { source } = await cachedDebootstrapBase(cache, "amd64");
+    const base = path.join(cache, "base", source.replace(/^debootstrap:/, ""));
+    await mkdir(path.dirname(base), { recursive: true });
+    await writeFile(base, "base");
+    await writeFile(`${base}.json`, JSON.stringify({ digest: `sha256:${"c".repeat(64)}`, size: 4 }));
+    vi.stubEnv("CI", "1");
+    vi.stubEnv("PODPLANE_ACCEL", "tcg");
+    vi.stubEnv("PODPLANE_PACKER", path.join(FAKE_PACKER_DIR, "packer"));
+
+    const booted: string[] = [];
+    const testImage = (options: TestImageOptions): Promise<ImageTestReport> => {
+      booted.push(options.kind);
+      const ok = options.kind === "knd";
+      return Promise.resolve({ image: options.image, kind: options.kind, ok, checks: [{ name: "services-active", ok, evidence: ok ? "all active" : "kubelet failed" }], logPath: path.join(options.workDir ?? "", "serial.log"), seconds: 1 });
+    };
+    const flags: BuildFlags = { kind: ["knd", "knc"], arch: ["amd64"], target: ["qemu"], base: "debootstrap", manifests: fixture.manifestsDir, mirror: fixture.mirrorDir, cache, out, jobs: 2, json: true, region: "us-east-1" };
+    const summary = await runBuild(flags, new AbortController().signal, { testImage });
+
+    expect(booted.sort()).toEqual(["knc", "knd"]);
+    expect(summary.ok).toBe(false);
+    expect(summary.results.map((r) => [r.kind, r.action, r.result])).toEqual([
+      ["knd", "bake", "built"],
+      ["knc", "bake", "failed"],
+    ]);
+    const [knd, knc] = summary.results;
+    expect(knd?.record?.test).toMatchObject({ tested: true, ok: true });
+    expect(knd?.steps).toMatchObject({ fetch: expect.any(Number) as number, stage: expect.any(Number) as number, packer: expect.any(Number) as number, test: expect.any(Number) as number });
+    expect(knc?.error).toBeInstanceOf(WorkError);
+    expect((knc?.error as WorkError).message).toMatch(/services-active: kubelet failed\n\(the image is kept, not published\)/);
+    // knc's qcow2 is kept for a look, but images.json only has knd.
+    await stat(path.join(out, "images", `${knc?.name ?? ""}.qcow2`));
+    const doc = JSON.parse(await readFile(path.join(out, "images.json"), "utf8")) as ImagesFile;
+    expect(doc.images.map((i) => i.name)).toEqual([knd?.name]);
+    expect((await readdir(out)).sort()).toEqual(["images", "images.auto.tfvars.json", "images.json", "logs"]);
+  }, 120_000);
+});
