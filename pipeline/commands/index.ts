@@ -2,9 +2,11 @@
 import type { Command } from "commander";
 import { register as build } from "./build.js";
 import { register as fetch } from "./fetch.js";
+import { register as images } from "./images.js";
 import { register as inspect } from "./inspect.js";
 import { register as mirror } from "./mirror.js";
 import { register as pin } from "./pin.js";
+import { register as prune } from "./prune.js";
 import { register as testImage } from "./test-image.js";
 import { register as userData } from "./user-data.js";
 import { register as verify } from "./verify.js";
@@ -20,4 +22,6 @@ export const COMMANDS: ReadonlyArray<(program: Command) => Command> = [
   build,
   inspect,
   testImage,
+  images,
+  prune,
 ];

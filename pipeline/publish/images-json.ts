@@ -135,6 +135,35 @@ export function tfvarsFor(doc: ImagesFile, options: PublishOptions = {}): { podp
   return { podplane_images: out };
 }
 
+export interface DerivedFiles {
+  tfvarsFile: string;
+  /** Further derived files (the nightly branch adds the Nstance fragments here). */
+  nstanceFiles: string[];
+}
+
+/** One derived file's path and bytes. */
+export interface DerivedFile {
+  file: string;
+  content: string;
+}
+
+/** Every file derived from the whole images.json, computed without writing anything. */
+export function deriveFiles(dir: string, doc: ImagesFile, options: PublishOptions = {}): DerivedFile[] {
+  return [{ file: path.join(dir, TFVARS_FILE), content: `${JSON.stringify(tfvarsFor(doc, options), null, 2)}\n` }];
+}
+
+/**
+ * Regenerates every file derived from the whole images.json, each atomically. publish, `images
+ * merge` and `prune` all go through it, so the derived files never disagree with images.json.
+ * The caller holds the images.json lock.
+ */
+export async function writeDerivedFiles(dir: string, doc: ImagesFile, options: PublishOptions = {}): Promise<DerivedFiles> {
+  await mkdir(dir, { recursive: true });
+  const files = deriveFiles(dir, doc, options);
+  for (const { file, content } of files) await writeFileAtomic(file, content);
+  return { tfvarsFile: path.join(dir, TFVARS_FILE), nstanceFiles: [] };
+}
+
 /** Merges `record` into `<dir>/images.json` and rewrites `<dir>/images.auto.tfvars.json`, both atomically. */
 export async function publishImage(dir: string, record: ImageRecord, options: PublishOptions = {}): Promise<{ imagesFile: string; tfvarsFile: string }> {
   const imagesFile = path.join(dir, IMAGES_FILE);
