@@ -64,7 +64,11 @@ export function createEc2(options: { clientFor?: (region: string) => EC2Client }
           ],
         }),
       );
-      return (out.Snapshots ?? []).map((s) => s.SnapshotId).filter((s): s is string => typeof s === "string");
+      // Checked here again: not every EC2-compatible server applies both filters.
+      return (out.Snapshots ?? [])
+        .filter((s) => s.Description?.includes(ami) && s.Tags?.some((t) => t.Key === MANAGED_BY_TAG && t.Value === MANAGED_BY_VALUE))
+        .map((s) => s.SnapshotId)
+        .filter((s): s is string => typeof s === "string");
     },
   };
 }

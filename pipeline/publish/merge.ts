@@ -5,9 +5,10 @@ import { mkdir } from "node:fs/promises";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
 import { writeFileAtomic } from "./atomic-write.js";
-import { IMAGES_FILE, IMAGES_FILE_VERSION, deriveFiles, isBootTested, mergeImage, writeDerivedFiles, type DerivedFiles, type ImageRecord, type ImagesFile, type PublishOptions } from "./images-json.js";
+import { IMAGES_FILE, IMAGES_FILE_VERSION, TFVARS_FILE, deriveFiles, isBootTested, mergeImage, writeDerivedFiles, type DerivedFiles, type ImageRecord, type ImagesFile, type PublishOptions } from "./images-json.js";
 import { withFileLock } from "./lock.js";
 import { readImagesStrict } from "./read-strict.js";
+import { pointsAtUntested, readTfvarsAmis } from "./tfvars-refs.js";
 
 export interface MergeInput {
   file: string;
@@ -75,6 +76,8 @@ export interface MergeResult {
   inputs: string[];
   images: number;
   doc: ImagesFile;
+  /** The tfvars were regenerated as with --allow-untested (asked for, or the inputs' tfvars were). */
+  allowUntested: boolean;
 }
 
 /**
@@ -101,11 +104,16 @@ export async function mergeIntoDir(dir: string, files: readonly string[], option
       const lines = conflicts.map((c) => `${c.name} (${c.target}): ${c.files[0]} has ${c.artifacts[0]}, ${c.files[1]} has ${c.artifacts[1]}`);
       throw new WorkError("EMERGECONFLICT", `the same image with different artifacts; nothing written:\n  ${lines.join("\n  ")}`, { conflicts });
     }
+    // The jobs' own tfvars (beside each input) say whether they were written with
+    // --allow-untested; the merged ones are regenerated the same way, so no pointer is lost.
+    const siblingAmis = new Set<string>();
+    for (const input of [imagesFile, ...files]) for (const ami of await readTfvarsAmis(path.join(path.dirname(input), TFVARS_FILE))) siblingAmis.add(ami);
+    const publish: PublishOptions = { ...options, allowUntested: options.allowUntested === true || pointsAtUntested(siblingAmis, doc) };
     // Derived files are computed first so that a record they cannot be made from stops the
     // merge before images.json changes.
-    deriveFiles(dir, doc, options);
+    deriveFiles(dir, doc, publish);
     await writeFileAtomic(imagesFile, `${JSON.stringify(doc, null, 2)}\n`);
-    const derived = await writeDerivedFiles(dir, doc, options);
-    return { imagesFile, derived, inputs: inputs.map((i) => i.file), images: doc.images.length, doc };
+    const derived = await writeDerivedFiles(dir, doc, publish);
+    return { imagesFile, derived, inputs: inputs.map((i) => i.file), images: doc.images.length, doc, allowUntested: publish.allowUntested === true };
   });
 }

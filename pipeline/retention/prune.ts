@@ -22,7 +22,7 @@ import {
 import { readImagesStrict } from "../publish/read-strict.js";
 import { deleteImageFiles, qemuImageFiles } from "./qemu.js";
 import { planRetention, type KeepReason, type RetentionPolicy } from "./select.js";
-import { amisOf, readTfvarsAmis } from "./tfvars-refs.js";
+import { amisOf, pointsAtUntested, readTfvarsAmis } from "../publish/tfvars-refs.js";
 
 export interface PruneOptions extends Omit<RetentionPolicy, "now"> {
   dir: string;
@@ -176,8 +176,9 @@ export async function prune(options: PruneOptions): Promise<PruneReport> {
       throw error;
     });
     // Never delete what the tfvars on disk point at, nor what they will point at once regenerated.
-    const referenced = await readTfvarsAmis(path.join(dir, TFVARS_FILE));
-    for (const ami of amisOf(tfvarsFor(doc, options.publish))) referenced.add(ami);
+    const onDisk = await readTfvarsAmis(path.join(dir, TFVARS_FILE));
+    const publish: PublishOptions = { ...options.publish, allowUntested: options.publish?.allowUntested === true || pointsAtUntested(onDisk, doc) };
+    const referenced = new Set([...onDisk, ...amisOf(tfvarsFor(doc, publish))]);
     const plan = planRetention(doc, referenced, { ...options, now: options.now ?? new Date() });
     const outcome = await applyPlan(plan.prune, options);
     const report: PruneReport = {
@@ -191,9 +192,9 @@ export async function prune(options: PruneOptions): Promise<PruneReport> {
     };
     if (options.dryRun || outcome.changes.size === 0) return report;
     const next = withoutPruned(doc, outcome.changes);
-    deriveFiles(dir, next, options.publish);
+    deriveFiles(dir, next, publish);
     await writeFileAtomic(imagesFile, `${JSON.stringify(next, null, 2)}\n`);
-    report.derived = await writeDerivedFiles(dir, next, options.publish);
+    report.derived = await writeDerivedFiles(dir, next, publish);
     return report;
   };
   // A dry run changes nothing, so it does not wait for a running publish.

@@ -1,8 +1,9 @@
 // The AMIs images.auto.tfvars.json points at now: whatever a cluster may be launching from,
-// which retention never deletes. A tfvars file that cannot be read stops the prune: guessing
-// "nothing referenced" would put exactly those images at risk.
+// which retention never deletes. A tfvars file that cannot be read stops prune and merge:
+// guessing "nothing referenced" would put exactly those images at risk.
 import { readFile } from "node:fs/promises";
 import { UsageError } from "../errors/index.js";
+import { isBootTested, type ImagesFile } from "./images-json.js";
 
 export async function readTfvarsAmis(file: string): Promise<Set<string>> {
   let text: string;
@@ -16,7 +17,7 @@ export async function readTfvarsAmis(file: string): Promise<Set<string>> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${file}: $: not JSON; prune will not guess which images it points at (regenerate it with \`images merge --out DIR\` or fix it)`, "ETFVARSJSON", { cause: error });
+    throw new UsageError(`${file}: $: not JSON, so which images it points at is unknown; fix or remove it`, "ETFVARSJSON", { cause: error });
   }
   return amisOf(parsed);
 }
@@ -31,4 +32,13 @@ export function amisOf(value: unknown, into = new Set<string>()): Set<string> {
     for (const v of Object.values(value)) amisOf(v, into);
   }
   return into;
+}
+
+/**
+ * Whether the tfvars were written with --allow-untested: they point at an image that was not
+ * boot-tested. Regenerating them the same way keeps every pointer where it was; regenerating
+ * without would silently drop such a pointer, and the next prune would then delete that image.
+ */
+export function pointsAtUntested(tfvarsAmis: ReadonlySet<string>, doc: ImagesFile): boolean {
+  return doc.images.some((r) => !isBootTested(r) && Object.values(r.amis ?? {}).some((ami) => tfvarsAmis.has(ami)));
 }
