@@ -37,9 +37,11 @@ export function jsonPath(segments: ReadonlyArray<string | number>): string {
 
 /** Line and column of a JSON.parse error, when Node says at which position it stopped. */
 function syntaxLocation(text: string, error: unknown): string {
-  const match = /position (\d+)/.exec(error instanceof Error ? error.message : "");
-  if (!match) return "";
-  const before = text.slice(0, Number(match[1]));
+  const message = error instanceof Error ? error.message : "";
+  const match = /position (\d+)/.exec(message);
+  const at = match ? Number(match[1]) : /end of JSON input/.test(message) ? text.length : undefined;
+  if (at === undefined) return "";
+  const before = text.slice(0, at);
   const line = before.split("\n").length;
   return ` at line ${line}, column ${before.length - before.lastIndexOf("\n")}`;
 }
@@ -62,7 +64,8 @@ export function parseImagesStrict(file: string, text: string): ImagesFile {
     const where = jsonPath(issue?.path ?? []);
     throw new UsageError(`${file}: ${where}: ${issue?.message ?? "invalid"} (expected {"version": ${IMAGES_FILE_VERSION}, "images": [...]})`, "EIMAGESJSON");
   }
-  return { version: IMAGES_FILE_VERSION, images: result.data.images as unknown as ImageRecord[] };
+  // The records as written (zod's copy would reorder their keys), now known to have the shape.
+  return { version: IMAGES_FILE_VERSION, images: (parsed as { images: ImageRecord[] }).images };
 }
 
 /** Reads `file` strictly; `missingOk` makes an absent file an empty images.json. */
