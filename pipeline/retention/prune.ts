@@ -191,7 +191,9 @@ export async function prune(options: PruneOptions): Promise<PruneReport> {
       failed: outcome.failed,
     };
     if (options.dryRun || outcome.changes.size === 0) return report;
-    const next = withoutPruned(doc, outcome.changes);
+    // Applied to images.json as it is now, not as it was read: a publish that got in while the
+    // deletions ran (a lock older than publish's stale limit is taken over) keeps its record.
+    const next = withoutPruned(await readImagesStrict(imagesFile), outcome.changes);
     deriveFiles(dir, next, publish);
     await writeFileAtomic(imagesFile, `${JSON.stringify(next, null, 2)}\n`);
     report.derived = await writeDerivedFiles(dir, next, publish);
