@@ -36,7 +36,7 @@ images.json of format version 1 (named with the file and the JSON path).`,
       const dir = path.resolve(flags.out);
       const result = await mergeIntoDir(dir, files, { allowUntested: flags.allowUntested });
       if (flags.json) {
-        printJson({ ok: true, imagesFile: result.imagesFile, tfvarsFile: result.derived.tfvarsFile, derivedFiles: [result.derived.tfvarsFile, ...result.derived.nstanceFiles], inputs: result.inputs, images: result.doc.images.map((i) => ({ name: i.name, target: i.target })) });
+        printJson({ ok: true, imagesFile: result.imagesFile, tfvarsFile: result.derived.tfvarsFile, derivedFiles: [result.derived.tfvarsFile, ...result.derived.nstanceFiles], inputs: result.inputs, allowUntested: result.allowUntested, images: result.doc.images.map((i) => ({ name: i.name, target: i.target })) });
         return;
       }
       printLine(`merged ${result.inputs.length} files, ${result.images} images, into ${result.imagesFile}; regenerated ${[result.derived.tfvarsFile, ...result.derived.nstanceFiles].map((f) => path.basename(f)).join(", ")}`);

@@ -3,6 +3,7 @@
 // one of those AMIs carries the tags that prove this tool made it for that image. Then the
 // records go from images.json and the derived files are regenerated, atomically and under the
 // publish lock. A dry run makes the same read-only checks and deletes nothing.
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { UsageError } from "../errors/index.js";
 import { describeAwsError, notOursBecause, type Ec2 } from "../aws/ownership.js";
@@ -169,12 +170,8 @@ export async function prune(options: PruneOptions): Promise<PruneReport> {
   const dir = path.resolve(options.dir);
   const imagesFile = path.join(dir, IMAGES_FILE);
   const run = async (): Promise<PruneReport> => {
-    const doc = await readImagesStrict(imagesFile, { missingOk: false }).catch((error: unknown) => {
-      if (error instanceof UsageError && /cannot read it \(ENOENT\)/.test(error.message)) {
-        throw new UsageError(`${imagesFile}: no images.json in ${dir} (--out names the directory build published into)`, "ENOIMAGES");
-      }
-      throw error;
-    });
+    if (!existsSync(imagesFile)) throw new UsageError(`${imagesFile}: no images.json in ${dir} (--out names the directory build published into)`, "ENOIMAGES");
+    const doc = await readImagesStrict(imagesFile);
     // Never delete what the tfvars on disk point at, nor what they will point at once regenerated.
     const onDisk = await readTfvarsAmis(path.join(dir, TFVARS_FILE));
     const publish: PublishOptions = { ...options.publish, allowUntested: options.publish?.allowUntested === true || pointsAtUntested(onDisk, doc) };
