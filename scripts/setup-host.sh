@@ -11,7 +11,19 @@ readonly APT_PACKAGES=(
   genisoimage socat curl jq openssh-client
   shellcheck shfmt bats
   docker-registry skopeo
+  # moto's server (below) runs on the host's python3 with these, all from bookworm
+  python3-flask python3-flask-cors python3-werkzeug python3-requests python3-responses
+  python3-dateutil python3-jmespath python3-xmltodict python3-cryptography
 )
+
+# moto (a local EC2-compatible server for the prune tests) and the boto libraries it needs are
+# newer than bookworm has: they come from trixie, downloaded with a private apt configuration
+# and unpacked into MOTO_DIR (pure Python, nothing installed into the host's dpkg database).
+# The tests run `PYTHONPATH=$MOTO_DIR/usr/lib/python3/dist-packages /usr/bin/python3 -m moto.server`.
+readonly MOTO_SUITE=trixie
+readonly MOTO_PACKAGES=(python3-moto python3-boto3 python3-botocore python3-s3transfer)
+readonly MOTO_DIR=${PODPLANE_MOTO_DIR:-/opt/podplane-images-tools/moto}
+readonly DEBIAN_MIRROR=${PODPLANE_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 
 log() { printf 'setup-host: %s\n' "$*" >&2; }
 
@@ -30,6 +42,42 @@ install_apt_packages() {
   apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
+moto_works() {
+  PYTHONPATH="$MOTO_DIR/usr/lib/python3/dist-packages" /usr/bin/python3 -c 'import moto.server' 2>/dev/null
+}
+
+install_moto() {
+  if [[ -f "$MOTO_DIR/.packages" ]] && moto_works; then
+    log "moto already in $MOTO_DIR ($(tr '\n' ' ' <"$MOTO_DIR/.packages"))"
+    return
+  fi
+  local work started=$SECONDS
+  work=$(mktemp -d)
+  # A private apt state: the host's sources, lists and dpkg database are not touched.
+  local apt=(-o "Dir::Etc::sourcelist=$work/sources.list" -o Dir::Etc::sourceparts=-
+    -o "Dir::State::lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root)
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial" "$work/debs" "$work/root"
+  printf 'deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' "$DEBIAN_MIRROR" "$MOTO_SUITE" >"$work/sources.list"
+  log "moto: downloading ${MOTO_PACKAGES[*]} from $MOTO_SUITE into $MOTO_DIR"
+  apt-get "${apt[@]}" -qq update
+  (cd "$work/debs" && apt-get "${apt[@]}" -qq download "${MOTO_PACKAGES[@]/%//$MOTO_SUITE}")
+  local deb
+  for deb in "$work"/debs/*.deb; do
+    dpkg-deb -x "$deb" "$work/root"
+    # shellcheck disable=SC2016 # ${Package} is dpkg's format syntax, not the shell's
+    dpkg-deb --showformat='${Package}=${Version}\n' -W "$deb" >>"$work/root/.packages"
+  done
+  rm -rf "$MOTO_DIR"
+  mkdir -p "$(dirname "$MOTO_DIR")"
+  mv "$work/root" "$MOTO_DIR"
+  rm -rf "$work"
+  moto_works || {
+    echo "setup-host: moto in $MOTO_DIR does not import with /usr/bin/python3" >&2
+    exit 1
+  }
+  log "moto ready in $((SECONDS - started)) s: $(tr '\n' ' ' <"$MOTO_DIR/.packages")"
+}
+
 main() {
   cd "$(dirname "$0")/.."
   if [[ $(id -u) -ne 0 ]]; then
@@ -37,6 +85,7 @@ main() {
     exit 2
   fi
   install_apt_packages
+  install_moto
   log "npm ci"
   npm ci --no-audit --no-fund
   log "building the CLI"

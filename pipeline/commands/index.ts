@@ -31,6 +31,12 @@ export const COMMANDS: readonly CommandEntry[] = [
   { name: "user-data", summary: "Render Podplane's user-data for a baked image (Nstance's launch placeholders kept)", load: () => import("./user-data.js") },
   { name: "plan", summary: "Show what build would do for a selection: each image's name, input hash and build/skip status", load: () => import("./plan.js") },
   { name: "build", summary: "Bake an image per kind x arch x target with Packer and publish its ID", load: () => import("./build.js") },
+  { name: "images", summary: "Work with images.json files: merge the outputs of parallel build jobs", load: () => import("./images.js") },
+  {
+    name: "prune",
+    summary: "Delete old images (qcow2 files, AMIs and their snapshots) and their records, keeping the newest N per kind x arch x target",
+    load: () => import("./prune.js"),
+  },
   { name: "inspect", summary: "List what a qcow2 image holds, without booting it", load: () => import("./inspect.js") },
   { name: "test-image", summary: "Boot an image with the slim user-data and check it comes up configured", load: () => import("./test-image.js") },
 ];

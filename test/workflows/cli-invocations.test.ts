@@ -1,5 +1,4 @@
 // Every podplane-images command the workflows run exists in the CLI with the flags it is given.
-import { Option, type Command } from "commander";
 import { describe, expect, it } from "vitest";
 import { argvProblems, fullProgram } from "./cli-program.js";
 import { invocationsIn, readWorkflow, simpleCommands, workflowFiles, cliArgv } from "./workflow-files.js";
@@ -47,37 +46,9 @@ describe("the invocation reader and checker", () => {
     expect(argvProblems(program, ["vmconfig", "pack", "--out", "x", "--outt"]).problems).toEqual(["vmconfig pack: unknown option --outt"]);
     expect(argvProblems(program, ["vmconfig", "pack", "--out"]).problems).toEqual(["vmconfig pack: --out needs a value"]);
     expect(argvProblems(program, ["vmconfig", "pack", "--out", "x", "extra"]).problems).toEqual(["vmconfig pack: takes at most 0 argument(s), found 1"]);
-    expect(argvProblems(program, ["build", "--kind", "knc", "--arch", "amd64", "--target", "gcp"]).problems).toEqual(["build: --target gcp: not one of qemu, aws"]);
+    expect(argvProblems(program, ["build", "--kind", "knc", "--arch", "amd64", "--target", "gcp"]).problems).toEqual([expect.stringMatching(/^build: --target gcp: .*"gcp"/)]);
     expect(argvProblems(program, ["build", "--kind", "knc", "--arch", "amd64", "--target", "${{ matrix.target }}"]).problems).toEqual([]);
     expect(argvProblems(program, ["mirror", "serve"]).problems).toEqual(["mirror serve: needs at least 1 argument(s), found 0"]);
     expect(argvProblems(program, ["vmconfig", "pack", "--out", "x", "--json", "--help"]).problems).toEqual([]);
-  });
-});
-
-describe("the workflows against the agreed CLI surface of issue 11", () => {
-  // Until the plan, images and prune commands land, a stand-in with the flags agreed for them
-  // (the shared CLI surface of issue 11, plus --allow-untested on merge and prune as the
-  // retention branch has it: aws images are never boot-tested here, and without it the
-  // regenerated tfvars and Nstance fragments would drop them) shows the workflow lines use
-  // exactly those; once the real commands exist, the test above checks them against those.
-  function agreedSurface(program: Command): Command {
-    const names = new Set(program.commands.map((c) => c.name()));
-    const selectors = (c: Command) => c.option("--kind <list>").option("--arch <list>").option("--target <list>");
-    if (!names.has("plan")) {
-      selectors(program.command("plan"))
-        .option("--manifests <dir>")
-        .option("--out <dir>")
-        .addOption(new Option("--format <format>").choices(["text", "json", "github"]))
-        .option("--changed-only");
-    }
-    if (!names.has("images")) program.command("images").command("merge").argument("<file...>").requiredOption("--out <dir>").option("--allow-untested").option("--json");
-    if (!names.has("prune")) {
-      selectors(program.command("prune").requiredOption("--keep <n>").option("--older-than <days>").option("--dry-run").option("--out <dir>").option("--allow-untested").option("--json"));
-    }
-    return program;
-  }
-
-  it.each(invocations.map((i) => [`${i.workflow} ${i.job} / ${i.step}: podplane-images ${i.argv.join(" ")}`, i] as const))("%s", async (_, invocation) => {
-    expect(argvProblems(agreedSurface(await fullProgram()), invocation.argv).problems).toEqual([]);
   });
 });

@@ -70,6 +70,13 @@ export function argvProblems(program: Command, argv: readonly string[]): { comma
     }
     if (value !== undefined && option.argChoices && isLiteral(value) && !option.argChoices.includes(value)) {
       problems.push(`${name}: ${flag} ${value}: not one of ${option.argChoices.join(", ")}`);
+    } else if (value !== undefined && option.parseArg && isLiteral(value)) {
+      // The command's own value parser (e.g. the comma lists of --kind/--target) judges a literal.
+      try {
+        option.parseArg(value, option.defaultValue);
+      } catch (error) {
+        problems.push(`${name}: ${flag} ${value}: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
   }
   const args = command.registeredArguments;
