@@ -67,7 +67,7 @@ describe("the real runtime parts in the stand-in mirror", { timeout: 120_000 }, 
     let answer = "";
     bridge.stdout.on("data", (chunk: Buffer) => (answer += chunk.toString()));
     await new Promise((resolve) => bridge.on("close", resolve));
-    expect(JSON.parse(answer).supportedVersions).toContain("1.0.0");
+    expect((JSON.parse(answer) as { supportedVersions: string[] }).supportedVersions).toContain("1.0.0");
 
     // runc.<arch> is Debian's /usr/sbin/runc byte for byte.
     for (const arch of ["amd64"] as const) {
