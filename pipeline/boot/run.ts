@@ -267,11 +267,11 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
     // The container runtime: containerd up with its config, the pinned images preloaded, and a
     // container from the pause image run under runc (ctr run never pulls; the sentinel and the
     // restricted network see to the rest).
-    const expectedImages = options.images;
-    const pause = (expectedImages ?? []).find((i) => i.image.startsWith("registry.k8s.io/pause:"));
-    const runtime = await probeRuntime(ssh, { cniPlugins: [...REQUIRED_CNI_PLUGINS], run: { image: pause?.image ?? "registry.k8s.io/pause:3.10.2", args: ["/pause", "-v"] } });
+    const expectedImages = options.images ?? preloadedImages((await probeRuntime(ssh, { cniPlugins: [] })).installed);
+    const pause = expectedImages.find((i) => i.image.startsWith("registry.k8s.io/pause:"));
+    const runtime = await probeRuntime(ssh, { cniPlugins: [...REQUIRED_CNI_PLUGINS], run: pause ? { image: pause.image, args: ["/pause", "-v"] } : undefined });
     done(checkRuntimeReady(runtime));
-    done(checkImagesPreloaded(runtime, expectedImages ?? preloadedImages(runtime.installed)));
+    done(checkImagesPreloaded(runtime, expectedImages));
     done(checkContainerRuns(runtime, /pause/));
 
     progress("live update: delivering a Podplane-format mutable.env");
