@@ -78,6 +78,14 @@ install_moto() {
   log "moto ready in $((SECONDS - started)) s: $(tr '\n' ' ' <"$MOTO_DIR/.packages")"
 }
 
+# The test fixtures' real container runtime (containerd, runc, CNI plugins) and the pause
+# stand-in's busybox: Debian unstable packages, downloaded with a private apt configuration into
+# the fixture cache (never installed here: unstable's runc needs a newer libc than this host's).
+fetch_unstable_debs() {
+  log "fetching the fixtures' runtime packages from Debian unstable (apt-get download, not installed)"
+  bash test/fixtures/standins/fetch-runtime-debs.sh
+}
+
 main() {
   cd "$(dirname "$0")/.."
   if [[ $(id -u) -ne 0 ]]; then
@@ -86,6 +94,7 @@ main() {
   fi
   install_apt_packages
   install_moto
+  fetch_unstable_debs
   log "npm ci"
   npm ci --no-audit --no-fund
   log "building the CLI"

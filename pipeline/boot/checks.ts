@@ -7,7 +7,7 @@ import path from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { Kind } from "../manifest/schema.js";
 import { parseEnvFile } from "./envfile.js";
-import { fileContent, restartedUnits, type FileInfo, type GuestSnapshot } from "./probe.js";
+import { fileContent, restartedUnits, type CommandResult, type FileInfo, type GuestSnapshot, type RuntimeSnapshot } from "./probe.js";
 import { deliveriesOfKind, isMutableSource, isSecretVariable, serviceApplies, servicesOfKind, type DeliverySpec, type ServiceSpec, type VmconfigSpec } from "./vmconfig-spec.js";
 
 export interface ImageCheck {
@@ -48,6 +48,9 @@ export const CHECK_NAMES = {
   hostile: "hostile-delivery-refused",
   reboot: "reboot-converges",
   noDownload: "no-download",
+  runtimeReady: "runtime-ready",
+  imagesPreloaded: "images-preloaded",
+  containerRuns: "container-runs",
 } as const;
 
 export interface CheckContext {
@@ -614,4 +617,146 @@ export function checkNoDownload(snapshots: readonly GuestSnapshot[], sentinel: S
   if (direct && direct !== "connected") seen.push(`VM → host 10.0.2.2:${sentinel.hostPort}: ${direct}`);
   if (snapshots.every((s) => s.dpkgSinceBoot.length === 0)) seen.push(`dpkg.log: no install or upgrade since boot in ${snapshots.length} snapshots`);
   return check(CHECK_NAMES.noDownload, problems, seen);
+}
+
+// ---- the container runtime ----------------------------------------------------------------
+
+/** The containerd config the room writes, and the CNI plugins the runtime-ready check asks. */
+export const CONTAINERD_CONFIG = "/etc/containerd/config.toml";
+export const RUNC_PATH = "/usr/local/sbin/runc";
+export const CNI_BIN_DIR = "/opt/cni/bin";
+export const REQUIRED_CNI_PLUGINS = ["bridge", "host-local", "loopback", "portmap"] as const;
+
+/** One pinned image (the manifest's vmconfig.images entry, or installed.json's). */
+export interface PinnedImage {
+  image: string;
+  index: string;
+  digest: string;
+  platform?: string;
+}
+
+const brief = (r: CommandResult | null | undefined): string => (r ? `exit ${r.code}${`${r.stderr}${r.stdout}`.trim() ? `: ${`${r.stderr || r.stdout}`.trim().split("\n").slice(-1)[0]?.slice(0, 160)}` : ""}` : "not run");
+
+/** The value of a TOML `key = "value"` line (first one; the room writes each once). */
+function tomlString(text: string, key: string): string | undefined {
+  return new RegExp(`^\\s*${key}\\s*=\\s*["']([^"']*)["']`, "m").exec(text)?.[1];
+}
+
+/** `ctr images ls` rows: ref → target digest. */
+export function imageTable(result: CommandResult | null): Map<string, string> {
+  const table = new Map<string, string>();
+  if (!result || result.code !== 0) return table;
+  for (const line of result.stdout.split("\n").slice(1)) {
+    const [ref, , digest] = line.trim().split(/\s+/);
+    if (ref && digest?.startsWith("sha256:")) table.set(ref, digest);
+  }
+  return table;
+}
+
+/** The images installed.json lists as preloaded by the bake. */
+export function preloadedImages(installed: string | null): PinnedImage[] {
+  if (!installed) return [];
+  try {
+    const doc = JSON.parse(installed) as { images?: Array<PinnedImage & { preloaded?: boolean }> };
+    return (doc.images ?? []).filter((i) => i.preloaded === true);
+  } catch {
+    return [];
+  }
+}
+
+/** containerd active with the room's config, its CRI plugin loaded, runc and the CNI plugins answering. */
+export function checkRuntimeReady(runtime: RuntimeSnapshot): ImageCheck {
+  const problems: string[] = [];
+  const seen: string[] = [];
+  const unit = runtime.unit;
+  if (unit.ActiveState !== "active" || unit.SubState !== "running") problems.push(`containerd.service is ${unit.ActiveState ?? "?"}/${unit.SubState ?? "?"}, expected active/running`);
+  else seen.push(`containerd active/running (pid ${unit.MainPID}, ${unit.NRestarts ?? "?"} restarts)`);
+  if (Number(unit.NRestarts ?? 0) > 0) problems.push(`containerd restarted ${unit.NRestarts} times`);
+  const config = flagValue(runtime.argv, "--config") ?? flagValue(runtime.argv, "-c");
+  if (config !== CONTAINERD_CONFIG) problems.push(`containerd runs with ${config ? `--config ${config}` : "no --config"} (argv ${runtime.argv.join(" ") || "unknown"}), expected ${CONTAINERD_CONFIG}`);
+  const text = runtime.config ?? "";
+  if (runtime.config === null) problems.push(`${CONTAINERD_CONFIG} is missing`);
+  else {
+    if (!/^version\s*=\s*3\s*$/m.test(text)) problems.push(`${CONTAINERD_CONFIG} is not config version 3 (containerd 2.x)`);
+    if (tomlString(text, "BinaryName") !== RUNC_PATH) problems.push(`${CONTAINERD_CONFIG} does not run runc from ${RUNC_PATH}`);
+    if (!text.includes(`"${CNI_BIN_DIR}"`)) problems.push(`${CONTAINERD_CONFIG} does not name the CNI bin dir ${CNI_BIN_DIR}`);
+  }
+  const cri = runtime.plugins.stdout.split("\n").find((line) => /^io\.containerd\.grpc\.v1\s+cri\s/.test(line.trim()));
+  if (runtime.plugins.code !== 0) problems.push(`ctr plugins ls: ${brief(runtime.plugins)}`);
+  else if (!cri) problems.push("ctr plugins ls shows no io.containerd.grpc.v1 cri plugin");
+  else if (!/\sok\s*$/.test(cri)) problems.push(`the CRI plugin is not ok: ${cri.trim().replace(/\s+/g, " ")}`);
+  else seen.push("CRI plugin io.containerd.grpc.v1.cri ok");
+  const runcVersion = /^runc version (\S+)/m.exec(runtime.runc.stdout)?.[1];
+  if (runtime.runc.code !== 0 || !runcVersion) problems.push(`${RUNC_PATH} --version: ${brief(runtime.runc)}`);
+  else seen.push(`runc ${runcVersion}`);
+  const answered: string[] = [];
+  for (const name of REQUIRED_CNI_PLUGINS) {
+    const result = runtime.cni[name];
+    let versions: unknown;
+    try {
+      versions = result && result.code === 0 ? (JSON.parse(result.stdout) as { supportedVersions?: unknown }).supportedVersions : undefined;
+    } catch {
+      versions = undefined;
+    }
+    if (!Array.isArray(versions) || versions.length === 0) problems.push(`${CNI_BIN_DIR}/${name} with CNI_COMMAND=VERSION: ${result ? brief(result) : "not asked"}${result?.code === 0 ? " (no supportedVersions)" : ""}`);
+    else answered.push(name);
+  }
+  if (answered.length > 0) seen.push(`CNI plugins answer VERSION: ${answered.join(", ")}`);
+  return check(CHECK_NAMES.runtimeReady, problems, seen);
+}
+
+/**
+ * Every expected image (the manifest's, else installed.json's preloaded ones) is in namespace
+ * k8s.io under its name at its pinned index digest, its platform manifest in the content store,
+ * and the CRI sandbox image is the pinned pause image by its own name (never pulled).
+ */
+export function checkImagesPreloaded(runtime: RuntimeSnapshot, expected: readonly PinnedImage[]): ImageCheck {
+  const problems: string[] = [];
+  const seen: string[] = [];
+  const images = imageTable(runtime.images);
+  const content = new Set(runtime.content.code === 0 ? runtime.content.stdout.split("\n").map((l) => l.trim()) : []);
+  if (runtime.images.code !== 0) problems.push(`ctr -n k8s.io images ls: ${brief(runtime.images)}`);
+  if (expected.length === 0) problems.push("no image is pinned (neither the manifest nor installed.json names one): nothing to check");
+  const installed = preloadedImages(runtime.installed);
+  for (const image of expected) {
+    const found = images.get(image.image);
+    if (!found) problems.push(`${image.image} is not in containerd's namespace k8s.io (images: ${[...images.keys()].join(", ") || "none"})`);
+    else if (found !== image.index) problems.push(`${image.image} points at ${found}, pinned index ${image.index}`);
+    else if (!content.has(image.digest)) problems.push(`${image.image}: its platform manifest ${image.digest} is not in the content store`);
+    else seen.push(`${image.image} @ ${image.index.slice(0, 19)}… (manifest ${image.digest.slice(0, 19)}… present)`);
+    const listed = installed.find((i) => i.image === image.image);
+    if (!listed || listed.index !== image.index || listed.digest !== image.digest) problems.push(`installed.json does not list ${image.image} as preloaded with its pinned digests`);
+  }
+  const sandbox = tomlString(runtime.config ?? "", "sandbox");
+  const pause = expected.find((i) => /^registry\.k8s\.io\/pause:/.test(i.image));
+  if (!pause) problems.push("no registry.k8s.io/pause image is pinned");
+  else if (sandbox !== pause.image) problems.push(`the CRI sandbox image is ${sandbox ? JSON.stringify(sandbox) : "containerd's default"}, expected the preloaded ${pause.image}`);
+  else seen.push(`CRI sandbox image ${sandbox}`);
+  return check(CHECK_NAMES.imagesPreloaded, problems, seen);
+}
+
+/**
+ * A container from a preloaded image ran under runc and exited 0 with the expected output, and
+ * nothing was pulled for it: the image table and the content store are the same after the run.
+ */
+export function checkContainerRuns(runtime: RuntimeSnapshot, expectOutput: RegExp): ImageCheck {
+  const problems: string[] = [];
+  const seen: string[] = [];
+  const result = runtime.run;
+  if (!result) return check(CHECK_NAMES.containerRuns, ["no container was run"], seen);
+  const label = `ctr run --rm ${result.image} ${result.args.join(" ")}`;
+  if (result.code !== 0) problems.push(`${label}: ${brief(result)}`);
+  else if (!expectOutput.test(result.stdout)) problems.push(`${label} printed ${JSON.stringify(result.stdout.slice(0, 160))}, expected ${String(expectOutput)}`);
+  else seen.push(`${label} → exit 0, ${JSON.stringify(result.stdout.trim().slice(0, 80))}`);
+  const before = imageTable(runtime.images);
+  const after = imageTable(runtime.imagesAfter);
+  if (!before.has(result.image)) problems.push(`${result.image} was not in namespace k8s.io before the run`);
+  const changed = [...new Set([...before.keys(), ...after.keys()])].filter((ref) => before.get(ref) !== after.get(ref));
+  if (changed.length > 0) problems.push(`images changed during the run (pulled?): ${changed.join(", ")}`);
+  const blobs = (r: CommandResult | null): string => (r?.code === 0 ? r.stdout.split("\n").map((l) => l.trim()).filter(Boolean).sort().join(",") : "?");
+  if (blobs(runtime.content) !== blobs(runtime.contentAfter)) problems.push("the content store changed during the run (something was fetched)");
+  else if (changed.length === 0) seen.push("image table and content store unchanged (nothing pulled)");
+  const route = runtime.route.stdout.trim();
+  seen.push(`default route: ${route || "none"} (QEMU restricted user network: nothing leaves the host)`);
+  return check(CHECK_NAMES.containerRuns, problems, seen);
 }

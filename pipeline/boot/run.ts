@@ -20,8 +20,11 @@ import {
   checkIdentity,
   checkInvalidUpdate,
   checkLiveUpdate,
+  checkContainerRuns,
+  checkImagesPreloaded,
   checkNoDownload,
   checkNodeName,
+  checkRuntimeReady,
   checkReboot,
   checkRotation,
   checkServiceEnv,
@@ -29,17 +32,20 @@ import {
   CHECK_NAMES,
   foldChecks,
   GUEST,
+  preloadedImages,
+  REQUIRED_CNI_PLUGINS,
   RUNTIME_GLOBS,
   serviceUsers,
   unitOf,
   type CheckContext,
   type ImageCheck,
+  type PinnedImage,
 } from "./checks.js";
 import { DELIVERY_SSH_TIMEOUT_MS, deliveryScript, digestsOf, hostileCases, sha256, type DeliveryStep } from "./deliver.js";
 import { deliveredMutableEnv, generateDelivery, issueCertificate, readDeliveryDir, certificateSpecs, type DeliveryFile, type DeliveryIdentity } from "./delivery.js";
 import { formatEnvFile, parseEnvFile } from "./envfile.js";
 import { guestForward, startCountingListener, startSentinel } from "./listeners.js";
-import { probeGuest, type GuestSnapshot, type ProbeRequest } from "./probe.js";
+import { probeGuest, probeRuntime, type GuestSnapshot, type ProbeRequest } from "./probe.js";
 import type { Vm } from "./qemu.js";
 import { startTestVm } from "./session.js";
 import { waitForSsh, type SshClient } from "./ssh.js";
@@ -83,6 +89,8 @@ export interface TestImageOptions {
   accel?: Accelerator;
   /** The user-data to boot with instead of the slim one rendered from the test env (tests, benchmarks). */
   userData?: (env: ReadonlyArray<readonly [string, string]>) => string;
+  /** The images the manifest pins (vmconfig.images); default: those installed.json lists as preloaded. */
+  images?: readonly PinnedImage[];
   /** Keep the overlay and seed for inspection. */
   keep?: boolean;
   onProgress?: (line: string) => void;
@@ -255,6 +263,16 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
     done(checkServiceEnv(ctx, initial.after));
     done(checkServices(ctx, initial.after));
     done(checkNodeName(ctx, initial.after));
+
+    // The container runtime: containerd up with its config, the pinned images preloaded, and a
+    // container from the pause image run under runc (ctr run never pulls; the sentinel and the
+    // restricted network see to the rest).
+    const expectedImages = options.images ?? preloadedImages((await probeRuntime(ssh, { cniPlugins: [] })).installed);
+    const pause = expectedImages.find((i) => i.image.startsWith("registry.k8s.io/pause:"));
+    const runtime = await probeRuntime(ssh, { cniPlugins: [...REQUIRED_CNI_PLUGINS], run: pause ? { image: pause.image, args: ["/pause", "-v"] } : undefined });
+    done(checkRuntimeReady(runtime));
+    done(checkImagesPreloaded(runtime, expectedImages));
+    done(checkContainerRuns(runtime, /pause/));
 
     progress("live update: delivering a Podplane-format mutable.env");
     const liveText = liveUpdate(parsePairs(inputs.mutableText));

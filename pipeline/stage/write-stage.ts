@@ -1,11 +1,13 @@
 // Writes the stage directory install.sh reads (brief: "The stage directory"):
-//   artifacts.tsv, artifacts/<name>/<upstream file name>, vmconfig.tar.gz, manifest.json
+//   artifacts.tsv, artifacts/<name>/<upstream file name>, vmconfig.tar.gz, manifest.json,
+//   and, when image content is given, images.tsv + images/<n>-<image>.oci.tar (stage-images.ts)
 import { copyFile, link, mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
 import type { FetchedArtifact } from "../fetch/index.js";
 import type { Manifest } from "../manifest/load.js";
 import type { PackedVmconfig } from "../vmconfig/index.js";
+import { stageImages, type ImageBlobs, type StagedImage } from "./stage-images.js";
 
 export interface StagedArtifact {
   name: string;
@@ -22,6 +24,8 @@ export interface Stage {
   artifacts: StagedArtifact[];
   /** Sum of the staged artifact sizes (what the image carries on top of its base). */
   bytes: number;
+  /** The container images staged for import (empty when no image content was given). */
+  images: StagedImage[];
 }
 
 /** The upstream file name of an artifact URL (`.../v2.3.1/containerd-2.3.1-linux-amd64.tar.gz`). */
@@ -53,6 +57,11 @@ export interface WriteStageOptions {
   manifest: Manifest;
   fetched: readonly FetchedArtifact[];
   vmconfig: PackedVmconfig;
+  /**
+   * The content of every image the manifest pins, for this arch (pipeline/oci listImageContent
+   * per manifest image). Absent: no image is staged (nothing is imported at bake time).
+   */
+  images?: readonly ImageBlobs[];
 }
 
 export async function writeStage(options: WriteStageOptions): Promise<Stage> {
@@ -82,6 +91,7 @@ export async function writeStage(options: WriteStageOptions): Promise<Stage> {
   await copyFile(options.vmconfig.path, path.join(dir, "vmconfig.tar.gz"));
   await copyFile(manifest.file, path.join(dir, "manifest.json"));
   await writeFile(path.join(dir, "artifacts.tsv"), artifactsTsv(staged));
+  const images = options.images ? await stageImages(dir, manifest.images, options.images) : [];
   staged.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return { dir, artifacts: staged, bytes: staged.reduce((sum, a) => sum + a.size, 0) };
+  return { dir, artifacts: staged, bytes: staged.reduce((sum, a) => sum + a.size, 0), images };
 }

@@ -24,7 +24,7 @@ async function tarMembers(file: string): Promise<string[]> {
   return members;
 }
 
-describe("generateStandinMirror", () => {
+describe("generateStandinMirror", { timeout: 120_000 }, () => {
   it("writes every dependency at <host>/<path> with upstream's layout, and manifests that pin the stand-ins", async () => {
     const dir = await tempDir();
     const mirror = await generateStandinMirror({ dir, kinds: ["knd", "knc"], arches: ["amd64"] });
@@ -76,16 +76,19 @@ describe("generateStandinMirror", () => {
     expect(second.artifacts.map((x) => x.digest)).toEqual(first.artifacts.map((x) => x.digest));
     expect(await readFile(path.join(b, "manifests/knc.debian-13.amd64.json"), "utf8")).toBe(await readFile(path.join(a, "manifests/knc.debian-13.amd64.json"), "utf8"));
 
-    const total = first.artifacts.reduce((sum, x) => sum + x.size, 0);
-    expect(total).toBeGreaterThan(padBytes);
+    // containerd, runc and the CNI plugins are real binaries (their own sizes, no padding): the
+    // padding goes to the stand-ins, in proportion to upstream's sizes, and stays within the total.
+    const real = ["containerd", "runc", "cni-plugins"];
+    const total = first.artifacts.filter((x) => !real.includes(x.name)).reduce((sum, x) => sum + x.size, 0);
+    expect(total).toBeGreaterThan(padBytes * 0.5);
     expect(total).toBeLessThan(padBytes * 1.05);
     // kube-apiserver (88 MB upstream) gets far more than libpq5 (228 kB upstream), even gzip'd archives stay big.
     expect(find(first.artifacts, "kube-apiserver").size).toBeGreaterThan(50 * find(first.artifacts, "libpq5").size);
-    expect(find(first.artifacts, "containerd").size).toBeGreaterThan(padBytes * 0.04);
+    expect(find(first.artifacts, "containerd").size).toBeGreaterThan(10 * 1024 * 1024);
   });
 });
 
-describe("a stand-in program", () => {
+describe("a stand-in program", { timeout: 120_000 }, () => {
   it("is a Python zip app that says what it is, prints its version, exits 2 naming a missing flag, records args and env, and runs until SIGTERM", async () => {
     const dir = await tempDir();
     const mirror = await generateStandinMirror({ dir, kinds: ["knc"], arches: ["amd64"], padBytes: 256 * 1024 });
@@ -125,16 +128,14 @@ describe("a stand-in program", () => {
     expect(await exited).toBe(0);
   });
 
-  it("is a program in every archive: the containerd tarball's containerd loads its --config", async () => {
+  it("is a program in every archive: the netsy tarball's netsy prints its version", async () => {
     const dir = await tempDir();
-    const mirror = await generateStandinMirror({ dir, kinds: ["knd"], arches: ["amd64"] });
+    const mirror = await generateStandinMirror({ dir, kinds: ["knc"], arches: ["amd64"] });
     const out = path.join(dir, "x");
     await run("mkdir", ["-p", out]);
-    await run("tar", ["-xzf", find(mirror.artifacts, "containerd").path, "-C", out]);
-    const failed = await run(path.join(out, "bin/containerd"), ["--config", path.join(dir, "absent.toml")], { env: { ...process.env, PODPLANE_STANDIN_DIR: path.join(dir, "s") } }).catch(
-      (e: unknown) => e as { code: number; stderr: string },
-    );
-    expect(failed).toMatchObject({ code: 2, stderr: `containerd: --config: file ${path.join(dir, "absent.toml")} does not exist\n` });
+    await run("tar", ["-xzf", find(mirror.artifacts, "netsy").path, "-C", out]);
+    const { stdout } = await run(path.join(out, "netsy"), ["--version"], { env: { ...process.env, PODPLANE_STANDIN_DIR: path.join(dir, "s") } });
+    expect(stdout).toMatch(/^netsy \S+/);
   });
 });
 

@@ -207,7 +207,10 @@ describe("vmconfig with the stand-in artifacts", () => {
     const node = await bootNode(kind, provider);
     expect(startedServices(node.calls)).toEqual(services);
     const failures: string[] = [];
-    for (const service of services) {
+    // containerd is Debian's real binary now, not a stand-in: it would run against the host's
+    // /run and /var/lib. Its generated config is started with the real binary, in a temporary
+    // root, by test/standins/runtime.test.ts.
+    for (const service of services.filter((s) => s !== "containerd")) {
       const failure = await runService(node, service);
       if (failure) failures.push(failure);
     }

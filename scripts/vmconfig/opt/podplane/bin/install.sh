@@ -6,7 +6,9 @@
 # (opt/podplane/services/<svc>/: its unit goes to /etc/systemd/system/<svc>.service, the rest to
 # /opt/podplane/services/<svc>/) and the generic units of etc/systemd/system; enables them
 # (nothing started); creates Podplane's users and groups (systemd-sysusers) and runtime
-# directories (systemd-tmpfiles); records it all in /opt/podplane/share/installed.json.
+# directories (systemd-tmpfiles); imports the stage's container images (images.tsv) into
+# containerd's content store (services/containerd/import-images.sh); records it all in
+# /opt/podplane/share/installed.json.
 # Re-running converges.
 set -euo pipefail
 
@@ -24,6 +26,8 @@ STAGE=""
 declare -a ART_NAME=() ART_VERSION=() ART_TYPE=() ART_DIGEST=() ART_PATH=()
 declare -A INSTALLED_PATHS=()
 declare -a UNITS=()
+# The container images imported into containerd: image, platform, index digest, manifest digest.
+declare -a IMAGE_LINES=()
 
 usage() {
   echo "usage: install.sh <knd|knc> <stage-dir>" >&2
@@ -163,6 +167,20 @@ install_artifacts() {
     esac
   done
   install_debs
+}
+
+# The stage's container images go into containerd's content store with the image's own
+# containerd (installed above); a stage without images.tsv has none to import.
+import_images() {
+  [[ -f "$STAGE/images.tsv" ]] || return 0
+  local out line
+  out=$(mktemp)
+  bash "$VMCONFIG_TREE/opt/podplane/services/containerd/import-images.sh" "$STAGE" "$out" ||
+    die "the container images of $STAGE/images.tsv could not be imported into containerd"
+  while IFS= read -r line; do
+    [[ -z "$line" ]] || IMAGE_LINES+=("$line")
+  done <"$out"
+  rm -f -- "$out"
 }
 
 # The vmconfig tree: the shared scripts and data, the kind's tmpfiles.d file, the rooms of the
@@ -315,8 +333,16 @@ write_installed_json() {
       done
       printf ']}'
     done
+    printf '\n  ],\n  "images": ['
+    local sep="" line image platform index digest
+    for line in "${IMAGE_LINES[@]}"; do
+      IFS=$'\t' read -r image platform index digest <<<"$line"
+      printf '%s\n    {"image": %s, "platform": %s, "index": %s, "digest": %s, "preloaded": true}' "$sep" \
+        "$(json_string "$image")" "$(json_string "$platform")" "$(json_string "$index")" "$(json_string "$digest")"
+      sep=","
+    done
     printf '\n  ],\n  "units": ['
-    local sep=""
+    sep=""
     for p in "${UNITS[@]}"; do
       printf '%s%s' "$sep" "$(json_string "$p")"
       sep=", "
@@ -337,6 +363,7 @@ main() {
   verify_artifacts
   create_dirs
   install_artifacts
+  import_images
   install_vmconfig
   create_users
   enable_units

@@ -1,22 +1,32 @@
 #!/usr/bin/env bash
-# configure_containerd: /etc/containerd/config.toml (systemd cgroups, runc at
-# /usr/local/sbin/runc, CNI in /opt/cni/bin, the pause image of the manifest, pulled through the
-# cluster registry when it is on) and, with REGISTRY_ENABLED=true,
+# configure_containerd: /etc/containerd/config.toml (config version 3 for containerd 2.x:
+# systemd cgroups, runc at /usr/local/sbin/runc, CNI in /opt/cni/bin, the pause image of the
+# manifest as the CRI sandbox image) and, with REGISTRY_ENABLED=true,
 # /etc/containerd/certs.d/<REGISTRY_HOSTNAME>/hosts.toml: pulls go to the local zot with
 # containerd's Nstance client certificate. Called by configure.sh with ENV; stage_file only.
+# The sandbox image: the one the bake imported into containerd (installed.json marks it
+# "preloaded"), by its own name, so no pod sandbox ever needs a pull; an image that was not
+# preloaded goes through the cluster registry's mirror when it is on (as Podplane's does).
 
 # shellcheck source=SCRIPTDIR/../lib.sh
 source "${BASH_SOURCE[0]%/*}/../lib.sh"
 
-# containerd_sandbox_image VAR: the registry.k8s.io/pause image named in installed.json, or
-# empty (containerd's built-in default then). A builtin read and match: no fork.
+# containerd_sandbox_image VAR PRELOADED: the registry.k8s.io/pause image named in
+# installed.json, or empty (containerd's built-in default then); PRELOADED is true when the
+# bake imported it. A builtin read and match: no fork.
 containerd_sandbox_image() {
-  local -n _img=$1
-  local json="" re='"(registry\.k8s\.io/pause:[A-Za-z0-9._-]+)"'
+  local -n _img=$1 _pre=$2
+  local json="" re='"image": *"(registry\.k8s\.io/pause:[A-Za-z0-9._-]+)"' pre_re='"image": *"(registry\.k8s\.io/pause:[A-Za-z0-9._-]+)"[^}]*"preloaded": *true'
   _img=""
+  _pre=false
   [[ ! -f "$ROOM_ROOT/opt/podplane/share/installed.json" ]] ||
     IFS= read -r -d '' json <"$ROOM_ROOT/opt/podplane/share/installed.json" || true
-  [[ ! "$json" =~ $re ]] || _img=${BASH_REMATCH[1]}
+  if [[ "$json" =~ $pre_re ]]; then
+    _img=${BASH_REMATCH[1]}
+    _pre=true
+  elif [[ "$json" =~ $re ]]; then
+    _img=${BASH_REMATCH[1]}
+  fi
 }
 
 # containerd_registry_host VAR: the local zot's URL, on ::1 when the node has IPv6 (as zot binds).
@@ -26,11 +36,11 @@ containerd_registry_host() {
 }
 
 configure_containerd() {
-  local image pinned="" q host hosts_dir
+  local image preloaded pinned="" q host hosts_dir
   local registry=${ENV[REGISTRY_HOSTNAME]:-} enabled=${ENV[REGISTRY_ENABLED]:-true}
-  containerd_sandbox_image image
+  containerd_sandbox_image image preloaded
   if [[ -n "$image" ]]; then
-    [[ "$enabled" != true || -z "$registry" ]] || image="$registry/mirror/$image"
+    [[ "$preloaded" == true || "$enabled" != true || -z "$registry" ]] || image="$registry/mirror/$image"
     room_quote q "$image"
     pinned="
     [plugins.\"io.containerd.cri.v1.images\".pinned_images]
