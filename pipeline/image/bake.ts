@@ -7,6 +7,7 @@ import { buildDebootstrapBase } from "../base/index.js";
 import { WorkError } from "../errors/index.js";
 import type { FetchedArtifact } from "../fetch/index.js";
 import type { Manifest } from "../manifest/load.js";
+import { listImageContent } from "../oci/index.js";
 import {
   PROVISIONER_SCRIPTS_DIR,
   detectPacker,
@@ -95,7 +96,9 @@ export async function resolveIdentity(s: BakeSettings, base: BaseChoice, tag = "
 
 export async function stageFor(s: BakeSettings, identity: Identity, fetched: readonly FetchedArtifact[]): Promise<Stage> {
   const paths = bakePaths(s.outDir, identity.name);
-  return writeStage({ dir: paths.stageDir, manifest: s.manifest, fetched, vmconfig: identity.vmconfig });
+  // The manifest's container images, fetched with the artifacts, staged for import into containerd.
+  const images = await Promise.all(s.manifest.images.map((pin) => listImageContent(s.cacheDir, pin)));
+  return writeStage({ dir: paths.stageDir, manifest: s.manifest, fetched, vmconfig: identity.vmconfig, images });
 }
 
 export function baseImagePath(s: BakeSettings, identity: Identity, fetched: readonly FetchedArtifact[]): string | undefined {

@@ -81,7 +81,8 @@ function errorOf(error: unknown): Error {
 
 /** Boots the image; the result as images.json keeps it. A failed test is an ETEST error carrying that record. */
 async function bootTest(deps: RunDeps, image: string, entry: PlanEntry, testDir: string, signal: AbortSignal, onProgress: (line: string) => void): Promise<ImageTestRecord> {
-  const report = await deps.testImage({ image, kind: entry.kind, arch: entry.arch, workDir: testDir, signal, onProgress });
+  // The manifest's own image pins: images-preloaded checks the image against them, not only against what it says it holds.
+  const report = await deps.testImage({ image, kind: entry.kind, arch: entry.arch, images: entry.manifest.images, workDir: testDir, signal, onProgress });
   const test: ImageTestRecord = {
     tested: true,
     ok: report.ok,
@@ -291,7 +292,7 @@ export async function executePlan(plan: BuildPlan, runOptions: RunOptions, deps:
     try {
       const summary = await deps.fetch(
         manifests,
-        { cache: plan.options.cache, mirror: options.mirror, concurrency: FETCH_CONCURRENCY, baseImage: bakes.some((e) => e.target === "qemu" && plan.options.base === "cloud"), plain: options.plain },
+        { cache: plan.options.cache, mirror: options.mirror, concurrency: FETCH_CONCURRENCY, baseImage: bakes.some((e) => e.target === "qemu" && plan.options.base === "cloud"), images: true, plain: options.plain },
         options.signal,
       );
       fetched = summary.artifacts;

@@ -1,6 +1,7 @@
 // The issue's "done when", on the stand-in set the end-to-end bake uses: `fetch --mirror` over
 // a served loopback mirror fetches and verifies a knd and a knc set; a tampered mirror file is
-// rejected with EINTEGRITY and nothing of it enters the cache.
+// rejected with EINTEGRITY and nothing of it enters the cache. The stand-in pause image comes
+// through the same mirror (its registry layout).
 import { chmod, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
@@ -16,10 +17,12 @@ describe("fetch over a served stand-in mirror", () => {
     const server = await serveMirror({ dir: standins.mirrorDir });
     onTestFinished(() => server.close());
     const cache = path.join(dir, "cache");
-    const args = ["fetch", "--manifests", standins.manifestsDir, "--mirror", server.url, "--cache", cache, "--json", "--no-images"]; // the stand-in mirror holds no images yet (issue 9 item 4)
+    const args = ["fetch", "--manifests", standins.manifestsDir, "--mirror", server.url, "--cache", cache, "--json"];
     const ok = await execa("node", [CLI, ...args], { reject: false, env: { CI: "1" } });
     expect(ok.exitCode, ok.stderr).toBe(0);
-    const doc = JSON.parse(ok.stdout) as { artifacts: { name: string; kinds: string[] }[] };
+    const doc = JSON.parse(ok.stdout) as { artifacts: { name: string; kinds: string[] }[]; images: { image: string; kinds: string[]; cacheHit: boolean }[] };
+    // The stand-in pause image comes through the mirror's registry layout, once for both kinds.
+    expect(doc.images.map((i) => [i.image, i.kinds, i.cacheHit])).toEqual([["registry.k8s.io/pause:3.10.2", ["knd", "knc"], false]]);
     expect(doc.artifacts.find((a) => a.name === "kube2iam")?.kinds).toEqual(["knd", "knc"]);
     expect(doc.artifacts.find((a) => a.name === "netsy")?.kinds).toEqual(["knc"]);
     expect(doc.artifacts).toHaveLength(standins.artifacts.filter((a) => a.url !== "").length);
