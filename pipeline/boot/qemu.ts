@@ -24,6 +24,15 @@ export interface QemuOptions {
   cpus?: number;
   /** Extra `guestfwd=` rules, e.g. `tcp:10.0.2.100:80-cmd:socat STDIO TCP:127.0.0.1:8080`. */
   guestForwards?: readonly string[];
+  /** Direct kernel boot (QEMU loads these instead of the disk's boot loader; the disk stays the root). */
+  directBoot?: DirectBoot | undefined;
+}
+
+/** Kernel and initrd files on this host and the command line, as os.boot describes them. */
+export interface DirectBoot {
+  kernel: string;
+  initrd: string;
+  cmdline: string;
 }
 
 const AARCH64_FIRMWARE = "/usr/share/qemu-efi-aarch64/QEMU_EFI.fd";
@@ -43,8 +52,11 @@ export function qemuArgs(options: QemuOptions): string[] {
   // kernel's int3-based live code patching and one CI boot died with "Oops: int3" 1.3 s in.
   const accel = options.accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,thread=single", "-cpu", "max"];
   const machine = options.arch === "arm64" ? ["-machine", "virt", "-bios", AARCH64_FIRMWARE] : [];
+  // QEMU reloads the same kernel on a guest reboot, so a reboot stays a direct boot.
+  const direct = options.directBoot ? ["-kernel", options.directBoot.kernel, "-initrd", options.directBoot.initrd, "-append", options.directBoot.cmdline] : [];
   return [
     ...machine,
+    ...direct,
     ...accel,
     "-m", String(options.memoryMiB ?? 2048),
     "-smp", String(options.cpus ?? 2),

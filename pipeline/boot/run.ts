@@ -46,7 +46,7 @@ import { deliveredMutableEnv, generateDelivery, issueCertificate, readDeliveryDi
 import { formatEnvFile, parseEnvFile } from "./envfile.js";
 import { guestForward, startCountingListener, startSentinel } from "./listeners.js";
 import { probeGuest, probeRuntime, type GuestSnapshot, type ProbeRequest } from "./probe.js";
-import type { Vm } from "./qemu.js";
+import type { DirectBoot, Vm } from "./qemu.js";
 import { startTestVm } from "./session.js";
 import { waitForSsh, type SshClient } from "./ssh.js";
 import {
@@ -93,6 +93,8 @@ export interface TestImageOptions {
   images?: readonly PinnedImage[];
   /** Keep the overlay and seed for inspection. */
   keep?: boolean;
+  /** Direct kernel boot: files already extracted from the image and checked against its os.boot record. */
+  directBoot?: DirectBoot | undefined;
   onProgress?: (line: string) => void;
 }
 
@@ -204,7 +206,8 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
     ...SENTINEL_PORTS.map((port) => guestForward(SENTINEL_GUEST, port, sentinel.ports.get(port) ?? 0)),
   ];
   const provider = envMap.get("PROVIDER_KIND") ?? "?";
-  progress(`booting ${options.image} (${options.kind}, provider ${provider}) under ${accel}; serial log ${logPath}`);
+  const how = options.directBoot ? `direct kernel boot (${path.basename(options.directBoot.kernel)}; ${options.directBoot.cmdline})` : "its boot loader";
+  progress(`booting ${options.image} (${options.kind}, provider ${provider}) under ${accel} by ${how}; serial log ${logPath}`);
   const session = await startTestVm({
     image: options.image,
     userData,
@@ -214,6 +217,7 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
     arch: options.arch,
     signal: options.signal,
     keep: options.keep,
+    directBoot: options.directBoot,
     guestForwards,
     sentinel: { address: SENTINEL_GUEST, hosts: DOWNLOAD_HOSTS },
   }).catch(async (error: unknown) => {

@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import path from "node:path";
 import type { Arch } from "../manifest/schema.js";
 import type { Accelerator } from "../packer/accelerator.js";
-import { createOverlay, removeOnSignal, startVm, type Vm } from "./qemu.js";
+import { createOverlay, removeOnSignal, startVm, type DirectBoot, type Vm } from "./qemu.js";
 import { renderSeed, writeSeedIso, type SeedOptions } from "./seed.js";
 import { generateHostKey, generateSshKey, sshClient, type SshClient } from "./ssh.js";
 
@@ -23,6 +23,8 @@ export interface TestVmOptions {
   sentinel?: SeedOptions["sentinel"];
   signal?: AbortSignal;
   keep?: boolean;
+  /** Boot the kernel and initrd given here (-kernel/-initrd/-append) instead of the image's boot loader. */
+  directBoot?: DirectBoot | undefined;
 }
 
 export interface TestVm {
@@ -54,7 +56,7 @@ export async function startTestVm(options: TestVmOptions): Promise<TestVm> {
     const overlay = path.join(scratchDir, "overlay.qcow2");
     await writeSeedIso(path.join(scratchDir, "seed"), seed, seedIso);
     await createOverlay(path.resolve(options.image), overlay);
-    const started = startVm({ arch: options.arch ?? "amd64", overlay, seedIso, accel: options.accel, serialLog: logPath, guestForwards: options.guestForwards });
+    const started = startVm({ arch: options.arch ?? "amd64", overlay, seedIso, accel: options.accel, serialLog: logPath, guestForwards: options.guestForwards, directBoot: options.directBoot });
     vm = started;
     const onAbort = (): void => void started.stop(1000);
     options.signal?.addEventListener("abort", onAbort, { once: true });

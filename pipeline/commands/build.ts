@@ -15,6 +15,7 @@ import { summaryTable } from "../plan/format.js";
 import type { EntryResult, RunDeps, RunSummary } from "../plan/run.js";
 import { withInterrupts } from "../progress/signals.js";
 import { describeTest, type ImageRecord } from "../publish/images-json.js";
+import { parsePublishUrl } from "../publish/podplane-manifest.js";
 import { EXIT_CODES_HELP, addCacheOption, addMirrorOption } from "./fetch.js";
 
 export interface BuildFlags {
@@ -37,6 +38,7 @@ export interface BuildFlags {
   amiUsers?: string[];
   amiGroups?: string[];
   kmsKeyId?: string;
+  publishUrl?: string;
 }
 
 function list(value: string): string[] {
@@ -85,6 +87,7 @@ export async function runBuild(flags: BuildFlags, signal: AbortSignal, deps?: Pa
       allowUntested: flags.allowUntested,
       json: Boolean(flags.json),
       packerBin: process.env.PODPLANE_PACKER ?? "packer",
+      publishUrl: flags.publishUrl,
       aws: { region: flags.region, amiRegions: flags.amiRegions, amiUsers: flags.amiUsers, amiGroups: flags.amiGroups, kmsKeyId: flags.kmsKeyId },
       signal,
     },
@@ -174,6 +177,7 @@ export function register(program: Command): Command {
     .option("--ami-users <ids>", "aws: account IDs allowed to launch the AMI, comma-separated", list)
     .option("--ami-groups <groups>", "aws: groups allowed to launch the AMI (e.g. all), comma-separated", list)
     .option("--kms-key-id <arn>", "aws: KMS key of the encrypted boot volume (required to share the AMI with --ami-users/--ami-groups)")
+    .option("--publish-url <url>", "qemu: the base URL the qcow2s will be served under, for os.image.url in the Podplane manifest beside each (default: file:/// paths)", parsePublishUrl)
     .option("--json", "print one JSON document on stdout")
     .addHelpText(
       "after",

@@ -1,12 +1,14 @@
-import { access, readFile } from "node:fs/promises";
+import { access, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { Option, type Command } from "commander";
 import { PROVIDERS, testImage, type ImageTestReport, type Provider } from "../boot/index.js";
-import { parseKind } from "../cli/options.js";
+import { defaultCacheDir, parseKind } from "../cli/options.js";
 import { printError, printJson, printLine } from "../cli/output.js";
 import { UsageError } from "../errors/index.js";
 import type { Kind } from "../manifest/schema.js";
 import { readUserDataEnvFile } from "../boot/test-env.js";
+import { findBootRecord, prepareDirectBoot } from "../boot/direct-boot.js";
 
 interface TestImageFlags {
   kind: Kind;
@@ -17,6 +19,8 @@ interface TestImageFlags {
   json?: boolean;
   keep?: boolean;
   workDir?: string;
+  directKernelBoot?: boolean;
+  bootRecord?: string;
 }
 
 async function logTail(file: string, lines = 30): Promise<string> {
@@ -51,6 +55,19 @@ export function register(program: Command): Command {
     .option("--work-dir <dir>", "where the overlay, seed, serial log and report go (default: a new temp dir)")
     .option("--keep", "keep the overlay and seed after the test")
     .option("--json", "print the report as one JSON document")
+    .option("--direct-kernel-boot", "boot with -kernel/-initrd/-append from the image's os.boot record (files extracted from the image and checked by digest first; needs root)")
+    .option("--boot-record <file>", "with --direct-kernel-boot: the images.json or Podplane manifest holding the record (default: images.json beside the image's images/ directory)")
+    .addHelpText(
+      "after",
+      `
+--direct-kernel-boot boots the way Podplane's local runner does: the kernel and initrd named by
+the image's os.boot record are copied out of the image (opened read-only as \`inspect\` does) and
+checked against the record's digests; a record the image no longer matches is an error naming
+the file and both digests (exit 1) and nothing boots. The record comes from the build's
+images.json (the record whose qemu.path is the image) or from the Podplane manifest written
+beside the qcow2 (<name>.manifest/<kind>.<os>.<arch>.json), whose os.image digest must be the
+image's.`,
+    )
     .action(async (image: string, flags: TestImageFlags, command: Command) => {
       const file = path.resolve(image);
       await access(file).catch(() => {
@@ -62,19 +79,36 @@ export function register(program: Command): Command {
           throw new UsageError(`--delivery ${flags.delivery}: no recv/ directory`, "EBADDELIVERY");
         });
       }
+      if (flags.bootRecord && !flags.directKernelBoot) throw new UsageError("--boot-record needs --direct-kernel-boot", "EUSAGE");
       // Bad input is a usage error before anything boots.
       if (flags.userDataEnv) await readUserDataEnvFile(path.resolve(flags.userDataEnv));
-      const report = await testImage({
-        image: file,
-        kind: flags.kind,
-        provider: flags.provider,
-        userDataEnvFile: flags.userDataEnv ? path.resolve(flags.userDataEnv) : undefined,
-        deliveryDir: flags.delivery ? path.resolve(flags.delivery) : undefined,
-        format: flags.format,
-        workDir: flags.workDir ? path.resolve(flags.workDir) : undefined,
-        keep: flags.keep,
-        onProgress: (line) => printError(`test-image: ${line}`),
-      });
+      const record = flags.directKernelBoot ? await findBootRecord(file, flags.bootRecord ? path.resolve(flags.bootRecord) : undefined) : undefined;
+      const workDir = flags.workDir ? path.resolve(flags.workDir) : record ? await mkdtemp(path.join(os.tmpdir(), "podplane-test-image-")) : undefined;
+      let directBoot: Awaited<ReturnType<typeof prepareDirectBoot>> | undefined;
+      const bootDir = workDir ? path.join(workDir, "boot") : "";
+      if (record && workDir) {
+        printError(`test-image: direct kernel boot from ${record.from}: extracting ${record.boot.kernel.path} and ${record.boot.initrd.path} (partition ${record.boot.kernel.partition})`);
+        await mkdir(workDir, { recursive: true });
+        directBoot = await prepareDirectBoot(file, record.boot, bootDir, { workParent: path.join(defaultCacheDir(), "tmp") });
+      }
+      let report: ImageTestReport;
+      try {
+        report = await testImage({
+          image: file,
+          kind: flags.kind,
+          provider: flags.provider,
+          userDataEnvFile: flags.userDataEnv ? path.resolve(flags.userDataEnv) : undefined,
+          deliveryDir: flags.delivery ? path.resolve(flags.delivery) : undefined,
+          format: flags.format,
+          workDir,
+          keep: flags.keep,
+          directBoot,
+          onProgress: (line) => printError(`test-image: ${line}`),
+        });
+      } finally {
+        // The extracted kernel and initrd (tens of MiB) go with the overlay unless kept.
+        if (directBoot && !flags.keep) await rm(bootDir, { recursive: true, force: true });
+      }
       await printReport(report, Boolean(flags.json));
       if (!report.ok) process.exitCode = 1;
     });

@@ -26,6 +26,8 @@ import {
   type Target,
 } from "../packer/index.js";
 import type { ImageRecord, ImageTestRecord } from "../publish/index.js";
+import { readBootRecord } from "../inspect/index.js";
+import { writePodplaneManifest, type OsBoot } from "../publish/podplane-manifest.js";
 import { writeStage, writeStageIso, type Stage } from "../stage/index.js";
 import { packVmconfig, type PackedVmconfig } from "../vmconfig/index.js";
 import { awsBase, cloudBase, type BaseChoice, type BaseKind } from "./base-choice.js";
@@ -41,6 +43,8 @@ export interface BakeSettings {
   aws?: AwsSettings;
   packerBin?: string;
   signal?: AbortSignal | undefined;
+  /** The base URL the qcow2s will be served under (build --publish-url); default file:/// URLs. */
+  publishUrl?: string | undefined;
 }
 
 export interface Identity {
@@ -112,7 +116,7 @@ export function baseImagePath(s: BakeSettings, identity: Identity, fetched: read
 export interface PackerResult {
   packerVersion: string;
   accelerator?: string;
-  qemu?: { path: string; digest: string; size: number };
+  qemu?: { path: string; digest: string; size: number; boot?: OsBoot; podplaneManifest?: string };
   amis?: Record<string, string>;
   seconds: number;
 }
@@ -197,7 +201,10 @@ export async function runPackerBake(
     const image = path.join(paths.imagesDir, `${identity.name}.qcow2`);
     await rename(produced, image);
     const [digest, info] = await Promise.all([fileSha256(image), stat(image)]);
-    return { packerVersion: packer.version, accelerator, qemu: { path: image, digest, size: info.size }, seconds: (Date.now() - started) / 1000 };
+    // os.boot read from the baked image (direct kernel boot), and the Podplane lock manifest beside it.
+    const boot = await readBootRecord(image, { workParent: path.join(s.cacheDir, "tmp"), arch: s.manifest.arch, signal: s.signal });
+    const podplane = await writePodplaneManifest({ qcow2: image, manifest: s.manifest, boot, publishUrl: s.publishUrl });
+    return { packerVersion: packer.version, accelerator, qemu: { path: image, digest, size: info.size, boot, podplaneManifest: podplane.file }, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
     if (error instanceof WorkError && !error.logPath) {
       throw new WorkError(error.code, error.message, error.data, { cause: error, logPath: paths.logPath });
@@ -225,6 +232,8 @@ export function imageRecord(s: BakeSettings, identity: Identity, result: PackerR
     target: s.target,
     inputHash: identity.inputHash,
     ...(result.qemu ? { qemu: { path: result.qemu.path, digest: result.qemu.digest } } : {}),
+    // The record carries the image's os.boot and where its Podplane manifest is.
+    ...(result.qemu?.boot ? { boot: result.qemu.boot, podplaneManifest: result.qemu.podplaneManifest } : {}),
     ...(result.amis ? { amis: result.amis } : {}),
     dependencies: m.dependencies.filter((d) => !d.local).map((d) => ({ name: d.name, version: d.version, digest: d.digest })),
     vmconfigDigest: identity.vmconfig.digest,

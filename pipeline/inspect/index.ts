@@ -1,5 +1,6 @@
 // Public API of offline image inspection.
 export { INSPECT_WORK_PREFIX, mountImage, type MountedImage, type MountOptions } from "./mount.js";
+export { defaultGrubEntry, directBootCmdline, extractBootFiles, readBootRecord, type BootFile, type BootRecord, type ExtractedBoot, type GrubEntry, type ReadBootOptions } from "./boot-record.js";
 export { hygieneFindings, inspectRoot, parseDpkgStatus, type FileCheck, type InspectReport, type InstalledManifest, type UnitCheck } from "./read-root.js";
 import { AggregateWorkError } from "../errors/index.js";
 import { inspectRoot, type InspectReport } from "./read-root.js";

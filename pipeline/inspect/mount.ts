@@ -13,7 +13,10 @@ export const INSPECT_WORK_PREFIX = "podplane-inspect-";
 
 export interface MountedImage {
   root: string;
+  /** The mounted partition's device node (/dev/loopNpM, or the loop device when there is no partition table). */
   partition: string;
+  /** Its number in the partition table (M of /dev/loopNpM); 0 when the disk has no partition table. */
+  partitionNumber: number;
   /** The work directory (raw copy, mount point); gone after close(). */
   work: string;
   /** Unmounts, detaches and removes the work directory; throws when a mount cannot be released. */
@@ -24,12 +27,18 @@ export interface MountOptions {
   /** The parent of the work directory (the cache's tmp/ or --work-dir). */
   workParent: string;
   signal?: AbortSignal | undefined;
+  /** Mount this partition (1-based, as in os.boot) instead of the first Linux root file system. */
+  partition?: number | undefined;
 }
 
 async function partitions(loop: string): Promise<string[]> {
   const base = path.basename(loop);
   const names = (await readdir("/dev")).filter((n) => n.startsWith(`${base}p`) && /p\d+$/.test(n));
   return names.sort((a, b) => Number(a.slice(base.length + 1)) - Number(b.slice(base.length + 1))).map((n) => `/dev/${n}`);
+}
+
+function partitionNumber(device: string): number {
+  return Number(/p(\d+)$/.exec(device)?.[1] ?? 0);
 }
 
 async function fsType(device: string): Promise<string> {
@@ -60,10 +69,16 @@ export async function mountImage(image: string, options: MountOptions): Promise<
     await execa("partx", ["-a", loop], { reject: false });
     const parts = await partitions(loop);
     let root: string | undefined;
-    for (const part of parts.length > 0 ? parts : [loop]) {
-      if (/^ext[234]$|^xfs$|^btrfs$/.test(await fsType(part))) {
-        root = part;
-        break;
+    if (options.partition !== undefined) {
+      root = parts.find((p) => p === `${loop}p${options.partition}`);
+      if (!root) throw new WorkError("EINSPECT", `${image}: no partition ${options.partition} (found ${parts.map(partitionNumber).join(", ") || "no partition table"})`, { image, partition: options.partition });
+      if (!(await fsType(root))) throw new WorkError("EINSPECT", `${image}: partition ${options.partition} holds no file system blkid knows`, { image, partition: options.partition });
+    } else {
+      for (const part of parts.length > 0 ? parts : [loop]) {
+        if (/^ext[234]$|^xfs$|^btrfs$/.test(await fsType(part))) {
+          root = part;
+          break;
+        }
       }
     }
     if (!root) throw new WorkError("EINSPECT", `${image}: no Linux root file system found on ${parts.join(", ") || loop}`, { image });
@@ -71,7 +86,7 @@ export async function mountImage(image: string, options: MountOptions): Promise<
     const type = await fsType(root);
     await execa("mount", ["-o", type === "ext4" || type === "ext3" ? "ro,noload" : "ro", root, mnt]);
     if (signal?.aborted) throw cancelled(image);
-    return { root: mnt, partition: root, work, close };
+    return { root: mnt, partition: root, partitionNumber: root === loop ? 0 : partitionNumber(root), work, close };
   } catch (error) {
     await close();
     throw error;

@@ -36,7 +36,12 @@ export const artifactEntrySchema = z
   })
   .strict();
 
-export const baseImageSchema = artifactEntrySchema.extend({ type: z.literal("qcow2") }).strict();
+/** The base image may also be a local file: the lock manifest written beside a baked qcow2 (publish/podplane-manifest.ts). */
+const imageUrl = z.string().refine((value) => value === "" || /^https?:\/\/[^\s/]+\/\S*$/.test(value) || /^file:\/\/\/\S+$/.test(value), {
+  message: "expected an http(s) URL, a file:/// URL or an empty string",
+});
+
+export const baseImageSchema = artifactEntrySchema.extend({ type: z.literal("qcow2"), url: imageUrl }).strict();
 
 const bootFileSchema = z
   .object({ partition: z.number().int().positive(), path: z.string().min(1), digest: pinnedDigest })

@@ -57,6 +57,8 @@ export interface RunOptions {
   /** --json: stdout is for the result, progress is plain lines on stderr. */
   json: boolean;
   packerBin: string;
+  /** Base URL of the published qcow2s (Podplane manifest's os.image.url); default file:/// paths. */
+  publishUrl?: string | undefined;
   aws?: AwsSettings | undefined;
   signal: AbortSignal;
 }
@@ -128,7 +130,7 @@ class StepClock {
 
 function settingsFor(entry: PlanEntry, ctx: EntryContext): BakeSettings {
   const o = ctx.plan.options;
-  return { manifest: entry.manifest, target: entry.target, base: o.base, outDir: o.out, cacheDir: o.cache, signal: ctx.options.signal, packerBin: ctx.options.packerBin, aws: ctx.options.aws };
+  return { manifest: entry.manifest, target: entry.target, base: o.base, outDir: o.out, cacheDir: o.cache, signal: ctx.options.signal, packerBin: ctx.options.packerBin, publishUrl: ctx.options.publishUrl, aws: ctx.options.aws };
 }
 
 /** An image baked with --skip-test: boot it now; its record says how the test went either way. */

@@ -4,6 +4,7 @@
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
+import type { LockFile } from "../manifest/schema.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { withFileLock } from "./lock.js";
 import { nstanceFileName, nstanceFragments, removeStaleFragments, resolveAwsOwner, type NstanceSource } from "./nstance.js";
@@ -44,6 +45,10 @@ export interface ImageRecord {
   createdAt: string;
   /** Whether, when and how the image was boot-tested; absent on records from before it was kept. */
   test?: ImageTestRecord;
+  /** qemu: direct kernel boot of the qcow2, in the lock manifests' os.boot shape, read from the baked image. */
+  boot?: NonNullable<LockFile["vmconfig"]["os"]["boot"]>;
+  /** qemu: the Podplane lock manifest written beside the qcow2 (its os.image is this qcow2). */
+  podplaneManifest?: string;
 }
 
 /** The boot test of one image, as images.json keeps it. */

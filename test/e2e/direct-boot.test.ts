@@ -1,0 +1,53 @@
+// The slow suite, after bake.test.ts: the knd image that bake wrote (named in
+// <PODPLANE_E2E_DIR>/baked-images.json) boots the way Podplane's local runner boots it: by
+// direct kernel boot from the os.boot of its images.json record, the kernel and initrd
+// extracted from the image and checked by digest first, and it passes every named check. The
+// Podplane manifest beside the qcow2 loads with the manifest loader and holds the same os.boot.
+// Opt-in (PODPLANE_E2E_DIRECT_BOOT=1): a second full knd boot costs as much as boot.test.ts's
+// (about six minutes on an idle 2-core machine), and CI's budget is the lead's call.
+import { access, readFile } from "node:fs/promises";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { findBootRecord, prepareDirectBoot } from "../../pipeline/boot/direct-boot.js";
+import { CHECK_NAMES, testImage } from "../../pipeline/boot/index.js";
+import { loadManifest } from "../../pipeline/manifest/load.js";
+import { podplaneManifestPath } from "../../pipeline/publish/podplane-manifest.js";
+
+const E2E_DIR = path.resolve(process.env.PODPLANE_E2E_DIR ?? path.join(import.meta.dirname, "..", "..", ".e2e"));
+const BAKED_IMAGES_FILE = path.join(E2E_DIR, "baked-images.json");
+
+async function bakedImage(kind: "knd" | "knc"): Promise<string> {
+  const text = await readFile(BAKED_IMAGES_FILE, "utf8").catch(() => {
+    throw new Error(`${BAKED_IMAGES_FILE} is missing: run test/e2e/bake.test.ts first (it names the images it baked there)`);
+  });
+  const image = (JSON.parse(text) as Record<string, unknown>)[kind];
+  if (typeof image !== "string") throw new Error(`${BAKED_IMAGES_FILE} names no ${kind} image`);
+  await access(image);
+  return image;
+}
+
+describe.skipIf(process.env.PODPLANE_E2E_DIRECT_BOOT !== "1")("direct kernel boot of the baked knd image (PODPLANE_E2E_DIRECT_BOOT=1)", () => {
+  it("boots with -kernel/-initrd/-append from its images.json record and passes every named check", async () => {
+    const image = await bakedImage("knd");
+    const record = await findBootRecord(image, path.join(E2E_DIR, "images.json"));
+    expect(record.boot.cmdline).toMatch(/^root=PARTUUID=\S+ .*console=ttyS0/);
+    const manifest = await loadManifest(podplaneManifestPath(image, { kind: "knd", os: "debian-13", arch: "amd64" }));
+    expect(manifest.lock.vmconfig.os.boot).toEqual(record.boot);
+    const workDir = path.join(E2E_DIR, "boot", "knd-direct");
+    const directBoot = await prepareDirectBoot(image, record.boot, path.join(workDir, "boot"), { workParent: path.join(E2E_DIR, "cache", "tmp") });
+    const report = await testImage({
+      image,
+      kind: "knd",
+      provider: "local",
+      workDir,
+      directBoot,
+      onProgress: (line) => process.stderr.write(`direct boot knd: ${line}\n`),
+    });
+    expect(report.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(report.checks.map((c) => c.name).sort()).toEqual(Object.values(CHECK_NAMES).sort());
+    // QEMU loaded the kernel itself: GRUB never ran.
+    const serial = await readFile(report.logPath, "utf8");
+    expect(serial).not.toMatch(/GNU GRUB|Booting `Debian/);
+    expect(serial).toContain("Linux version");
+  });
+});
