@@ -48,7 +48,7 @@ Exit codes: 0 success, 1 the work failed (one line per problem on stderr), 2 bad
 export interface FetchFlags extends SelectionFlags, CacheFlags {
   concurrency: number;
   baseImage?: boolean;
-  /** Also fetch the manifests' container images (fetch: on unless --no-images; build: off until images are baked). */
+  /** Also fetch the manifests' container images (on unless --no-images; build always fetches them, to bake them in). */
   images?: boolean;
   json?: boolean;
 }

@@ -32,6 +32,8 @@ export async function qemuImageFiles(record: ImageRecord, outDir: string): Promi
   const candidates: string[] = [];
   if (qcow2 && path.basename(qcow2) === `${record.name}.qcow2`) {
     candidates.push(path.resolve(qcow2));
+    // The Podplane lock manifest the bake writes beside the qcow2 points at it: it goes with it.
+    candidates.push(path.resolve(path.dirname(qcow2), `${record.name}.manifest`));
     if (path.basename(path.dirname(qcow2)) === "images") roots.add(path.resolve(path.dirname(path.dirname(qcow2))));
   }
   for (const root of roots) {

@@ -1,5 +1,6 @@
 // prune on qemu images in a temp out dir: the qcow2 files, the per-image side files the pipeline
-// writes (logs/<name>.log, logs/<name>.test/, .work/<name>/) and the records go; the rest stays.
+// writes (images/<name>.manifest/, logs/<name>.log, logs/<name>.test/, .work/<name>/) and the
+// records go; the rest stays.
 import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
@@ -21,12 +22,14 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-/** A qemu image as build leaves it: the qcow2, its Packer log, its boot test dir. */
+/** A qemu image as build leaves it: the qcow2, its Podplane manifest, its Packer log, its boot test dir. */
 async function qemuImage(out: string, kind: string, arch: string, hash: string, ageDays: number): Promise<ImageRecord> {
   const name = `podplane-${kind}-debian-13-${arch}-${hash}`;
   const qcow2 = path.join(out, "images", `${name}.qcow2`);
   await mkdir(path.dirname(qcow2), { recursive: true });
   await writeFile(qcow2, `qcow2 of ${name}`);
+  await mkdir(path.join(out, "images", `${name}.manifest`), { recursive: true });
+  await writeFile(path.join(out, "images", `${name}.manifest`, `${kind}.debian-13.${arch}.json`), "{}");
   await mkdir(path.join(out, "logs", `${name}.test`), { recursive: true });
   await writeFile(path.join(out, "logs", `${name}.log`), "packer log");
   await writeFile(path.join(out, "logs", `${name}.test`, "serial.log"), "serial");
@@ -50,7 +53,7 @@ async function qemuImage(out: string, kind: string, arch: string, hash: string, 
 }
 
 function sideFiles(out: string, r: ImageRecord): string[] {
-  return [r.qemu?.path ?? "", path.join(out, "logs", `${r.name}.log`), path.join(out, "logs", `${r.name}.test`)];
+  return [r.qemu?.path ?? "", path.join(out, "images", `${r.name}.manifest`), path.join(out, "logs", `${r.name}.log`), path.join(out, "logs", `${r.name}.test`)];
 }
 
 async function fleet() {
