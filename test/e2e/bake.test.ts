@@ -1,12 +1,13 @@
 // End-to-end bake: stand-in artifacts served on 127.0.0.1, a Debian 13 base built from the
-// archive, real Packer + QEMU (TCG): both kinds in one `build` call, build's boot step on knc,
-// then `inspect` of each image and a no-op second call.
-// Writes images.json into the e2e dir, where test/e2e/boot.test.ts picks the images up.
+// archive, real Packer + QEMU (TCG): both kinds in one `build` call, then both boot-tested side
+// by side (knc by build's own boot step, provider local; knd by testImage, provider aws), then
+// `inspect` of each image and a no-op second call. Names the baked images in baked-images.json
+// for the opt-in direct-boot test.
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CHECK_NAMES } from "../../pipeline/boot/index.js";
+import { CHECK_NAMES, testImage } from "../../pipeline/boot/index.js";
 import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
 import type { InspectReport } from "../../pipeline/inspect/index.js";
 import type { ImageRecord, ImagesFile } from "../../pipeline/publish/index.js";
@@ -53,8 +54,8 @@ function cli(args: string[], timeout = 30 * 60_000) {
 /**
  * One `build` call bakes both kinds (the matrix: one plan, one fetch, then each bake) with
  * --skip-test. Then `build --kind knc` finds knc baked but never booted and runs build's own boot
- * step on it (provider local); knd is booted by boot.test.ts with provider aws. So each image is
- * baked once and booted once, each boot flow runs once, as before the matrix.
+ * step on it (provider local) while knd boots through testImage with provider aws. So each image
+ * is baked once and booted once, and each boot flow runs once.
  */
 function matrixArgs(): string[] {
   return ["build", "--kind", KINDS.join(","), "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--skip-test", "--json"];
@@ -117,12 +118,25 @@ describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap
       expect(image?.test).toMatchObject({ tested: false, reason: "--skip-test" });
       if (image) built.set(kind, { record: image, seconds });
     }
-    // boot.test.ts boots exactly what this bake produced (never "the newest image" anywhere).
+    // The boot tests take exactly what this bake produced (never "the newest image" anywhere).
     await writeFile(BAKED_IMAGES_FILE, `${JSON.stringify(Object.fromEntries(KINDS.map((kind) => [kind, built.get(kind)?.record.qemu?.path])), null, 2)}\n`);
   }, 60 * 60_000);
 
-  it("build --kind knc boots the image baked with --skip-test (build's own boot step) and records the test", async () => {
-    const result = await cli(bootTestArgs("knc"), 30 * 60_000);
+  it("boots both at once: knc through build's own boot step (provider local), knd through testImage (provider aws)", async () => {
+    // Two single-thread TCG guests on two cores: booting them side by side halves the suite's
+    // longest phase. Each boot flow runs once, as before.
+    const knd = built.get("knd")?.record.qemu?.path ?? "";
+    const [result, kndReport] = await Promise.all([
+      cli(bootTestArgs("knc"), 30 * 60_000),
+      testImage({
+        image: knd,
+        kind: "knd",
+        provider: "aws",
+        workDir: path.join(E2E_DIR, "boot", "knd-aws"),
+        onProgress: (line) => process.stderr.write(`boot knd: ${line}\n`),
+      }),
+    ]);
+
     expect(result.exitCode, `${String(result.stderr).split("\n").slice(-25).join("\n")}`).toBe(0);
     const [entry] = buildDoc(result.stdout).results;
     expect(entry).toMatchObject({ kind: "knc", action: "test", result: "tested", skipped: true });
@@ -132,6 +146,13 @@ describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap
     expect(entry?.image?.test?.checks?.filter((c) => !c.ok)).toEqual([]);
     const doc = JSON.parse(await readFile(path.join(E2E_DIR, "images.json"), "utf8")) as ImagesFile;
     expect(doc.images.find((i) => i.name === entry?.image?.name)?.test).toMatchObject({ tested: true, ok: true });
+
+    // knd from a Podplane-format user-data.env with provider aws (kube2iam must run) and a
+    // generated Nstance delivery, through every named check.
+    expect(kndReport.checks.filter((c) => !c.ok)).toEqual([]);
+    expect(kndReport.checks.map((c) => c.name).sort()).toEqual(Object.values(CHECK_NAMES).sort());
+    expect(kndReport.ok).toBe(true);
+    expect(kndReport.checks.find((c) => c.name === CHECK_NAMES.services)?.evidence ?? "").toMatch(/kube2iam active\/running/);
   });
 
   it("records both images in images.json and writes the tfvars file", async () => {
