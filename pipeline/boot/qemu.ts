@@ -6,7 +6,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createWriteStream, rmSync, type WriteStream } from "node:fs";
 import { readFile, readdir, readlink } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { execa } from "execa";
 import { WorkError } from "../errors/index.js";
@@ -76,21 +75,6 @@ export async function createOverlay(image: string, overlay: string): Promise<voi
   await execa("qemu-img", ["create", "-q", "-f", "qcow2", "-b", image, "-F", "qcow2", overlay]);
 }
 
-/**
- * A free TCP port on 127.0.0.1 (bound, then released). Racy by nature: another process can take
- * it before QEMU binds it. startVm lets QEMU pick instead; this stays for callers that must know
- * a port in advance.
- */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
 
 // Every running VM, so a signal or an exit of this process never leaves one behind; and the
 // scratch paths (overlay, keys, seed) that go with them.

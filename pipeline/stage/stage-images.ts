@@ -11,24 +11,12 @@ import { pipeline } from "node:stream/promises";
 import * as tar from "tar";
 import { WorkError } from "../errors/index.js";
 import type { ContainerImage } from "../manifest/schema.js";
+import type { CachedContent, ImageContent } from "../oci/index.js";
 
-/** One content-addressed, already verified file (the oci helper's CachedContent has this shape). */
-export interface ImageBlob {
-  digest: string;
-  size: number;
-  mediaType: string;
-  path: string;
-}
-
-/** Everything of one image for one platform (the oci helper's ImageContent has this shape). */
-export interface ImageBlobs {
-  image: string;
-  platform: string;
-  index: ImageBlob;
-  manifest: ImageBlob;
-  config: ImageBlob;
-  layers: ImageBlob[];
-}
+/** One content-addressed, already verified file, and everything of one image for one platform:
+ * what pipeline/oci's listImageContent returns for a pinned image. */
+export type ImageBlob = CachedContent;
+export type ImageBlobs = ImageContent;
 
 export interface StagedImage {
   image: string;

@@ -1,10 +1,10 @@
 // The distribution registry itself (Debian's docker-registry) on 127.0.0.1, with images pushed
 // by a real client (skopeo) from an OCI layout built here: what containerd would pull from.
 import { mkdir, writeFile } from "node:fs/promises";
-import net from "node:net";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { writeOciLayout, type FixtureImage } from "./image-fixture.js";
+import { freePort } from "../helpers/free-port.js";
 
 export interface RealRegistry {
   /** `127.0.0.1:PORT` */
@@ -14,13 +14,6 @@ export interface RealRegistry {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 export async function startRealRegistry(dir: string): Promise<RealRegistry> {
   const port = await freePort();

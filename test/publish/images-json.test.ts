@@ -3,26 +3,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { describeTest, findImage, isBootTested, mergeImage, publishImage, readImagesFile, tfvarsFor, writeFileAtomic, type ImageRecord } from "../../pipeline/publish/index.js";
 import { tempDir } from "../packer/fake-packer.js";
+import { record } from "./records.js";
 
-function record(over: Partial<ImageRecord>): ImageRecord {
-  return {
-    name: "podplane-knd-debian-13-amd64-aaaaaaaaaaaa",
-    kind: "knd",
-    arch: "amd64",
-    os: "debian-13",
-    target: "qemu",
-    inputHash: "a".repeat(64),
-    qemu: { path: "/out/images/podplane-knd-debian-13-amd64-aaaaaaaaaaaa.qcow2", digest: `sha256:${"b".repeat(64)}` },
-    dependencies: [{ name: "kubelet", version: "1.36.1", digest: `sha256:${"c".repeat(64)}` }],
-    vmconfigDigest: `sha256:${"d".repeat(64)}`,
-    baseImage: { source: "debootstrap:x.qcow2", digest: `sha256:${"e".repeat(64)}` },
-    size: 1000,
-    buildSeconds: 200,
-    packerVersion: "1.6.6",
-    createdAt: "2026-11-25T08:00:00.000Z",
-    ...over,
-  };
-}
 
 const knc = record({ name: "podplane-knc-debian-13-amd64-bbbbbbbbbbbb", kind: "knc" });
 const amiOld = record({ name: "podplane-knd-debian-13-amd64-111111111111", target: "aws", qemu: undefined, amis: { "us-east-1": "ami-0old" }, createdAt: "2026-11-01T00:00:00.000Z" });

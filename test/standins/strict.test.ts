@@ -5,12 +5,13 @@
 import { execFile, spawn } from "node:child_process";
 import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import os from "node:os";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { STANDIN_INTERPRETER } from "../fixtures/standins/index.js";
 import { writeProgram } from "../fixtures/standins/write.js";
+import { freePort } from "../helpers/free-port.js";
 
 const execFileP = promisify(execFile);
 const IS_ROOT = process.getuid?.() === 0;
@@ -30,15 +31,6 @@ let dir = "";
 const bin = (name: string): string => path.join(dir, "bin", name);
 const f = (rel: string): string => path.join(dir, rel);
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 /** Runs a stand-in to completion (as nobody when `asNobody`, to test file access as a service user). */
 async function runOnce(name: string, run: Run, asNobody = false): Promise<Result> {
