@@ -26,7 +26,12 @@ export function ensureOk(result: SshResult, what: string): SshResult {
 
 /** cloud-init done without errors (the user-data, and with it the first configure.sh, exited 0) and systemd running. */
 export async function waitForFirstBoot(ssh: SshClient): Promise<void> {
-  const status = await ssh.run(`sudo -n timeout ${CLOUD_INIT_TIMEOUT_S} cloud-init status --wait --long`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
+  const wait = () => ssh.run(`sudo -n timeout ${CLOUD_INIT_TIMEOUT_S} cloud-init status --wait --long`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
+  let status = await wait();
+  // Exit 255 is ssh's own: cloud-init's config stage restarts sshd under us on a slow boot (seen
+  // once: the session dropped without output). The wait is idempotent, so ask again; a failure of
+  // cloud-init itself is never 255.
+  for (let retry = 0; status.exitCode === 255 && retry < 3; retry++) status = await wait();
   if (status.exitCode !== 0) {
     const output = await ssh.run("sudo -n tail -n 15 /var/log/cloud-init-output.log", { timeoutMs: 60_000 });
     const kind = status.exitCode === 2 ? "finished with recoverable errors" : status.exitCode === 124 ? `did not finish within ${CLOUD_INIT_TIMEOUT_S} s` : "failed";
