@@ -9,6 +9,7 @@ import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CHECK_NAMES, testImage } from "../../pipeline/boot/index.js";
 import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
+import { safeRemove } from "../../pipeline/fs/safe-remove.js";
 import type { InspectReport } from "../../pipeline/inspect/index.js";
 import type { ImageRecord, ImagesFile } from "../../pipeline/publish/index.js";
 import { generateStandinMirror } from "../fixtures/standins/index.js";
@@ -80,6 +81,9 @@ function buildDoc(stdout: unknown): { ok: boolean; seconds: number; results: Bui
 
 beforeAll(async () => {
   await mkdir(E2E_DIR, { recursive: true });
+  // Every run bakes afresh: the outputs of an earlier run (its images.json would make this run's
+  // first build a no-op) go; the cache (artifacts, the debootstrap base) stays.
+  for (const output of ["images.json", "images.auto.tfvars.json", "images", "logs", "boot", ".work"]) await safeRemove(path.join(E2E_DIR, output));
   await rm(BAKED_IMAGES_FILE, { force: true });
   const fixture = await generateStandinMirror({ dir: path.join(E2E_DIR, "fixture"), kinds: [...KINDS], arches: ["amd64"] });
   manifestsDir = fixture.manifestsDir;

@@ -61,7 +61,13 @@ stop_containerd() {
     wait "$PID" 2>/dev/null || true
   fi
   PID=""
-  [[ -z "$TMP" ]] || rm -rf -- "$TMP"
+  # Never remove through a mount: containerd mounts nothing under its state here (no container
+  # runs), but if something were left mounted beneath, the directory stays and says so.
+  if [[ -n "$TMP" ]] && awk -v dir="$TMP" '$5 == dir || index($5, dir "/") == 1 { found = 1 } END { exit !found }' /proc/self/mountinfo; then
+    echo "podplane-import-images: $TMP left in place: something is still mounted beneath it" >&2
+  elif [[ -n "$TMP" ]]; then
+    rm -rf -- "$TMP"
+  fi
   TMP=""
 }
 
