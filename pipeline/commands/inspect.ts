@@ -13,25 +13,33 @@ function mark(ok: boolean): string {
   return ok ? "ok " : "!! ";
 }
 
-export function printReport(report: InspectReport): void {
-  printLine(`${report.image}`);
-  printLine(`  os: ${report.os}; kernel: ${report.kernels.join(", ") || "none"}`);
+/** The text report, line by line. */
+export function reportLines(report: InspectReport): string[] {
+  const lines = [`${report.image}`, `  os: ${report.os}; kernel: ${report.kernels.join(", ") || "none"}`];
   if (!report.installed) {
-    printLine("  !! no /opt/podplane/share/installed.json: not a baked Podplane image");
+    lines.push("  !! no /opt/podplane/share/installed.json: not a baked Podplane image");
   } else {
-    printLine(`  kind: ${report.installed.kind}; ${report.artifacts.length} artifacts, ${report.units.length} units`);
+    const images = report.installed.images ?? [];
+    lines.push(`  kind: ${report.installed.kind}; ${report.artifacts.length} artifacts, ${report.units.length} units, ${images.length} container images`);
     for (const a of report.artifacts) {
       const pkg = a.package !== undefined ? ` (dpkg: ${a.package ?? "not installed"})` : "";
-      printLine(`  ${mark(a.files.every((f) => f.present) && a.package !== null)}${a.name} ${a.version}${pkg}`);
-      for (const f of a.files) printLine(`       ${f.present ? "" : "MISSING "}${f.path}${f.present ? ` ${formatBytes(f.size)}${f.executable ? " x" : ""}` : ""}`);
+      lines.push(`  ${mark(a.files.every((f) => f.present) && a.package !== null)}${a.name} ${a.version}${pkg}`);
+      for (const f of a.files) lines.push(`       ${f.present ? "" : "MISSING "}${f.path}${f.present ? ` ${formatBytes(f.size)}${f.executable ? " x" : ""}` : ""}`);
     }
     for (const u of report.units) {
       const state = u.enabled ? `enabled (${u.wantedBy.join(", ")})` : u.expectEnabled ? "NOT enabled" : `enabled at run time when ${u.condition ?? "needed"}`;
-      printLine(`  ${mark(u.present && (u.enabled || !u.expectEnabled))}${u.name}: ${u.present ? "present" : "MISSING"}, ${state}`);
+      lines.push(`  ${mark(u.present && (u.enabled || !u.expectEnabled))}${u.name}: ${u.present ? "present" : "MISSING"}, ${state}`);
     }
+    // What the bake imported into containerd (namespace k8s.io), as install.sh recorded it.
+    for (const i of images) lines.push(`  image ${i.image} ${i.platform}: index ${i.index}, manifest ${i.digest}`);
   }
-  printLine(`  hygiene: ${report.hygiene.ok ? "clean" : `${report.hygiene.findings.length} finding(s)`}`);
-  for (const f of report.hygiene.findings) printLine(`  !! ${f}`);
+  lines.push(`  hygiene: ${report.hygiene.ok ? "clean" : `${report.hygiene.findings.length} finding(s)`}`);
+  for (const f of report.hygiene.findings) lines.push(`  !! ${f}`);
+  return lines;
+}
+
+export function printReport(report: InspectReport): void {
+  for (const line of reportLines(report)) printLine(line);
 }
 
 export function register(program: Command): Command {

@@ -11,6 +11,8 @@ export interface InstalledManifest {
   kind: string;
   artifacts: { name: string; version: string; digest: string; paths: string[] }[];
   units: string[];
+  /** The container images install.sh imported into containerd's content store (namespace k8s.io). */
+  images?: { image: string; platform: string; index: string; digest: string }[];
 }
 
 export interface FileCheck {

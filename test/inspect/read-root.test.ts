@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
 import { inspectRoot, parseDpkgStatus } from "../../pipeline/inspect/index.js";
 import { put, tempDir } from "../packer/fake-packer.js";
+import { reportLines } from "../../pipeline/commands/inspect.js";
 
 /** A clean baked knd root, as install.sh + cleanup-image.sh leave it. */
 async function cleanRoot(): Promise<string> {
@@ -25,6 +26,7 @@ async function cleanRoot(): Promise<string> {
       { name: "libpq5", version: "17.9-0+deb13u1", digest: "sha256:b", paths: [] },
     ],
     units: ["kubelet.service", "zot.service"],
+    images: [{ image: "registry.k8s.io/pause:3.10.2", platform: "linux/amd64", index: `sha256:${"1".repeat(64)}`, digest: `sha256:${"2".repeat(64)}` }],
   };
   await put(root, "opt/podplane/share/installed.json", JSON.stringify(installed));
   for (const unit of installed.units) await put(root, `etc/systemd/system/${unit}`, "[Unit]\n");
@@ -47,6 +49,11 @@ describe("inspecting an image root", () => {
     ]);
     expect(report.hygiene).toEqual({ ok: true, findings: [] });
     expect(report.ok).toBe(true);
+    // The container images the bake imported, with their digests, in --json and in the text.
+    expect(report.installed?.images).toEqual([{ image: "registry.k8s.io/pause:3.10.2", platform: "linux/amd64", index: `sha256:${"1".repeat(64)}`, digest: `sha256:${"2".repeat(64)}` }]);
+    const lines = reportLines(report);
+    expect(lines).toContain(`  image registry.k8s.io/pause:3.10.2 linux/amd64: index sha256:${"1".repeat(64)}, manifest sha256:${"2".repeat(64)}`);
+    expect(lines[2]).toBe("  kind: knd; 2 artifacts, 2 units, 1 container images");
   });
 
   it("finds leftovers: host keys, env files, the build user, logs, machine-id, a missing binary, a unit not enabled", async () => {
