@@ -3,20 +3,21 @@ import os from "node:os";
 import path from "node:path";
 import { InvalidArgumentError } from "commander";
 import { ARCHES, KINDS, type Arch, type Kind } from "../manifest/schema.js";
+import { TARGETS, type Target } from "../packer/vars.js";
 
 function listOf<T extends string>(allowed: readonly T[], what: string) {
   return (value: string): T[] => {
     const items = value.split(",").map((item) => item.trim()).filter(Boolean);
     const bad = items.filter((item) => !allowed.includes(item as T));
-    if (items.length === 0 || bad.length > 0) {
-      throw new InvalidArgumentError(`unknown ${what} ${JSON.stringify(bad.join(",") || value)}; expected a comma-separated list of ${allowed.join(", ")}`);
-    }
+    if (bad.length > 0) throw new InvalidArgumentError(`unknown ${what} ${bad.map((b) => JSON.stringify(b)).join(", ")}; expected a comma-separated list of ${allowed.join(", ")}`);
+    if (items.length === 0) throw new InvalidArgumentError(`empty ${what} list ${JSON.stringify(value)}; expected a comma-separated list of ${allowed.join(", ")}`);
     return [...new Set(items as T[])];
   };
 }
 
 export const parseKinds = listOf<Kind>(KINDS, "kind");
 export const parseArches = listOf<Arch>(ARCHES, "arch");
+export const parseTargets = listOf<Target>(TARGETS, "target");
 
 export function parseKind(value: string): Kind {
   const [kind, ...rest] = parseKinds(value);

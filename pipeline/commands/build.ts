@@ -3,14 +3,14 @@
 // flags and renders the outcome: a line per image and a summary table, or one JSON document.
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { DEFAULT_MANIFESTS_DIR, parsePositiveInt } from "../cli/options.js";
+import { DEFAULT_MANIFESTS_DIR, parseArches, parseKinds, parsePositiveInt, parseTargets } from "../cli/options.js";
 import { formatBytes, printError, printJson, printLine } from "../cli/output.js";
 import { describeError, UsageError } from "../errors/index.js";
 import type { BaseKind } from "../image/base-choice.js";
 import type { Arch, Kind } from "../manifest/schema.js";
 import type { Target } from "../packer/vars.js";
 import { computePlan } from "../plan/plan.js";
-import { DEFAULT_ARCHES, DEFAULT_TARGETS, parseArchList, parseKindList, parseTargetList } from "../plan/selectors.js";
+import { DEFAULT_ARCHES, DEFAULT_TARGETS } from "../plan/selectors.js";
 import { summaryTable } from "../plan/format.js";
 import type { EntryResult, RunDeps, RunSummary } from "../plan/run.js";
 import { withInterrupts } from "../progress/signals.js";
@@ -162,9 +162,9 @@ export function register(program: Command): Command {
   const command = program
     .command("build")
     .description("Bake an image per kind x arch x target with Packer and publish its ID")
-    .option("--kind <kinds>", "VM kinds, comma-separated: knd,knc (default: every kind with a manifest)", parseKindList)
-    .option("--arch <arches>", "architectures, comma-separated: amd64,arm64", parseArchList, [...DEFAULT_ARCHES])
-    .option("--target <targets>", "where the images go, comma-separated: qemu,aws", parseTargetList, [...DEFAULT_TARGETS])
+    .option("--kind <kinds>", "VM kinds, comma-separated: knd,knc (default: every kind with a manifest)", parseKinds)
+    .option("--arch <arches>", "architectures, comma-separated: amd64,arm64", parseArches, [...DEFAULT_ARCHES])
+    .option("--target <targets>", "where the images go, comma-separated: qemu,aws", parseTargets, [...DEFAULT_TARGETS])
     .addOption(new Option("--base <base>", "qemu base: Debian's genericcloud qcow2, or one built from the archive with mmdebstrap").choices(["cloud", "debootstrap"]).default("cloud"))
     .option("--manifests <dir>", "directory of lock manifests", DEFAULT_MANIFESTS_DIR)
     .option("--out <dir>", "where images/, logs/, images.json and images.auto.tfvars.json go", "out")

@@ -3,14 +3,14 @@
 // include list of a GitHub Actions matrix.
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { DEFAULT_MANIFESTS_DIR } from "../cli/options.js";
+import { DEFAULT_MANIFESTS_DIR, parseArches, parseKinds, parseTargets } from "../cli/options.js";
 import { printJson, printLine } from "../cli/output.js";
 import type { BaseKind } from "../image/base-choice.js";
 import type { Arch, Kind } from "../manifest/schema.js";
 import type { Target } from "../packer/vars.js";
 import { githubMatrix, planJson, planTable } from "../plan/format.js";
 import { computePlan } from "../plan/plan.js";
-import { DEFAULT_ARCHES, DEFAULT_TARGETS, parseArchList, parseKindList, parseTargetList } from "../plan/selectors.js";
+import { DEFAULT_ARCHES, DEFAULT_TARGETS } from "../plan/selectors.js";
 import { EXIT_CODES_HELP, addCacheOption } from "./fetch.js";
 
 export const PLAN_FORMATS = ["text", "json", "github"] as const;
@@ -33,9 +33,9 @@ export function register(program: Command): Command {
   const command = program
     .command("plan")
     .description("Show what build would do for a selection: each image's name, input hash and build/skip status")
-    .option("--kind <kinds>", "VM kinds, comma-separated: knd,knc (default: every kind with a manifest)", parseKindList)
-    .option("--arch <arches>", "architectures, comma-separated: amd64,arm64", parseArchList, [...DEFAULT_ARCHES])
-    .option("--target <targets>", "targets, comma-separated: qemu,aws", parseTargetList, [...DEFAULT_TARGETS])
+    .option("--kind <kinds>", "VM kinds, comma-separated: knd,knc (default: every kind with a manifest)", parseKinds)
+    .option("--arch <arches>", "architectures, comma-separated: amd64,arm64", parseArches, [...DEFAULT_ARCHES])
+    .option("--target <targets>", "targets, comma-separated: qemu,aws", parseTargets, [...DEFAULT_TARGETS])
     .addOption(new Option("--base <base>", "qemu base, as for build").choices(["cloud", "debootstrap"]).default("cloud"))
     .option("--manifests <dir>", "directory of lock manifests", DEFAULT_MANIFESTS_DIR)
     .option("--out <dir>", "build's output directory: its images.json decides build or skip", "out")

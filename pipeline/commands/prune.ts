@@ -1,20 +1,11 @@
 // `prune`: retention of old images (qcow2 files, AMIs and their snapshots) and their records.
 import { InvalidArgumentError, type Command } from "commander";
 import path from "node:path";
-import { parseArches, parseKinds } from "../cli/options.js";
+import { parseArches, parseKinds, parseTargets } from "../cli/options.js";
 import { printJson, printLine } from "../cli/output.js";
 import { WorkError } from "../errors/index.js";
 import type { Ec2 } from "../aws/index.js";
 import { prune, type PruneReport } from "../retention/prune.js";
-
-const TARGET_NAMES = ["qemu", "aws"] as const;
-
-function parseTargets(value: string): string[] {
-  const items = value.split(",").map((t) => t.trim()).filter(Boolean);
-  const bad = items.filter((t) => !(TARGET_NAMES as readonly string[]).includes(t));
-  if (items.length === 0 || bad.length > 0) throw new InvalidArgumentError(`unknown target ${JSON.stringify(bad.join(",") || value)}; expected a comma-separated list of ${TARGET_NAMES.join(", ")}`);
-  return [...new Set(items)];
-}
 
 function parseCount(value: string): number {
   const n = Number(value);

@@ -3,7 +3,7 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
-import { parseKindList, parseTargetList } from "../../pipeline/plan/selectors.js";
+import { parseKinds, parseTargets } from "../../pipeline/cli/options.js";
 import { runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/temp-dir.js";
 
@@ -11,14 +11,14 @@ const MANIFESTS = path.join(PROJECT_ROOT, "manifests");
 
 describe("selectors", () => {
   it("parse comma lists, dropping duplicates", () => {
-    expect(parseKindList("knd, knc,knd")).toEqual(["knd", "knc"]);
-    expect(parseTargetList("aws,qemu")).toEqual(["aws", "qemu"]);
+    expect(parseKinds("knd, knc,knd")).toEqual(["knd", "knc"]);
+    expect(parseTargets("aws,qemu")).toEqual(["aws", "qemu"]);
   });
 
   it("name every unknown value, and refuse an empty list", () => {
-    expect(() => parseKindList("knd,kng,kn")).toThrow(/unknown kind "kng", "kn"; expected a comma-separated list of knd, knc/);
-    expect(() => parseTargetList("gcp")).toThrow(/unknown target "gcp"/);
-    expect(() => parseKindList(" , ")).toThrow(/empty kind list/);
+    expect(() => parseKinds("knd,kng,kn")).toThrow(/unknown kind "kng", "kn"; expected a comma-separated list of knd, knc/);
+    expect(() => parseTargets("gcp")).toThrow(/unknown target "gcp"/);
+    expect(() => parseKinds(" , ")).toThrow(/empty kind list/);
   });
 
   for (const [command, flag, value] of [
