@@ -4,8 +4,9 @@
 import { WorkError } from "../errors/index.js";
 import { throwAll } from "./failures.js";
 import type { Artifact, Manifest } from "../manifest/load.js";
-import { ARCHES, KINDS, type Arch, type ArtifactType, type Kind } from "../manifest/schema.js";
+import type { Arch, ArtifactType, Kind } from "../manifest/schema.js";
 import { parseIntegrity } from "../cache/path.js";
+import { addUser, sortUsers } from "../manifest/users.js";
 
 export interface FetchJob {
   name: string;
@@ -35,10 +36,6 @@ function unpinned(manifest: Manifest, artifact: Artifact): WorkError {
   );
 }
 
-function addUnique<T>(list: T[], item: T): void {
-  if (!list.includes(item)) list.push(item);
-}
-
 export function planFetch(manifests: readonly Manifest[], options: PlanOptions = {}): FetchJob[] {
   const jobs = new Map<string, FetchJob>();
   const problems: WorkError[] = [];
@@ -63,16 +60,12 @@ export function planFetch(manifests: readonly Manifest[], options: PlanOptions =
         kinds: [],
         arches: [],
       };
-      addUnique(job.kinds, manifest.kind);
-      addUnique(job.arches, manifest.arch);
+      addUser(job, manifest);
       jobs.set(integrity, job);
     }
   }
   throwAll(problems, (count) => `${count} dependencies are not pinned`);
-  for (const job of jobs.values()) {
-    job.kinds.sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
-    job.arches.sort((a, b) => ARCHES.indexOf(a) - ARCHES.indexOf(b));
-  }
+  for (const job of jobs.values()) sortUsers(job);
   return [...jobs.values()].sort((a, b) => a.name.localeCompare(b.name) || (a.arches[0] ?? "").localeCompare(b.arches[0] ?? ""));
 }
 

@@ -1,9 +1,10 @@
 // Which images a fetch brings in: every vmconfig.images entry of the selected manifests, once
 // per platform manifest digest (the same pause image serves knd and knc), with the kinds and
 // arches that need it. The index and the blobs are deduplicated again by digest while fetching.
-import { ARCHES, KINDS, type Arch, type Kind } from "../manifest/schema.js";
+import type { Arch, Kind } from "../manifest/schema.js";
 import type { Manifest } from "../manifest/load.js";
 import { parseImageReference } from "./reference.js";
+import { addUser, sortUsers } from "../manifest/users.js";
 
 export interface ImageJob {
   /** As in the manifest: `registry.k8s.io/pause:3.10.2` */
@@ -21,10 +22,6 @@ export interface ImageJob {
   size: number;
   kinds: Kind[];
   arches: Arch[];
-}
-
-function addUnique<T>(list: T[], item: T): void {
-  if (!list.includes(item)) list.push(item);
 }
 
 export function planImages(manifests: readonly Manifest[]): ImageJob[] {
@@ -45,15 +42,11 @@ export function planImages(manifests: readonly Manifest[]): ImageJob[] {
         kinds: [],
         arches: [],
       };
-      addUnique(job.kinds, manifest.kind);
-      addUnique(job.arches, manifest.arch);
+      addUser(job, manifest);
       jobs.set(key, job);
     }
   }
-  for (const job of jobs.values()) {
-    job.kinds.sort((a, b) => KINDS.indexOf(a) - KINDS.indexOf(b));
-    job.arches.sort((a, b) => ARCHES.indexOf(a) - ARCHES.indexOf(b));
-  }
+  for (const job of jobs.values()) sortUsers(job);
   return [...jobs.values()].sort((a, b) => a.image.localeCompare(b.image) || a.platform.localeCompare(b.platform));
 }
 
