@@ -1,6 +1,7 @@
 // Every podplane-images command the workflows run exists in the CLI with the flags it is given.
 import { describe, expect, it } from "vitest";
-import { argvProblems, fullProgram } from "./cli-program.js";
+import { buildProgram } from "../../pipeline/cli/main.js";
+import { argvProblems } from "./cli-program.js";
 import { invocationsIn, readWorkflow, simpleCommands, workflowFiles, cliArgv } from "./workflow-files.js";
 
 const workflows = workflowFiles().map(readWorkflow);
@@ -16,7 +17,7 @@ describe("podplane-images in the workflows", () => {
   });
 
   it.each(invocations.map((i) => [`${i.workflow} ${i.job} / ${i.step}: podplane-images ${i.argv.join(" ")}`, i] as const))("%s", async (_, invocation) => {
-    const { problems } = argvProblems(await fullProgram(), invocation.argv);
+    const { problems } = argvProblems(await buildProgram(), invocation.argv);
     expect(problems).toEqual([]);
   });
 });
@@ -40,7 +41,7 @@ describe("the invocation reader and checker", () => {
   });
 
   it("refuses an unknown command, an unknown flag, a missing value, a bad choice and a missing required option", async () => {
-    const program = await fullProgram();
+    const program = await buildProgram();
     expect(argvProblems(program, ["bake"]).problems).toEqual([expect.stringMatching(/^bake: no such command/)]);
     expect(argvProblems(program, ["vmconfig", "unpack"]).problems).toEqual([expect.stringMatching(/^vmconfig unpack: no such command/)]);
     expect(argvProblems(program, ["vmconfig", "pack", "--out", "x", "--outt"]).problems).toEqual(["vmconfig pack: unknown option --outt"]);

@@ -1,12 +1,6 @@
-// The CLI's full commander definitions (main.ts's buildProgram loads every command's module), and
-// a check of one argv against them without running anything.
+// A check of one argv against the CLI's commander definitions (main.ts's buildProgram, which
+// loads every command's module), without running anything.
 import type { Command, Option } from "commander";
-import { buildProgram } from "../../pipeline/cli/main.js";
-
-/** The whole CLI with every option of every command. */
-export async function fullProgram(): Promise<Command> {
-  return buildProgram();
-}
 
 const isLiteral = (value: string) => !value.includes("$");
 
