@@ -67,6 +67,11 @@ function bootTestArgs(kind: string): string[] {
 }
 
 /** One entry of build --json. */
+/** The part of `qemu-img info --output=json` the bake test reads. */
+interface QemuImgInfo {
+  "format-specific"?: { data?: { "compression-type"?: string } };
+}
+
 interface BuildResult {
   kind: string;
   action: string;
@@ -120,6 +125,9 @@ describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap
       expect(image?.qemu?.path).toBe(path.join(E2E_DIR, "images", `${image?.name ?? ""}.qcow2`));
       expect((await stat(image?.qemu?.path ?? "")).size).toBe(image?.size);
       expect(image?.test).toMatchObject({ tested: false, reason: "--skip-test" });
+      // Packer's conversion compressed the clusters with zstd (the template's qemu_img_args).
+      const info = JSON.parse((await execa("qemu-img", ["info", "--output=json", image?.qemu?.path ?? ""])).stdout) as QemuImgInfo;
+      expect(info["format-specific"]?.data?.["compression-type"], "qcow2 compression").toBe("zstd");
       if (image) built.set(kind, { record: image, seconds });
     }
     // The boot tests take exactly what this bake produced (never "the newest image" anywhere).
