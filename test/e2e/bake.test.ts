@@ -1,17 +1,21 @@
 // End-to-end bake: stand-in artifacts served on 127.0.0.1, a Debian 13 base built from the
 // archive, real Packer + QEMU (TCG): both kinds in one `build` call, then both boot-tested side
-// by side (knc by build's own boot step, provider local; knd by testImage, provider aws), then
-// `inspect` of each image and a no-op second call. Names the baked images in baked-images.json
-// for the opt-in direct-boot test.
+// by side (knc by build's own boot step through GRUB, provider local; knd by direct kernel boot
+// from its images.json record through testImage, provider aws), then `inspect` of each image and
+// a no-op second call. Names the baked images in baked-images.json for the opt-in direct boot of
+// knc (direct-boot.test.ts).
 import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findBootRecord, prepareDirectBoot } from "../../pipeline/boot/direct-boot.js";
 import { CHECK_NAMES, testImage } from "../../pipeline/boot/index.js";
 import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
 import { safeRemove } from "../../pipeline/fs/safe-remove.js";
 import type { InspectReport } from "../../pipeline/inspect/index.js";
+import { loadManifest } from "../../pipeline/manifest/load.js";
 import type { ImageRecord, ImagesFile } from "../../pipeline/publish/index.js";
+import { podplaneManifestPath } from "../../pipeline/publish/podplane-manifest.js";
 import { generateStandinMirror } from "../fixtures/standins/index.js";
 
 const E2E_DIR = path.resolve(process.env.PODPLANE_E2E_DIR ?? path.join(PROJECT_ROOT, ".e2e"));
@@ -134,17 +138,27 @@ describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap
     await writeFile(BAKED_IMAGES_FILE, `${JSON.stringify(Object.fromEntries(KINDS.map((kind) => [kind, built.get(kind)?.record.qemu?.path])), null, 2)}\n`);
   }, 60 * 60_000);
 
-  it("boots both at once: knc through build's own boot step (provider local), knd through testImage (provider aws)", async () => {
+  it("boots both at once: knc through build's own boot step (GRUB, provider local), knd by direct kernel boot through testImage (provider aws)", async () => {
     // Two single-thread TCG guests on two cores: booting them side by side halves the suite's
-    // longest phase. Each boot flow runs once, as before.
+    // longest phase. Each boot flow runs once. knd boots the way Podplane's local runner boots a
+    // qcow2: -kernel/-initrd/-append from its images.json record (kernel and initrd extracted and
+    // checked by digest first), so direct kernel boot is covered without a third boot; knc boots
+    // through its firmware and GRUB, as a cloud instance does.
     const knd = built.get("knd")?.record.qemu?.path ?? "";
+    const record = await findBootRecord(knd, path.join(E2E_DIR, "images.json"));
+    expect(record.boot.cmdline).toMatch(/^root=PARTUUID=\S+ .*console=ttyS0/);
+    const podplaneManifest = await loadManifest(podplaneManifestPath(knd, { kind: "knd", os: "debian-13", arch: "amd64" }));
+    expect(podplaneManifest.lock.vmconfig.os.boot, "the Podplane manifest beside the qcow2 holds the record's os.boot").toEqual(record.boot);
+    const kndDir = path.join(E2E_DIR, "boot", "knd-aws");
+    const directBoot = await prepareDirectBoot(knd, record.boot, path.join(kndDir, "boot"), { workParent: path.join(E2E_DIR, "cache", "tmp") });
     const [result, kndReport] = await Promise.all([
       cli(bootTestArgs("knc"), 30 * 60_000),
       testImage({
         image: knd,
         kind: "knd",
         provider: "aws",
-        workDir: path.join(E2E_DIR, "boot", "knd-aws"),
+        workDir: kndDir,
+        directBoot,
         onProgress: (line) => process.stderr.write(`boot knd: ${line}\n`),
       }),
     ]);
@@ -165,6 +179,10 @@ describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap
     expect(kndReport.checks.map((c) => c.name).sort()).toEqual(Object.values(CHECK_NAMES).sort());
     expect(kndReport.ok).toBe(true);
     expect(kndReport.checks.find((c) => c.name === CHECK_NAMES.services)?.evidence ?? "").toMatch(/kube2iam active\/running/);
+    // QEMU loaded knd's kernel itself: GRUB never ran there.
+    const serial = await readFile(kndReport.logPath, "utf8");
+    expect(serial).not.toMatch(/GNU GRUB|Booting `Debian/);
+    expect(serial).toContain("Linux version");
   });
 
   it("records both images in images.json and writes the tfvars file", async () => {
