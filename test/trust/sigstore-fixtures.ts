@@ -4,11 +4,11 @@
 // signed entry timestamps, and a trust directory laid out like trust/sigstore. Also a rogue root
 // that is not in the trust directory, for the untrusted-chain case.
 import { execFileSync } from "node:child_process";
-import { createHash, createPrivateKey, generateKeyPairSync, sign, X509Certificate, type KeyObject } from "node:crypto";
+import { createHash, generateKeyPairSync, sign, X509Certificate, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
-import { tempDir } from "../fetch/helpers.js";
 
 export const K8S_SIGNER = "krel-staging@k8s-releng-prod.iam.gserviceaccount.com";
 export const GOOGLE = "https://accounts.google.com";
@@ -74,6 +74,8 @@ export interface TestSigstore {
   /** The chain as cosign's --certificate-chain wants it (intermediate then root), a file. */
   chainFile: string;
   work: string;
+  /** Removes the work directory (call from afterAll: the CA is shared by a file's tests). */
+  cleanup: () => Promise<void>;
 }
 
 async function newCaDir(work: string, name: string): Promise<string> {
@@ -108,7 +110,7 @@ async function makeIntermediate(work: string, name: string, parent: Ca, from: Da
 const YEAR = 365 * 24 * 3600 * 1000;
 
 export async function makeTestSigstore(): Promise<TestSigstore> {
-  const work = await tempDir("pp-sigstore-");
+  const work = await mkdtemp(path.join(os.tmpdir(), "pp-sigstore-"));
   const now = Date.now();
   const root = await makeRoot(work, "test-root", new Date(now - 5 * YEAR), new Date(now + 5 * YEAR));
   const intermediate = await makeIntermediate(work, "test-intermediate", root, new Date(now - 4 * YEAR), new Date(now + 4 * YEAR));
@@ -134,7 +136,7 @@ export async function makeTestSigstore(): Promise<TestSigstore> {
   );
   const chainFile = path.join(work, "chain.pem");
   await writeFile(chainFile, pem(intermediate.cert) + pem(root.cert));
-  return { trustDir, root, intermediate, expiredIntermediate, rogue, rekorKey, rekorPublic, chainFile, work };
+  return { trustDir, root, intermediate, expiredIntermediate, rogue, rekorKey, rekorPublic, chainFile, work, cleanup: () => rm(work, { recursive: true, force: true }) };
 }
 
 export interface LeafOptions {
@@ -164,7 +166,9 @@ export async function makeLeaf(sigstore: TestSigstore, options: LeafOptions): Pr
   const ca = sigstore[options.by ?? "intermediate"];
   const dir = path.join(sigstore.work, `leaf-${++leaves}`);
   await mkdir(dir);
-  ecKey("key.pem", dir);
+  // the leaf key in-process (one openssl run less per leaf: the suite makes dozens)
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: "prime256v1" });
+  await writeFile(path.join(dir, "key.pem"), privateKey.export({ type: "pkcs8", format: "pem" }));
   openssl(["req", "-new", "-key", "key.pem", "-subj", "/O=sigstore.dev", "-out", "req.csr"], dir);
   const san = "email" in options.san ? `email:${options.san.email}` : `URI:${options.san.uri}`;
   const v1 = options.issuerV1 === undefined ? options.issuer : options.issuerV1;
@@ -189,7 +193,7 @@ export async function makeLeaf(sigstore: TestSigstore, options: LeafOptions): Pr
   const cert = new X509Certificate(readFileSync(path.join(dir, "cert.pem")));
   const file = path.join(dir, "leaf.pem");
   await writeFile(file, cert.toString());
-  return { pem: cert.toString(), der: cert.raw, file, key: createPrivateKey(readFileSync(path.join(dir, "key.pem"))) };
+  return { pem: cert.toString(), der: cert.raw, file, key: privateKey };
 }
 
 export function signBytes(key: KeyObject, bytes: Buffer): Buffer {
