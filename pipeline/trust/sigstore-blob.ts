@@ -8,8 +8,10 @@
 // instant (the intermediate and root must have been valid when Fulcio issued the leaf), and a
 // certificate that claims to start in the future is refused. What this cannot tell is whether
 // the ephemeral key was used after its 10 minutes; only a transparency-log entry (a bundle's SET)
-// can, and that is what the bundle path uses when it has one. This is what
-// `cosign verify-blob --insecure-ignore-tlog` checks.
+// can, and that is what the bundle path uses when it has one. cosign gets that time by looking
+// the signature up in Rekor online; with `--insecure-ignore-tlog` it instead refuses every
+// expired certificate, i.e. every real Kubernetes signature older than 10 minutes (the oracle
+// test pins this difference down).
 import { X509Certificate } from "node:crypto";
 import type { SigstoreTrust } from "./sigstore-trust.js";
 import { sigstoreError, verifySignedBlob, type SignedBlob, type SigstoreCheck } from "./sigstore-verify.js";
