@@ -248,3 +248,41 @@ export function makeBundle(sigstore: TestSigstore, leaf: Leaf, bytes: Buffer, si
     messageSignature: { messageDigest: { algorithm: "SHA2_256", digest: digest.toString("base64") }, signature: signature.toString("base64") },
   });
 }
+
+/** The parts of a fixture server these helpers use (test/fixtures/http-server.ts). */
+interface FileServer {
+  file(path: string, body: Buffer | string): void;
+}
+
+const sharedLeaves = new WeakMap<TestSigstore, Map<string, Promise<Leaf>>>();
+
+/** One currently valid leaf per signer and test CA, shared: making certificates costs openssl runs. */
+function sharedLeaf(sigstore: TestSigstore, san: LeafOptions["san"], issuer: string): Promise<Leaf> {
+  let byName = sharedLeaves.get(sigstore);
+  if (!byName) sharedLeaves.set(sigstore, (byName = new Map<string, Promise<Leaf>>()));
+  const key = JSON.stringify(san);
+  let leaf = byName.get(key);
+  if (!leaf) {
+    leaf = makeLeaf(sigstore, { san, issuer, notBefore: new Date(Date.now() - 60_000), notAfter: new Date(Date.now() + 3_600_000) });
+    byName.set(key, leaf);
+  }
+  return leaf;
+}
+
+/**
+ * For pin tests that serve Kubernetes binaries: `{url}.sig` and `{url}.cert` signed by the test
+ * CA as Kubernetes' release signer, at `at(url)` on `server` (pass `mirrorPath`).
+ */
+export async function serveKubernetesSignature(sigstore: TestSigstore, server: FileServer, at: (url: string) => string, url: string, bytes: Buffer): Promise<void> {
+  const leaf = await sharedLeaf(sigstore, { email: K8S_SIGNER }, GOOGLE);
+  const files = cosignFiles(leaf, signBytes(leaf.key, bytes));
+  server.file(at(`${url}.sig`), files.sig);
+  server.file(at(`${url}.cert`), files.cert);
+}
+
+/** For pin tests that serve kube2iam: `{checksumsUrl}.bundle` over the checksum file's text, signed as its release workflow. */
+export async function serveKube2iamBundle(sigstore: TestSigstore, server: FileServer, at: (url: string) => string, checksumsUrl: string, text: string): Promise<void> {
+  const leaf = await sharedLeaf(sigstore, { uri: KUBE2IAM_SIGNER }, GITHUB_ACTIONS);
+  const bytes = Buffer.from(text);
+  server.file(at(`${checksumsUrl}.bundle`), makeBundle(sigstore, leaf, bytes, signBytes(leaf.key, bytes)));
+}
