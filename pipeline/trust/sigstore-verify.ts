@@ -77,6 +77,7 @@ export async function verifySignedBlob(blob: SignedBlob, trust: SigstoreTrust): 
   if (state !== "ok") {
     throw sigstoreError(label, "validity", `the signing certificate is ${state} at the signing time ${time.at.toISOString()} (${time.source}); it is valid ${leaf.validFrom} to ${leaf.validTo}`);
   }
+  if (leaf.ca) throw sigstoreError(label, "certificate", "the signing certificate is a CA certificate, not a Fulcio leaf");
   if (!(leaf.keyUsage ?? []).includes(OID.codeSigning)) {
     throw sigstoreError(label, "certificate", "the signing certificate is not for code signing (no extended key usage 1.3.6.1.5.5.7.3.3)");
   }
