@@ -12,6 +12,14 @@ export interface ChecksumSource {
   algorithm: ChecksumAlgorithm;
 }
 
+/**
+ * A keyless Sigstore signature upstream publishes, verified by pin (pipeline/trust/sigstore-pin.ts)
+ * against the identity of that name in trust/sigstore/identities.json.
+ */
+export type SigstoreSource =
+  | { over: "artifact"; signature: (version: string, arch: Arch) => string; certificate: (version: string, arch: Arch) => string; identity: string }
+  | { over: "checksum-file"; bundle: (checksumUrl: string) => string; identity: string };
+
 export interface CatalogEntry {
   name: string;
   type: ArtifactType;
@@ -22,6 +30,7 @@ export interface CatalogEntry {
   noChecksum?: string;
   /** The digest algorithm `pin` writes when there is no checksum file to follow. */
   algorithm: ChecksumAlgorithm;
+  sigstore?: SigstoreSource;
 }
 
 const BOTH: readonly Kind[] = ["knd", "knc"];
@@ -44,6 +53,8 @@ function kubernetes(name: string, kinds: readonly Kind[]): CatalogEntry {
     url,
     checksum: { url: (v, a) => `${url(v, a)}.sha256`, format: "hex", algorithm: "sha256" },
     algorithm: "sha256",
+    // cosign keyless: {bin}.sig + {bin}.cert beside each binary
+    sigstore: { over: "artifact", signature: (v, a) => `${url(v, a)}.sig`, certificate: (v, a) => `${url(v, a)}.cert`, identity: "kubernetes-release" },
   };
 }
 
@@ -150,6 +161,8 @@ export const CATALOG: readonly CatalogEntry[] = [
     sums: (asset, v) => `${folderOf(asset)}kube2iam_${v}_checksums.txt`,
     format: "hex-name",
     algorithm: "sha512",
+    // the release workflow signs the checksum file keylessly: kube2iam_{V}_checksums.txt.bundle
+    sigstore: { over: "checksum-file", bundle: (sums) => `${sums}.bundle`, identity: "kube2iam-release" },
   }),
   {
     name: "fluent-bit",

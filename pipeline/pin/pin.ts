@@ -11,6 +11,7 @@ import pLimit from "p-limit";
 import { parseChecksumFile, resolveCatalogName, type CatalogEntry } from "../catalog/index.js";
 import { UsageError, WorkError } from "../errors/index.js";
 import { downloadContext, downloadToCache, fetchText, redactUrls, valuesOrThrow, type DownloadContext, type RetryPolicy } from "../fetch/index.js";
+import { sigstoreChecks, type SigstoreFetch } from "../trust/sigstore-pin.js";
 import { digestToIntegrity, integrityToDigest, loadManifests, parseManifest, type Arch, type Kind, type Manifest } from "../manifest/index.js";
 
 export interface PinOptions {
@@ -25,10 +26,18 @@ export interface PinOptions {
   checksumsFrom?: string | undefined;
   /** Accept a digest that only the mirror vouches for (its checksum file, or its bytes for a .deb); recorded as "trust": "mirror". */
   trustMirror?: boolean | undefined;
+  /** Where the Sigstore roots and expected identities are (default trust/sigstore; tests pass a test CA). */
+  sigstoreTrustDir?: string | undefined;
   signal?: AbortSignal | undefined;
   retry?: RetryPolicy | undefined;
   timeoutMs?: number | undefined;
   onProgress?: ((line: string) => void) | undefined;
+}
+
+/** One verification that ran for an artifact (reported by `pin --json` and in text). */
+export interface PinCheck {
+  kind: "digest-file" | "signature" | "identity";
+  detail: string;
 }
 
 export interface PinnedArtifact {
@@ -43,6 +52,7 @@ export interface PinnedArtifact {
   note: string | undefined;
   /** "mirror" when only the mirror vouches for the digest (--trust-mirror). */
   trust: "mirror" | undefined;
+  checks: PinCheck[];
 }
 
 export interface PinResult {
@@ -71,6 +81,7 @@ interface PinContexts {
   /** Where the digest comes from when a mirror is set: upstream, or --checksums-from. Undefined without a mirror. */
   independent: DownloadContext | undefined;
   trustMirror: boolean;
+  sigstore: SigstoreFetch;
 }
 
 function untrusted(label: string, what: string, cause: unknown): WorkError {
@@ -112,15 +123,19 @@ async function pinOne(entry: CatalogEntry, version: string, arch: Arch, contexts
     } else {
       written = await downloadToCache(url, { label, algorithm: entry.algorithm }, contexts.bytes);
     }
-    return { name: entry.name, version, arch, url, digest: integrityToDigest(written.integrity), size: written.size, checksum: undefined, note: entry.noChecksum, trust };
+    return { name: entry.name, version, arch, url, digest: integrityToDigest(written.integrity), size: written.size, checksum: undefined, note: entry.noChecksum, trust, checks: [] };
   }
   const checksumUrl = entry.checksum.url(version, arch);
   const { text, from, trust } = await readChecksumFile(checksumUrl, `${label} checksum file`, contexts);
+  // a signed checksum file (kube2iam's Sigstore bundle) is verified before any digest is taken from it
+  const checks: PinCheck[] = await sigstoreChecks(entry.sigstore, { label, version, arch, checksum: { url: checksumUrl, text } }, contexts.sigstore);
   const hex = parseChecksumFile(text, { format: entry.checksum.format, algorithm: entry.checksum.algorithm, fileName: fileNameOf(url), source: from });
   const expected = `${entry.checksum.algorithm}:${hex}`;
   try {
     const written = await downloadToCache(url, { label, integrity: digestToIntegrity(expected) }, contexts.bytes);
-    return { name: entry.name, version, arch, url, digest: expected, size: written.size, checksum: { url: checksumUrl, format: entry.checksum.format, from }, note: undefined, trust };
+    checks.unshift({ kind: "digest-file", detail: `matches ${from}` });
+    checks.push(...(await sigstoreChecks(entry.sigstore, { label, version, arch, file: written.path }, contexts.sigstore)));
+    return { name: entry.name, version, arch, url, digest: expected, size: written.size, checksum: { url: checksumUrl, format: entry.checksum.format, from }, note: undefined, trust, checks };
   } catch (error) {
     if (error instanceof WorkError && error.code === "EINTEGRITY") {
       throw new WorkError(
@@ -153,10 +168,12 @@ export async function pinDependency(options: PinOptions): Promise<PinResult> {
     throw new UsageError(`no selected manifest needs ${name} (it is for ${[...new Set(entries.flatMap((e) => e.kinds))].join(", ")})`, "EUSAGE");
   }
   const context = downloadContext(options);
+  const independent = options.mirror ? downloadContext({ ...options, mirror: options.checksumsFrom }) : undefined;
   const contexts: PinContexts = {
     bytes: context,
-    independent: options.mirror ? downloadContext({ ...options, mirror: options.checksumsFrom }) : undefined,
+    independent,
     trustMirror: options.trustMirror === true,
+    sigstore: { primary: independent ?? context, fallback: independent ? context : undefined, trustDir: options.sigstoreTrustDir },
   };
   // one download per dependency and arch, shared by the knd and knc manifests
   const wanted = new Map<string, { entry: CatalogEntry; arch: Arch }>();
