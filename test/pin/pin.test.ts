@@ -1,7 +1,14 @@
 import { randomBytes } from "node:crypto";
 import { cp, readFile } from "node:fs/promises";
 import path from "node:path";
-import { describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { makeTestSigstore, serveKube2iamBundle, serveKubernetesSignature, type TestSigstore } from "../trust/sigstore-fixtures.js";
+
+let sigstore: TestSigstore;
+beforeAll(async () => {
+  sigstore = await makeTestSigstore();
+});
+afterAll(() => sigstore.cleanup());
 import { UsageError, WorkError } from "../../pipeline/errors/index.js";
 import { loadManifests } from "../../pipeline/manifest/index.js";
 import { pinDependency, pinInManifestText, type PinOptions } from "../../pipeline/pin/index.js";
@@ -19,7 +26,7 @@ async function setup() {
     await Promise.all([mirror.close(), sums.close()]);
   });
   const pin = (spec: string, extra: Partial<PinOptions> = {}) =>
-    pinDependency({ spec, manifestsDir, cacheDir: path.join(dir, "cache"), mirror: mirror.url, checksumsFrom: sums.url, retry: { retries: 0, baseDelayMs: 1 }, ...extra });
+    pinDependency({ spec, manifestsDir, cacheDir: path.join(dir, "cache"), mirror: mirror.url, checksumsFrom: sums.url, sigstoreTrustDir: sigstore.trustDir, retry: { retries: 0, baseDelayMs: 1 }, ...extra });
   return { dir, manifestsDir, mirror, sums, pin };
 }
 
@@ -54,6 +61,7 @@ describe("pin", () => {
         const bytes = serve(mirror, url);
         digests.set(`${bin}/${arch}`, digestOf(bytes));
         sums.file(mirrorPath(`${url}.sha256`), hex(digestOf(bytes)));
+        await serveKubernetesSignature(sigstore, sums, mirrorPath, url, bytes);
       }
     }
     const before = await readFile(path.join(manifestsDir, "knd.debian-13.amd64.json"), "utf8");
@@ -98,7 +106,10 @@ describe("pin", () => {
 
     const kube2iamUrl = `${GH}/podplane/kube2iam-binaries/releases/download/0.11.2/kube2iam_0.11.2_linux_amd64.tar.gz`;
     const kube2iam = serve(mirror, kube2iamUrl);
-    sums.file(mirrorPath(`${GH}/podplane/kube2iam-binaries/releases/download/0.11.2/kube2iam_0.11.2_checksums.txt`), `${hex(digestOf(kube2iam, "sha512"))}  kube2iam_0.11.2_linux_amd64.tar.gz\n`);
+    const kube2iamSums = `${GH}/podplane/kube2iam-binaries/releases/download/0.11.2/kube2iam_0.11.2_checksums.txt`;
+    const kube2iamText = `${hex(digestOf(kube2iam, "sha512"))}  kube2iam_0.11.2_linux_amd64.tar.gz\n`;
+    sums.file(mirrorPath(kube2iamSums), kube2iamText);
+    await serveKube2iamBundle(sigstore, sums, mirrorPath, kube2iamSums, kube2iamText);
 
     for (const spec of ["containerd@2.4.0", "zot@2.2.0", "runc@1.5.0", "kube2iam@0.11.2"]) {
       const result = await pin(spec, { arches: ["amd64"] });
