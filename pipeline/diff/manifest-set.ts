@@ -90,30 +90,46 @@ async function readDirectorySet(arg: string, dir: string, selection: ManifestSet
   return { side: { label: arg, type: "directory" }, manifests: parseAll(arg, files) };
 }
 
-async function git(repo: string, args: readonly string[]): Promise<{ ok: boolean; stdout: string; stderr: string }> {
-  const result = await execa("git", ["-C", repo, ...args], { reject: false, stripFinalNewline: false, env: { GIT_TERMINAL_PROMPT: "0" } });
-  return { ok: result.exitCode === 0, stdout: String(result.stdout), stderr: String(result.stderr).trim() };
+async function git(repo: string, args: readonly string[], input?: string): Promise<{ ok: boolean; stdout: Buffer; stderr: string }> {
+  const result = await execa("git", ["-C", repo, ...args], { reject: false, encoding: "buffer", stripFinalNewline: false, env: { GIT_TERMINAL_PROMPT: "0" }, ...(input === undefined ? {} : { input }) });
+  return { ok: result.exitCode === 0, stdout: Buffer.from(result.stdout), stderr: Buffer.from(result.stderr).toString("utf8").trim() };
+}
+
+/** `git cat-file --batch` output: per object `<oid> blob <size>\n<bytes>\n`, in the order asked. */
+function splitBatch(out: Buffer, names: readonly string[], label: string): string[] {
+  const texts: string[] = [];
+  let at = 0;
+  for (const name of names) {
+    const eol = out.indexOf(10, at);
+    const header = out.subarray(at, eol).toString("utf8");
+    const match = /^[0-9a-f]+ blob (\d+)$/.exec(header);
+    if (eol < 0 || !match) throw new UsageError(`${label}/${name}: cannot read it from git (${header || "no answer"})`, "EDIFFSOURCE");
+    const size = Number(match[1]);
+    texts.push(out.subarray(eol + 1, eol + 1 + size).toString("utf8"));
+    at = eol + 1 + size + 1;
+  }
+  return texts;
 }
 
 async function readGitSet(arg: string, ref: string, tree: string, repo: string, selection: ManifestSetSelection): Promise<ManifestSet> {
   const label = `${ref}:${tree}`;
-  const inRepo = await git(repo, ["rev-parse", "--git-dir"]);
-  if (!inRepo.ok) throw new UsageError(`${arg}: not a directory, and ${repo} is not a git repository to read it as a ref from (--repo)`, "EDIFFSOURCE");
+  // Three git processes on the happy path; the error path asks more to say what is wrong.
   const commit = await git(repo, ["rev-parse", "--verify", "--quiet", "--end-of-options", `${ref}^{commit}`]);
-  if (!commit.ok) throw new UsageError(`${arg}: not a directory, and ${JSON.stringify(ref)} is not a git ref (commit, branch or tag) in ${repo}`, "EDIFFSOURCE");
-  const type = await git(repo, ["cat-file", "-t", label]);
-  if (!type.ok || type.stdout.trim() !== "tree") throw new UsageError(`${arg}: ${ref} has no directory ${JSON.stringify(tree || "/")} (expected the manifests directory, e.g. ${ref}:${DEFAULT_MANIFESTS_PATH})`, "EDIFFSOURCE");
-  const listing = await git(repo, ["ls-tree", "-z", "--name-only", label]);
-  if (!listing.ok) throw new UsageError(`${arg}: cannot list ${label}: ${listing.stderr}`, "EDIFFSOURCE");
-  const names = listing.stdout.split("\0").filter((n) => n.endsWith(".json")).sort();
-  if (names.length === 0) throw new UsageError(`${arg}: not a manifests directory (no <kind>.<os>.<arch>.json in ${label})`, "EDIFFSOURCE");
-  const files = [];
-  for (const name of names.filter((n) => selected(n, selection))) {
-    const blobPath = tree ? `${ref}:${tree}/${name}` : `${ref}:${name}`;
-    const blob = await git(repo, ["cat-file", "blob", blobPath]);
-    if (!blob.ok) throw new UsageError(`${arg}: cannot read ${blobPath}: ${blob.stderr}`, "EDIFFSOURCE");
-    files.push({ name, label: blobPath, text: blob.stdout });
+  if (!commit.ok) {
+    const inRepo = await git(repo, ["rev-parse", "--git-dir"]);
+    if (!inRepo.ok) throw new UsageError(`${arg}: not a directory, and ${repo} is not a git repository to read it as a ref from (--repo)`, "EDIFFSOURCE");
+    throw new UsageError(`${arg}: not a directory, and ${JSON.stringify(ref)} is not a git ref (commit, branch or tag) in ${repo}`, "EDIFFSOURCE");
   }
+  const listing = await git(repo, ["ls-tree", "-z", "--name-only", "--end-of-options", label]);
+  if (!listing.ok) throw new UsageError(`${arg}: ${ref} has no directory ${JSON.stringify(tree || "/")} (expected the manifests directory, e.g. ${ref}:${DEFAULT_MANIFESTS_PATH})`, "EDIFFSOURCE");
+  const names = listing.stdout.toString("utf8").split("\0").filter((n) => n.endsWith(".json")).sort();
+  if (names.length === 0) throw new UsageError(`${arg}: not a manifests directory (no <kind>.<os>.<arch>.json in ${label})`, "EDIFFSOURCE");
+  const wanted = names.filter((n) => selected(n, selection));
+  const blobPath = (name: string) => (tree ? `${ref}:${tree}/${name}` : `${ref}:${name}`);
+  const batch = await git(repo, ["cat-file", "--batch"], wanted.map((n) => `${blobPath(n)}\n`).join(""));
+  if (!batch.ok) throw new UsageError(`${arg}: cannot read ${label}: ${batch.stderr}`, "EDIFFSOURCE");
+  const texts = splitBatch(batch.stdout, wanted, label);
+  const files = wanted.map((name, i) => ({ name, label: blobPath(name), text: texts[i] ?? "" }));
   return { side: { label, type: "git" }, manifests: parseAll(label, files) };
 }
 

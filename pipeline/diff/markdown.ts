@@ -82,9 +82,15 @@ function digestCallout(changes: readonly Change[], what: string): string[] {
   return [`> **Same version, new digest** (${what}): ${names}. The bytes behind an unchanged version changed; check where the new digest came from before releasing.`, ""];
 }
 
-function baseText(b: BaseImageRef | null): string {
+/** The source is shown when it tells something: on its own, or when it changed. */
+function baseText(b: BaseImageRef | null, withSource = true): string {
   if (!b) return "none";
-  return [b.version, b.source ? code(b.source) : "", `(${code(shortDigest(b.digest))})`].filter(Boolean).join(" ");
+  return [b.version, withSource && b.source ? code(b.source) : "", `(${code(shortDigest(b.digest))})`].filter(Boolean).join(" ");
+}
+
+function baseChange(from: BaseImageRef | null, to: BaseImageRef | null): string {
+  const withSource = !from || !to || from.source !== to.source;
+  return `Base image: ${baseText(from, withSource)} → ${baseText(to, withSource)}`;
 }
 
 function vmconfigText(v: VmconfigRef | null): string {
@@ -125,7 +131,7 @@ function groupSection(g: GroupDiff): string[] {
   const imageRows = changeRows(g.containerImages);
   if (imageRows.length > 0) lines.push(...table(["container image", "change", "from", "to"], imageRows), "");
   if (!g.containerImages.compared) lines.push(`Container images: not compared (${MISSING[g.containerImages.missingOn ?? "both"]}).`, "");
-  if (g.baseImage) lines.push(`Base image: ${baseText(g.baseImage.from)} → ${baseText(g.baseImage.to)}`, "");
+  if (g.baseImage) lines.push(baseChange(g.baseImage.from, g.baseImage.to), "");
   if (g.vmconfig) lines.push(`vmconfig: ${vmconfigText(g.vmconfig.from)} → ${vmconfigText(g.vmconfig.to)}`, "");
   return lines;
 }
