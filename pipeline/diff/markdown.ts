@@ -44,7 +44,8 @@ function groupTitle(g: Pick<GroupDiff, "kind" | "os" | "arch" | "target">): stri
 export function summaryLine(report: DiffReport): string {
   const s = report.summary;
   const between = `${code(report.from.label)} → ${code(report.to.label)}`;
-  if (!report.changed) return `No differences between ${between} (${plural(s.groups, "kind × arch", "kind × arch")} compared).`;
+  const unrecorded = report.groups.some((g) => !g.containerImages.compared) ? "; container images not recorded, not compared" : "";
+  if (!report.changed) return `No differences between ${between} (${plural(s.groups, "kind × arch", "kind × arch")} compared${unrecorded}).`;
   return `${between}: ${s.groupsChanged} of ${plural(s.groups, "kind × arch", "kind × arch")} changed: ${countsText(s)}.`;
 }
 
@@ -95,7 +96,9 @@ function baseChange(from: BaseImageRef | null, to: BaseImageRef | null): string 
 
 function vmconfigText(v: VmconfigRef | null): string {
   if (!v) return "none";
-  return [v.version ? `version ${v.version}` : "", v.digest ? `(${code(shortDigest(v.digest))})` : ""].filter(Boolean).join(" ") || "built at bake time";
+  const digest = v.digest ? code(shortDigest(v.digest)) : "";
+  if (!v.version) return digest || "built at bake time";
+  return digest ? `version ${v.version} (${digest})` : `version ${v.version}`;
 }
 
 /** A group present on one side only: its full list, not a wall of "added". */
