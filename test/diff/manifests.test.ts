@@ -1,7 +1,7 @@
 // `diff DIR DIR`: two manifest sets made from manifests/ with a release's edits. The Markdown is
 // checked for what a reviewer reads (the summary first, a section per changed kind × arch, the
 // digest-only call-outs); --json for its shape; the exit codes with and without --exit-code.
-import { mkdir, writeFile } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { DiffReport } from "../../pipeline/diff/index.js";
@@ -102,7 +102,6 @@ describe("diff between two manifest directories", () => {
     const dir = await tempDir("diff-sets-");
     const a = await copyManifests(path.join(dir, "a"));
     const b = await copyManifests(path.join(dir, "b"));
-    const { rm } = await import("node:fs/promises");
     await rm(path.join(a, "knc.debian-13.arm64.json"));
     await rm(path.join(b, "knd.debian-13.arm64.json"));
     const result = await runCli("diff", a, b, "--arch", "arm64", "--json");
