@@ -20,7 +20,17 @@ import { generateStandinMirror } from "../fixtures/standins/index.js";
 import { FAKE_PACKER_DIR } from "../packer/fake-packer.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import { record } from "../publish/records.js";
-import { section } from "./fixtures.js";
+import { resetCliStateAfterEach } from "../helpers/cli.js";
+import { runCli, section } from "./fixtures.js";
+
+resetCliStateAfterEach();
+
+async function exists(file: string): Promise<boolean> {
+  return stat(file).then(
+    () => true,
+    () => false,
+  );
+}
 
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 
@@ -144,7 +154,17 @@ describe("release notes of a published image", () => {
     expect((await qemuImageFiles(qemu, out)).map((f) => f.path)).toEqual([qcow2, path.join(out, "images", `${name}.release-notes.md`)]);
     expect((await awsImageFiles({ name }, out)).map((f) => f.path)).toEqual([path.join(out, `${name}.release-notes.md`)]);
     expect(await awsImageFiles({ name: "podplane-other" }, out)).toEqual([]);
-    await stat(path.join(out, `${name}.release-notes.md`));
+
+    // Through prune itself: the older of two qemu images goes with its notes; the newer keeps its own.
+    const older = record({ name: "podplane-knd-debian-13-amd64-111111111111", qemu: { path: path.join(out, "images", "podplane-knd-debian-13-amd64-111111111111.qcow2"), digest: digest("a") }, createdAt: "2026-01-01T00:00:00.000Z" });
+    await writeFile(older.qemu?.path ?? "", "qcow2");
+    await writeFile(path.join(out, "images", `${older.name}.release-notes.md`), "older notes");
+    await writeImages(out, [older, { ...qemu, createdAt: "2026-02-01T00:00:00.000Z" }]);
+    process.exitCode = undefined;
+    const pruned = await runCli("prune", "--keep", "1", "--out", out, "--json");
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(await exists(path.join(out, "images", `${older.name}.release-notes.md`))).toBe(false);
+    expect(await exists(path.join(out, "images", `${name}.release-notes.md`))).toBe(true);
 
     const { doc } = mergeImagesFiles([{ file: "a.json", doc: parseImagesStrict("a.json", JSON.stringify({ version: 1, images: [qemu] })) }]);
     expect(doc.images[0]?.releaseNotes).toBe(qemu.releaseNotes);
