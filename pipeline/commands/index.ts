@@ -37,6 +37,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "Delete old images (qcow2 files, AMIs and their snapshots) and their records, keeping the newest N per kind x arch x target",
     load: () => import("./prune.js"),
   },
+  {
+    name: "diff",
+    summary: "Compare two manifest sets (directories or git refs) or two published images: components added, removed, version or digest changed, per kind x arch",
+    load: () => import("./diff.js"),
+  },
   { name: "inspect", summary: "List what a qcow2 image holds, without booting it", load: () => import("./inspect.js") },
   { name: "test-image", summary: "Boot an image with the slim user-data and check it comes up configured", load: () => import("./test-image.js") },
 ];

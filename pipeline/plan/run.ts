@@ -8,6 +8,7 @@ import path from "node:path";
 import { Listr } from "listr2";
 import type { ImageTestReport, TestImageOptions } from "../boot/index.js";
 import { formatBytes } from "../cli/output.js";
+import { withReleaseNotes } from "../diff/release-notes.js";
 import { WorkError } from "../errors/index.js";
 import type { FetchedArtifact, FetchSummary } from "../fetch/index.js";
 import type { BaseChoice } from "../image/base-choice.js";
@@ -186,7 +187,8 @@ async function bake(entry: PlanEntry, ctx: EntryContext, clock: StepClock): Prom
     await removeScratch(o.out, identity);
   }
   const seconds = (Date.now() - started) / 1000 + (ctx.shared.base ?? 0) + (ctx.shared.fetch ?? 0);
-  const record = imageRecord(s, identity, result, seconds, test);
+  // Release notes are written against images.json as it is before this record replaces anything in it.
+  const record = await withReleaseNotes(o.out, imageRecord(s, identity, result, seconds, test), entry.manifest);
   await publishImage(o.out, record, { allowUntested: ctx.options.allowUntested });
   return { result: "built", record, logPath: paths.logPath };
 }

@@ -49,6 +49,8 @@ export interface ImageRecord {
   boot?: NonNullable<LockFile["vmconfig"]["os"]["boot"]>;
   /** qemu: the Podplane lock manifest written beside the qcow2 (its os.image is this qcow2). */
   podplaneManifest?: string;
+  /** `<name>.release-notes.md`: the diff against the previous image of its kind/os/arch/target (pipeline/diff). */
+  releaseNotes?: string;
 }
 
 /** The boot test of one image, as images.json keeps it. */

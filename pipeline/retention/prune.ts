@@ -22,6 +22,7 @@ import {
 } from "../publish/index.js";
 import { readImagesStrict } from "../publish/read-strict.js";
 import { deleteImageFiles, qemuImageFiles } from "./qemu.js";
+import { awsImageFiles } from "./aws-files.js";
 import { planRetention, type KeepReason, type RetentionPolicy } from "./select.js";
 import { amisOf, pointsAtUntested, readTfvarsAmis } from "../publish/tfvars-refs.js";
 
@@ -147,7 +148,9 @@ async function applyPlan(records: readonly ImageRecord[], options: PruneOptions)
         out.changes.set(key, done.length > 0 ? { ...record, amis: left } : record);
         continue;
       }
-      out.pruned.push({ ...summary(record), files: [], amis: check.deletions });
+      const files = await awsImageFiles(record, options.dir);
+      if (!options.dryRun) await deleteImageFiles(files);
+      out.pruned.push({ ...summary(record), files: files.map((f) => f.path), amis: check.deletions });
       out.changes.set(key, null);
     } catch (error) {
       out.failed.push({ ...summary(record), error: error instanceof Error ? error.message : String(error), deletedRegions: [] });

@@ -34,6 +34,8 @@ export async function qemuImageFiles(record: ImageRecord, outDir: string): Promi
     candidates.push(path.resolve(qcow2));
     // The Podplane lock manifest the bake writes beside the qcow2 points at it: it goes with it.
     candidates.push(path.resolve(path.dirname(qcow2), `${record.name}.manifest`));
+    // Its release notes (pipeline/diff/release-notes.ts).
+    candidates.push(path.resolve(path.dirname(qcow2), `${record.name}.release-notes.md`));
     if (path.basename(path.dirname(qcow2)) === "images") roots.add(path.resolve(path.dirname(path.dirname(qcow2))));
   }
   for (const root of roots) {
