@@ -26,12 +26,13 @@ export interface BumpRow {
   source: UpstreamSource["kind"] | "registry" | "none";
   manifests: BumpManifestRef[];
   current: string;
-  newest: string | undefined;
+  /** null when unknown (null, not absent, in --json). */
+  newest: string | null;
   status: BumpStatus;
-  /** Why the status is unknown. */
-  reason: string | undefined;
-  /** The listing the newest version was read from. */
-  from: string | undefined;
+  /** Why the status is unknown; null otherwise. */
+  reason: string | null;
+  /** The listing the newest version was read from; null when unknown. */
+  from: string | null;
 }
 
 export interface BumpOptions {
@@ -149,14 +150,14 @@ export async function findBumps(options: BumpOptions): Promise<BumpReport> {
 
   const rows = new Map<string, BumpRow>();
   for (const { item, result } of looked) {
-    const newest = result.ok ? result.found.newest : undefined;
+    const newest = result.ok ? result.found.newest : null;
     const status: BumpStatus = result.ok ? (result.found.newer ? "newer" : "up-to-date") : "unknown";
-    const reason = result.ok ? undefined : result.reason;
+    const reason = result.ok ? null : result.reason;
     const key = JSON.stringify([item.type, item.name, item.current, newest, status, reason]);
     const ref: BumpManifestRef = { file: item.manifest.file, kind: item.manifest.kind, arch: item.manifest.arch };
     const row = rows.get(key);
     if (row) row.manifests.push(ref);
-    else rows.set(key, { name: item.name, type: item.type, source: result.source, manifests: [ref], current: item.current, newest, status, reason, from: result.ok ? result.found.from : undefined });
+    else rows.set(key, { name: item.name, type: item.type, source: result.source, manifests: [ref], current: item.current, newest, status, reason, from: result.ok ? result.found.from : null });
   }
   const sorted = [...rows.values()].sort((a, b) => ORDER[a.type] - ORDER[b.type] || a.name.localeCompare(b.name) || a.current.localeCompare(b.current));
   for (const row of sorted) row.manifests.sort((a, b) => path.basename(a.file).localeCompare(path.basename(b.file)));

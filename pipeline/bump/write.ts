@@ -45,7 +45,7 @@ function selections(row: BumpRow): { kind: Kind; arches: Arch[] }[] {
 }
 
 export async function writeBumps(rows: readonly BumpRow[], options: WriteOptions): Promise<WriteResult> {
-  const todo = rows.filter((row) => row.status === "newer" && row.newest !== undefined);
+  const todo = rows.filter((row) => row.status === "newer" && row.newest !== null);
   if (todo.length === 0) return { bumps: [], files: [] };
   const names = (await readdir(options.manifestsDir)).filter((name) => name.endsWith(".json")).sort();
   const before = new Map<string, string>();
