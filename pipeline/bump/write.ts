@@ -37,11 +37,18 @@ export interface WriteResult {
   files: { file: string; changed: string[] }[];
 }
 
-/** The manifests of a row as pin selections: per kind, the arches (pin selects kinds × arches). */
-function selections(row: BumpRow): { kind: Kind; arches: Arch[] }[] {
+/**
+ * The manifests of a row as pin selections (pin selects kinds × arches): one selection when the
+ * row's manifests are such a product (the usual case: one download and checksum read per arch),
+ * else one per kind with its arches.
+ */
+function selections(row: BumpRow): { kinds: Kind[]; arches: Arch[] }[] {
   const byKind = new Map<Kind, Set<Arch>>();
   for (const m of row.manifests) byKind.set(m.kind, (byKind.get(m.kind) ?? new Set()).add(m.arch));
-  return [...byKind].map(([kind, arches]) => ({ kind, arches: [...arches].sort() }));
+  const kinds = [...byKind.keys()].sort();
+  const arches = [...new Set(row.manifests.map((m) => m.arch))].sort();
+  if ([...byKind.values()].every((set) => set.size === arches.length)) return [{ kinds, arches }];
+  return kinds.map((kind) => ({ kinds: [kind], arches: [...(byKind.get(kind) ?? [])].sort() }));
 }
 
 export async function writeBumps(rows: readonly BumpRow[], options: WriteOptions): Promise<WriteResult> {
@@ -62,17 +69,17 @@ export async function writeBumps(rows: readonly BumpRow[], options: WriteOptions
     };
     for (const row of todo) {
       const newest = row.newest ?? "";
-      for (const { kind, arches } of selections(row)) {
-        const where = `--kind ${kind} --arch ${arches.join(",")}`;
+      for (const { kinds, arches } of selections(row)) {
+        const where = `--kind ${kinds.join(",")} --arch ${arches.join(",")}`;
         if (row.type === "image") {
           const ref = `${row.name}:${newest}`;
           options.onProgress?.(`bump: pin image ${ref} ${where}`);
-          note(await pinImage({ ...common, ref, kinds: [kind], arches }));
+          note(await pinImage({ ...common, ref, kinds, arches }));
           bumps.push({ name: row.name, from: row.current, to: newest, pin: `pin image ${ref} ${where}` });
         } else {
           const spec = `${row.name}@${newest}`;
           options.onProgress?.(`bump: pin ${spec} ${where}`);
-          note(await pinDependency({ ...common, spec, kinds: [kind], arches, checksumsFrom: options.checksumsFrom, trustMirror: options.trustMirror }));
+          note(await pinDependency({ ...common, spec, kinds, arches, checksumsFrom: options.checksumsFrom, trustMirror: options.trustMirror }));
           bumps.push({ name: row.name, from: row.current, to: newest, pin: `pin ${spec} ${where}` });
         }
       }
