@@ -201,11 +201,11 @@ describe("bump", () => {
 
 describe("bump sources", () => {
   it("derives owner/repo and the tag shape of every GitHub-released dependency from the catalog's URL", () => {
-    const shapes = Object.fromEntries(
-      CATALOG.map((entry) => [entry.name, githubSourceOf(entry)])
-        .filter(([, source]) => source !== undefined)
-        .map(([name, source]) => [name, source && source.kind === "github" ? `${source.owner}/${source.repo} ${source.shape.prefix}V${source.shape.suffix}` : ""]),
-    );
+    const shapes: Record<string, string> = {};
+    for (const entry of CATALOG) {
+      const source = githubSourceOf(entry);
+      if (source?.kind === "github") shapes[entry.name] = `${source.owner}/${source.repo} ${source.shape.prefix}V${source.shape.suffix}`;
+    }
     expect(shapes).toEqual({
       containerd: "containerd/containerd vV",
       runc: "opencontainers/runc vV",
