@@ -1,6 +1,7 @@
 // dpkg's version ordering: hand-picked cases of every rule, each also checked against the
 // host's own `dpkg --compare-versions` when dpkg is installed (it is on every Debian host).
 import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { compareDebianVersions, parseDebianVersion, withoutEpoch } from "../../pipeline/bump/index.js";
 import { UsageError } from "../../pipeline/errors/index.js";
@@ -38,17 +39,41 @@ const EQUAL: [string, string][] = [
   ["1.0-00", "1.0-0"],
 ];
 
-function dpkgSays(a: string, op: "lt" | "eq", b: string): boolean | undefined {
+const SORTED = ["0.9", "1.0~~", "1.0~rc2", "1.0~rc10", "1.0", "1.0-1", "1.0-1+deb13u1", "1.0+b1", "2.0~beta", "1:0.5"];
+
+/**
+ * What `dpkg --compare-versions` says of every pair, asked in one shell (one process start, not
+ * one per pair); undefined when dpkg is not installed.
+ */
+function askDpkg(questions: readonly [string, "lt" | "eq", string][]): Map<string, boolean> | undefined {
   try {
-    execFileSync("dpkg", ["--compare-versions", a, op, b], { stdio: "ignore" });
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    return false;
+    execFileSync("dpkg", ["--version"], { stdio: "ignore" });
+  } catch {
+    return undefined;
   }
+  const quote = (v: string) => `'${v}'`; // the fixtures hold no quote
+  const script = questions.map(([a, op, b]) => `dpkg --compare-versions ${quote(a)} ${op} ${quote(b)} && echo yes || echo no`).join("\n");
+  const answers = execFileSync("sh", ["-c", script], { encoding: "utf8" }).trim().split("\n");
+  return new Map(questions.map((q, i) => [q.join(" "), answers[i] === "yes"]));
+}
+
+const DPKG = askDpkg([
+  ...ORDERED.map(([a, b]) => [a, "lt", b] as [string, "lt", string]),
+  ...EQUAL.map(([a, b]) => [a, "eq", b] as [string, "eq", string]),
+  ...SORTED.slice(1).map((b, i) => [SORTED[i] ?? "", "lt", b] as [string, "lt", string]),
+]);
+
+function dpkgSays(a: string, op: "lt" | "eq", b: string): boolean | undefined {
+  return DPKG?.get(`${a} ${op} ${b}`);
 }
 
 describe("Debian version ordering", () => {
+  it("has dpkg's own answers to check against on a Debian host", () => {
+    if (!existsSync("/usr/bin/dpkg")) return;
+    expect(DPKG?.size).toBe(ORDERED.length + EQUAL.length + SORTED.length - 1);
+    expect([...(DPKG?.values() ?? [])].every(Boolean)).toBe(true);
+  });
+
   it.each(ORDERED)("%s < %s", (lower, higher) => {
     expect(compareDebianVersions(lower, higher)).toBeLessThan(0);
     expect(compareDebianVersions(higher, lower)).toBeGreaterThan(0);
@@ -65,7 +90,7 @@ describe("Debian version ordering", () => {
   it("sorts a shuffled list as dpkg does", () => {
     const versions = ["1.0", "1:0.5", "1.0~rc2", "1.0~rc10", "1.0+b1", "0.9", "1.0-1", "1.0-1+deb13u1", "1.0~~", "2.0~beta"];
     const sorted = [...versions].sort((a, b) => compareDebianVersions(a, b));
-    expect(sorted).toEqual(["0.9", "1.0~~", "1.0~rc2", "1.0~rc10", "1.0", "1.0-1", "1.0-1+deb13u1", "1.0+b1", "2.0~beta", "1:0.5"]);
+    expect(sorted).toEqual(SORTED);
     for (let i = 1; i < sorted.length; i++) {
       const dpkg = dpkgSays(sorted[i - 1] ?? "", "lt", sorted[i] ?? "");
       if (dpkg !== undefined) expect(dpkg, `${sorted[i - 1]} < ${sorted[i]}`).toBe(true);
