@@ -81,7 +81,9 @@ export async function readListing(url: string, label: string, context: ReadConte
     context.retry,
     { signal: context.signal },
   );
-  if (!new URL(url).pathname.endsWith(".gz")) return { text: bytes.toString("utf8"), from };
+  // A server that sends a .gz with Content-Encoding: gzip has had it unpacked by fetch already.
+  const gzipped = bytes[0] === 0x1f && bytes[1] === 0x8b;
+  if (!new URL(url).pathname.endsWith(".gz") || !gzipped) return { text: bytes.toString("utf8"), from };
   try {
     return { text: (await gunzip(bytes, { maxOutputLength: MAX_UNPACKED })).toString("utf8"), from };
   } catch (error) {

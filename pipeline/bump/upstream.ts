@@ -91,7 +91,8 @@ export class Upstream {
     const url = source.index(arch);
     let pending = this.indexes.get(url);
     if (!pending) {
-      pending = this.text(url, `Packages index (${arch})`).then(({ text, from }) => ({ packages: parsePackagesIndex(text), from }));
+      // read past the text memo: only the parsed index is kept, not 60 MB of text
+      pending = readListing(url, `Packages index (${arch})`, this.context).then(({ text, from }) => ({ packages: parsePackagesIndex(text), from }));
       this.indexes.set(url, pending);
     }
     const { packages, from } = await pending;
