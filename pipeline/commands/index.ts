@@ -26,6 +26,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary: "Pin a dependency version: download it, cross-check upstream's checksum file, write digest and size into the manifests",
     load: () => import("./pin.js"),
   },
+  {
+    name: "bump",
+    summary: "Find the newest upstream version of each dependency and image of the lock manifests; with --write, pin them",
+    load: () => import("./bump.js"),
+  },
   { name: "mirror", summary: "Write a mirror tree from the cache (export) or serve one over HTTP (serve)", load: () => import("./mirror.js") },
   { name: "vmconfig", summary: "Pack the vmconfig archive deterministically", load: () => import("./vmconfig.js") },
   { name: "user-data", summary: "Render Podplane's user-data for a baked image (Nstance's launch placeholders kept)", load: () => import("./user-data.js") },
