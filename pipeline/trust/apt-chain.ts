@@ -68,7 +68,7 @@ async function downloadIndex(candidates: IndexEntry[], suiteUrl: string, release
         );
       }
       // InRelease lists the uncompressed index too, which archives often do not serve: try the next form.
-      if (error instanceof WorkError && error.code === "EHTTP" && error.data.status === 404) {
+      if (error instanceof WorkError && error.code === "ENOTFOUND") {
         lastMissing = error;
         continue;
       }
@@ -102,7 +102,7 @@ export async function pinFromApt(repo: AptRepository, url: string, arch: string,
   const checks: PinCheck[] = verified.fingerprints.map((key) => ({
     kind: "signature",
     detail: `InRelease of ${repo.suite} signed by ${key}`,
-    source: inRelease.from,
+    source: `${suiteUrl}InRelease`,
     trustRoot: keyring.name,
     key,
   }));

@@ -7,12 +7,12 @@ import { loadKeyring, verifyClearSigned } from "./pgp.js";
 
 export async function verifySignedChecksumFile(
   text: string,
-  options: { label: string; source: string; trustDir: string; keyring: string },
+  options: { label: string; /** Where it was read (messages). */ source: string; /** Its upstream URL (the check's source). */ url: string; trustDir: string; keyring: string },
 ): Promise<{ text: string; checks: PinCheck[] }> {
   const keyring = await loadKeyring(options.trustDir, options.keyring);
   const verified = await verifyClearSigned(text, keyring, { label: options.label, source: options.source });
   return {
     text: verified.text,
-    checks: verified.fingerprints.map((key) => ({ kind: "signature", detail: `checksum file signed by ${key}`, source: options.source, trustRoot: keyring.name, key })),
+    checks: verified.fingerprints.map((key) => ({ kind: "signature", detail: `checksum file signed by ${key}`, source: options.url, trustRoot: keyring.name, key })),
   };
 }
