@@ -90,13 +90,13 @@ export async function buildAptRepo(options: AptRepoOptions): Promise<AptRepo> {
     const base = `${component}/binary-${arch}/Packages`;
     plainPackages.set(arch, plain);
     sums.push(` ${sha256(plain)} ${plain.length} ${base}`);
-    let body = plain;
+    let body: Buffer = plain;
     let name = base;
     if (compression === "gz") {
       body = gzipSync(plain);
       name = `${base}.gz`;
     } else if (compression === "xz") {
-      body = (await execa("xz", ["-c"], { input: plain, encoding: "buffer" })).stdout;
+      body = Buffer.from((await execa("xz", ["-c"], { input: plain, encoding: "buffer" })).stdout);
       name = `${base}.xz`;
     }
     if (name !== base) sums.push(` ${sha256(body)} ${body.length} ${name}`);
