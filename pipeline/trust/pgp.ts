@@ -145,6 +145,22 @@ export function parseGpgvStatus(status: string): SignatureStatus[] {
   return signatures;
 }
 
+/**
+ * Why `text` is not exactly one clear-signed message, or undefined. gpgv would verify each of
+ * several concatenated messages and print all their texts, so an unsigned (or foreign-signed)
+ * second message could smuggle lines into what we parse; text around the armor is not covered
+ * by any signature either. apt refuses both; so do we.
+ */
+export function clearSignedShapeProblem(text: string): string | undefined {
+  const lines = text.split(/\r?\n/).map((line) => line.trimEnd());
+  const begins = lines.flatMap((line, i) => (line === "-----BEGIN PGP SIGNED MESSAGE-----" ? [i] : []));
+  if (begins.length !== 1) return begins.length === 0 ? "not a PGP clear-signed message" : `${begins.length} clear-signed messages in one file`;
+  const end = lines.lastIndexOf("-----END PGP SIGNATURE-----");
+  if (end < 0) return "the signature block has no END line";
+  if (lines.slice(0, begins[0]).some((line) => line !== "") || lines.slice(end + 1).some((line) => line !== "")) return "text outside the signed message";
+  return undefined;
+}
+
 function signatureError(code: string, label: string, source: string, keyring: PgpKeyring, why: string): WorkError {
   return new WorkError(code, `${label}: signature check of ${source} failed: ${why}`, { label, source, check: "signature", trustRoot: keyring.name });
 }
@@ -155,6 +171,10 @@ function signatureError(code: string, label: string, source: string, keyring: Pg
  * keys we do not pin are ignored (Debian signs with the previous release's key as well), as apt does.
  */
 export async function verifyClearSigned(message: Buffer | string, keyring: PgpKeyring, what: { label: string; source: string }): Promise<PgpVerified> {
+  const shape = clearSignedShapeProblem(Buffer.isBuffer(message) ? message.toString("utf8") : message);
+  if (shape) {
+    throw new WorkError(shape.startsWith("not a") ? "ENOSIGNATURE" : "EBADSIGNATURE", `${what.label}: signature check of ${what.source} failed: ${shape}`, { label: what.label, source: what.source, check: "signature", trustRoot: keyring.name });
+  }
   const dir = await mkdtemp(path.join(tmpdir(), "pp-gpgv-"));
   try {
     const keyringFile = path.join(dir, "pinned.gpg");
@@ -172,7 +192,11 @@ export async function verifyClearSigned(message: Buffer | string, keyring: PgpKe
       // not started at all (ENOENT): a missing tool, said as such
       throw new WorkError("EGPGV", `${what.label}: cannot run gpgv to check ${what.source} (${result.shortMessage}); install it: apt-get install gpgv`, { label: what.label });
     }
-    const signatures = parseGpgvStatus(String(result.stdout));
+    const status = String(result.stdout);
+    if ((status.match(/^\[GNUPG:\] PLAINTEXT /gm) ?? []).length > 1) {
+      throw signatureError("EBADSIGNATURE", what.label, what.source, keyring, "more than one signed text in one file");
+    }
+    const signatures = parseGpgvStatus(status);
     const bad = signatures.find((s) => s.bad);
     if (bad) throw signatureError("EBADSIGNATURE", what.label, what.source, keyring, `BAD signature by key ${bad.keyId} (the signed text was changed, or the signature does not belong to it)`);
     const good = signatures.filter((s) => s.good && !s.invalid && s.fingerprint);

@@ -61,10 +61,17 @@ describe("verifyClearSigned", () => {
   it("returns exactly the signed text and the signing key's fingerprint", async () => {
     const text = "abc  runc.amd64\n- dashed line\n";
     const signed = await signer.clearsign(text, [archive]);
-    // text around the armor is not covered by the signature and must not come back
-    const verified = await verifyClearSigned(`${"f".repeat(64)}  runc.amd64\n${signed}`, await keyring(), what);
+    const verified = await verifyClearSigned(signed, await keyring(), what);
     expect(verified.text).toBe(text);
     expect(verified.fingerprints).toEqual([archive.fingerprint]);
+  });
+
+  it("refuses text outside the signed message and a second message appended (it would be parsed but is not signed by a pinned key)", async () => {
+    const signed = await signer.clearsign("abc  runc.amd64\n", [archive]);
+    const ring = await keyring();
+    await expect(verifyClearSigned(`${"f".repeat(64)}  runc.amd64\n${signed}`, ring, what)).rejects.toMatchObject({ code: "EBADSIGNATURE", message: expect.stringContaining("text outside the signed message") as unknown });
+    const smuggled = `${signed}${await signer.clearsign(`${"f".repeat(64)}  runc.amd64\n`, [other])}`;
+    await expect(verifyClearSigned(smuggled, ring, what)).rejects.toMatchObject({ code: "EBADSIGNATURE", message: expect.stringContaining("2 clear-signed messages in one file") as unknown });
   });
 
   it("refuses a changed text as a bad signature", async () => {
