@@ -20,6 +20,17 @@ export type SigstoreSource =
   | { over: "artifact"; signature: (version: string, arch: Arch) => string; certificate: (version: string, arch: Arch) => string; identity: string }
   | { over: "checksum-file"; bundle: (checksumUrl: string) => string; identity: string };
 
+/**
+ * How upstream PGP-signs what names the digest; pin verifies it against the keys pinned in
+ * trust/<keyring> (see trust/README.md). An entry has this, `sigstore`, or neither (then
+ * upstream publishes no signature pin can check, and pin says so).
+ */
+export type SignatureSource =
+  /** An apt repository: InRelease (signed) → Packages index (by InRelease's SHA256) → .deb (by Packages' SHA256). */
+  | { kind: "apt-inrelease"; keyring: string; root: string; suite: string; component: string }
+  /** The checksum file itself is PGP clear-signed. */
+  | { kind: "pgp-clearsigned"; keyring: string };
+
 export interface CatalogEntry {
   name: string;
   type: ArtifactType;
@@ -30,6 +41,9 @@ export interface CatalogEntry {
   noChecksum?: string;
   /** The digest algorithm `pin` writes when there is no checksum file to follow. */
   algorithm: ChecksumAlgorithm;
+  /** PGP: a signed apt repository or a clear-signed checksum file. */
+  signature?: SignatureSource;
+  /** Sigstore: a keyless signature over the artifact or a bundle over its checksum file. */
   sigstore?: SigstoreSource;
 }
 
@@ -37,7 +51,9 @@ const BOTH: readonly Kind[] = ["knd", "knc"];
 const CONTROL_PLANE: readonly Kind[] = ["knc"];
 
 const GITHUB = "https://github.com";
-const APT_ONLY = "no upstream checksum file: pinned by digest only (apt Packages/InRelease not read)";
+const DEBIAN_ARCHIVE = "https://deb.debian.org/debian/";
+const DEBIAN_SUITE = "trixie"; // Debian 13, the OS of every image
+const FLUENT_BIT_ARCHIVE = `https://packages.fluentbit.io/debian/${DEBIAN_SUITE}/`;
 
 /** The directory of a URL, with a trailing slash. */
 function folderOf(url: string): string {
@@ -76,10 +92,11 @@ function debianPool(name: string, pool: (v: string) => string): CatalogEntry {
     name,
     type: "deb",
     kinds: BOTH,
-    url: (v, a) => `https://deb.debian.org/debian/pool/main/${pool(v)}/${name}_${v}_${a}.deb`,
+    url: (v, a) => `${DEBIAN_ARCHIVE}pool/main/${pool(v)}/${name}_${v}_${a}.deb`,
+    // no checksum file: the digest comes from the suite's signed InRelease and Packages
     checksum: undefined,
-    noChecksum: APT_ONLY,
     algorithm: "sha256",
+    signature: { kind: "apt-inrelease", keyring: "debian", root: DEBIAN_ARCHIVE, suite: DEBIAN_SUITE, component: "main" },
   };
 }
 
@@ -106,6 +123,7 @@ export const CATALOG: readonly CatalogEntry[] = [
     sums: (asset) => `${folderOf(asset)}runc.sha256sum`,
     format: "pgp-hex-name",
     algorithm: "sha256",
+    signature: { kind: "pgp-clearsigned", keyring: "runc" },
   }),
   githubRelease({
     name: "cni-plugins",
@@ -168,10 +186,10 @@ export const CATALOG: readonly CatalogEntry[] = [
     name: "fluent-bit",
     type: "deb",
     kinds: BOTH,
-    url: (v, a) => `https://packages.fluentbit.io/debian/trixie/pool/main/f/fluent-bit/fluent-bit_${v}_${a}.deb`,
+    url: (v, a) => `${FLUENT_BIT_ARCHIVE}pool/main/f/fluent-bit/fluent-bit_${v}_${a}.deb`,
     checksum: undefined,
-    noChecksum: APT_ONLY,
     algorithm: "sha256",
+    signature: { kind: "apt-inrelease", keyring: "fluent-bit", root: FLUENT_BIT_ARCHIVE, suite: DEBIAN_SUITE, component: "main" },
   },
   debianPool("libpq5", (v) => `p/postgresql-${v.split(".")[0] ?? v}`),
   debianPool("uidmap", () => "s/shadow"),

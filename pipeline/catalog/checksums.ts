@@ -73,8 +73,8 @@ const PGP_SIGNATURE = "-----BEGIN PGP SIGNATURE-----";
 /**
  * The signed text of a PGP clear-signed message (RFC 4880 §7): after the armor header line,
  * the `Hash:` headers and one blank line, up to the signature block, with dash-escaping undone.
- * The signature itself is not checked here (no keyring on a build host); the digest is still
- * compared with the one downloaded, over the same mirror or upstream.
+ * The signature itself is not checked here: `pin` verifies it with gpgv against the keyring
+ * pinned in trust/ (pipeline/trust/pgp.ts) and hands on only the text gpgv says is signed.
  */
 export function clearSignedText(text: string, source = "checksum file"): string {
   const lines = text.split(/\r?\n/);

@@ -4,8 +4,12 @@
 // manifest is changed. A mirror supplies the bytes but never decides the digest on its own:
 // the checksum file comes from upstream (or --checksums-from, a copy obtained from upstream),
 // otherwise pin refuses unless --trust-mirror, and then marks the entry "trust": "mirror".
+// Where upstream signs what names the digest (the catalog's `signature`), the signature is
+// verified against the keys pinned in trust/ and the signed files may come from the mirror: the
+// signature vouches for them, not the server. Each artifact reports the checks that ran.
 import { randomUUID } from "node:crypto";
-import { readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import pLimit from "p-limit";
 import { parseChecksumFile, resolveCatalogName, type CatalogEntry } from "../catalog/index.js";
@@ -13,6 +17,12 @@ import { UsageError, WorkError } from "../errors/index.js";
 import { downloadContext, downloadToCache, fetchText, redactUrls, valuesOrThrow, type DownloadContext, type RetryPolicy } from "../fetch/index.js";
 import { sigstoreChecks, type SigstoreFetch } from "../trust/sigstore-pin.js";
 import { digestToIntegrity, integrityToDigest, loadManifests, parseManifest, type Arch, type Kind, type Manifest } from "../manifest/index.js";
+import { pinFromApt } from "../trust/apt-chain.js";
+import { verifySignedChecksumFile } from "../trust/pgp-checksums.js";
+import { describeChecks, type PinCheck } from "./checks.js";
+
+/** trust/ of this checkout: the pinned keys signatures are checked against. */
+export const DEFAULT_TRUST_DIR = path.resolve(import.meta.dirname, "..", "..", "trust");
 
 export interface PinOptions {
   /** `NAME@VERSION`, e.g. `kubernetes@1.36.2` or `runc@v1.4.3`. */
@@ -26,18 +36,14 @@ export interface PinOptions {
   checksumsFrom?: string | undefined;
   /** Accept a digest that only the mirror vouches for (its checksum file, or its bytes for a .deb); recorded as "trust": "mirror". */
   trustMirror?: boolean | undefined;
-  /** Where the Sigstore roots and expected identities are (default trust/sigstore; tests pass a test CA). */
+  /** The trust roots (armored keys per upstream, trust/sigstore); default: trust/ of this checkout. Tests point it at a test key. */
+  trustDir?: string | undefined;
+  /** Where the Sigstore roots and expected identities are (default <trustDir>/sigstore; tests pass a test CA). */
   sigstoreTrustDir?: string | undefined;
   signal?: AbortSignal | undefined;
   retry?: RetryPolicy | undefined;
   timeoutMs?: number | undefined;
   onProgress?: ((line: string) => void) | undefined;
-}
-
-/** One verification that ran for an artifact (reported by `pin --json` and in text). */
-export interface PinCheck {
-  kind: "digest-file" | "signature" | "identity";
-  detail: string;
 }
 
 export interface PinnedArtifact {
@@ -52,8 +58,13 @@ export interface PinnedArtifact {
   note: string | undefined;
   /** "mirror" when only the mirror vouches for the digest (--trust-mirror). */
   trust: "mirror" | undefined;
+  /** Which checks ran: the digest file(s), the signature (with the key), the signer identity. */
   checks: PinCheck[];
+  /** Why no signature was checked (upstream publishes none we verify); undefined when one was. */
+  unsigned: string | undefined;
 }
+
+const UNSIGNED = "upstream publishes no signature pin verifies for this artifact";
 
 export interface PinResult {
   pins: PinnedArtifact[];
@@ -81,7 +92,10 @@ interface PinContexts {
   /** Where the digest comes from when a mirror is set: upstream, or --checksums-from. Undefined without a mirror. */
   independent: DownloadContext | undefined;
   trustMirror: boolean;
+  trustDir: string;
   sigstore: SigstoreFetch;
+  /** Scratch cache for apt Packages indexes (removed after the run). */
+  indexCacheDir: string;
 }
 
 function untrusted(label: string, what: string, cause: unknown): WorkError {
@@ -108,6 +122,10 @@ async function readChecksumFile(url: string, label: string, contexts: PinContext
 async function pinOne(entry: CatalogEntry, version: string, arch: Arch, contexts: PinContexts): Promise<PinnedArtifact> {
   const url = entry.url(version, arch);
   const label = `${entry.name} ${version} ${arch}`;
+  if (entry.signature?.kind === "apt-inrelease") {
+    const pinned = await pinFromApt(entry.signature, url, arch, label, { trustDir: contexts.trustDir, bytes: contexts.bytes, indexCacheDir: contexts.indexCacheDir });
+    return { name: entry.name, version, arch, url, digest: pinned.digest, size: pinned.size, checksum: undefined, note: undefined, trust: undefined, checks: pinned.checks, unsigned: undefined };
+  }
   if (!entry.checksum) {
     // No checksum file: the digest is that of the bytes, so they must come from upstream.
     let trust: "mirror" | undefined;
@@ -123,19 +141,35 @@ async function pinOne(entry: CatalogEntry, version: string, arch: Arch, contexts
     } else {
       written = await downloadToCache(url, { label, algorithm: entry.algorithm }, contexts.bytes);
     }
-    return { name: entry.name, version, arch, url, digest: integrityToDigest(written.integrity), size: written.size, checksum: undefined, note: entry.noChecksum, trust, checks: [] };
+    const checks: PinCheck[] = [];
+    return { name: entry.name, version, arch, url, digest: integrityToDigest(written.integrity), size: written.size, checksum: undefined, note: entry.noChecksum, trust, checks, unsigned: UNSIGNED };
   }
   const checksumUrl = entry.checksum.url(version, arch);
-  const { text, from, trust } = await readChecksumFile(checksumUrl, `${label} checksum file`, contexts);
+  const checks: PinCheck[] = [];
+  let format = entry.checksum.format;
+  let text: string, from: string, trust: "mirror" | undefined;
+  if (entry.signature?.kind === "pgp-clearsigned") {
+    // Signed: read it where the bytes come from (the mirror when set); the signature vouches for it.
+    ({ text, from } = await fetchText(checksumUrl, `${label} checksum file`, contexts.bytes));
+    const signed = await verifySignedChecksumFile(text, { label, source: from, url: checksumUrl, trustDir: contexts.trustDir, keyring: entry.signature.keyring });
+    text = signed.text;
+    checks.push(...signed.checks);
+    format = format === "pgp-hex-name" ? "hex-name" : format; // gpgv already removed the armor
+    trust = undefined;
+  } else {
+    ({ text, from, trust } = await readChecksumFile(checksumUrl, `${label} checksum file`, contexts));
+  }
   // a signed checksum file (kube2iam's Sigstore bundle) is verified before any digest is taken from it
-  const checks: PinCheck[] = await sigstoreChecks(entry.sigstore, { label, version, arch, checksum: { url: checksumUrl, text } }, contexts.sigstore);
-  const hex = parseChecksumFile(text, { format: entry.checksum.format, algorithm: entry.checksum.algorithm, fileName: fileNameOf(url), source: from });
+  checks.push(...(await sigstoreChecks(entry.sigstore, { label, version, arch, checksum: { url: checksumUrl, text } }, contexts.sigstore)));
+  const hex = parseChecksumFile(text, { format, algorithm: entry.checksum.algorithm, fileName: fileNameOf(url), source: from });
   const expected = `${entry.checksum.algorithm}:${hex}`;
+  checks.unshift({ kind: "digest-file", detail: `${fileNameOf(checksumUrl)} lists ${fileNameOf(url)}`, source: checksumUrl });
   try {
     const written = await downloadToCache(url, { label, integrity: digestToIntegrity(expected) }, contexts.bytes);
-    checks.unshift({ kind: "digest-file", detail: `matches ${from}` });
+    // a keyless signature over the artifact itself (Kubernetes) is checked on the downloaded bytes
     checks.push(...(await sigstoreChecks(entry.sigstore, { label, version, arch, file: written.path }, contexts.sigstore)));
-    return { name: entry.name, version, arch, url, digest: expected, size: written.size, checksum: { url: checksumUrl, format: entry.checksum.format, from }, note: undefined, trust, checks };
+    const unsigned = checks.some((check) => check.kind === "signature") ? undefined : UNSIGNED;
+    return { name: entry.name, version, arch, url, digest: expected, size: written.size, checksum: { url: checksumUrl, format: entry.checksum.format, from }, note: undefined, trust, checks, unsigned };
   } catch (error) {
     if (error instanceof WorkError && error.code === "EINTEGRITY") {
       throw new WorkError(
@@ -169,12 +203,28 @@ export async function pinDependency(options: PinOptions): Promise<PinResult> {
   }
   const context = downloadContext(options);
   const independent = options.mirror ? downloadContext({ ...options, mirror: options.checksumsFrom }) : undefined;
-  const contexts: PinContexts = {
-    bytes: context,
-    independent,
-    trustMirror: options.trustMirror === true,
-    sigstore: { primary: independent ?? context, fallback: independent ? context : undefined, trustDir: options.sigstoreTrustDir },
-  };
+  const trustDir = options.trustDir ?? DEFAULT_TRUST_DIR;
+  const indexCacheDir = await mkdtemp(path.join(tmpdir(), "pp-pin-index-"));
+  try {
+    const contexts: PinContexts = {
+      bytes: context,
+      independent,
+      trustMirror: options.trustMirror === true,
+      trustDir,
+      sigstore: {
+        primary: independent ?? context,
+        fallback: independent ? context : undefined,
+        trustDir: options.sigstoreTrustDir ?? (options.trustDir ? path.join(options.trustDir, "sigstore") : undefined),
+      },
+      indexCacheDir,
+    };
+    return await pinTargets(options, version, manifests, targets, contexts);
+  } finally {
+    await rm(indexCacheDir, { recursive: true, force: true });
+  }
+}
+
+async function pinTargets(options: PinOptions, version: string, manifests: Manifest[], targets: Target[], contexts: PinContexts): Promise<PinResult> {
   // one download per dependency and arch, shared by the knd and knc manifests
   const wanted = new Map<string, { entry: CatalogEntry; arch: Arch }>();
   for (const t of targets) wanted.set(`${t.entry.name}@${t.manifest.arch}`, { entry: t.entry, arch: t.manifest.arch });
@@ -185,7 +235,8 @@ export async function pinDependency(options: PinOptions): Promise<PinResult> {
         options.onProgress?.(`${entry.name} ${version} ${arch}: downloading ${redactUrls(entry.url(version, arch))}`);
         const pinned = await pinOne(entry, version, arch, contexts);
         const vouched = pinned.trust === "mirror" ? "; ONLY THE MIRROR vouches for this digest (--trust-mirror)" : "";
-        options.onProgress?.(`${entry.name} ${version} ${arch}: ${pinned.digest} (${pinned.size} bytes)${pinned.checksum ? `, matches ${pinned.checksum.from}` : `; ${pinned.note ?? ""}`}${vouched}`);
+        const checked = pinned.checks.length > 0 ? `; checks: ${describeChecks(pinned.checks)}` : `; ${pinned.note ?? "no checks"}`;
+        options.onProgress?.(`${entry.name} ${version} ${arch}: ${pinned.digest} (${pinned.size} bytes)${checked}${pinned.unsigned ? `; no signature: ${pinned.unsigned}` : ""}${vouched}`);
         return pinned;
       }),
     ),

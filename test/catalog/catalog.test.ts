@@ -43,7 +43,9 @@ describe("catalog", () => {
       "https://github.com/containerd/containerd/releases/download/v2.3.1/containerd-2.3.1-linux-arm64.tar.gz.sha256sum",
     );
     expect(catalogEntry("libpq5")?.checksum).toBeUndefined();
-    expect(catalogEntry("libpq5")?.noChecksum).toMatch(/pinned by digest only/);
+    expect(catalogEntry("libpq5")?.signature).toEqual({ kind: "apt-inrelease", keyring: "debian", root: "https://deb.debian.org/debian/", suite: "trixie", component: "main" });
+    expect(catalogEntry("fluent-bit")?.signature).toMatchObject({ kind: "apt-inrelease", keyring: "fluent-bit", root: "https://packages.fluentbit.io/debian/trixie/" });
+    expect(catalogEntry("runc")?.signature).toEqual({ kind: "pgp-clearsigned", keyring: "runc" });
   });
 
   it("resolves kubernetes to every Kubernetes binary and refuses an unknown name", () => {
