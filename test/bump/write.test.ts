@@ -104,8 +104,9 @@ describe("bump --write", () => {
     const before = await snapshot(manifests);
     const result = await bump("containerd", "kube2iam");
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/EINTEGRITY: kube2iam 0\.11\.3 (amd64|arm64): .* does not match upstream's checksum file/);
-    expect(result.stderr).toMatch(/containerd 2\.3\.2 arm64: sha256:[0-9a-f]{64} \(2048 bytes\), matches/); // containerd's pin had passed
+    // refused before any digest is taken from kube2iam's checksum file: it has no Sigstore bundle
+    expect(result.stderr).toMatch(/kube2iam 0\.11\.3 (amd64|arm64) checksum file Sigstore bundle: not found/);
+    expect(result.stderr).toMatch(/containerd 2\.3\.2 arm64: sha256:[0-9a-f]{64} \(2048 bytes\); checks: digest-file/); // containerd's pin had passed
     expect(await snapshot(manifests)).toEqual(before);
   });
 
