@@ -49,6 +49,8 @@ export interface ImageRecord {
   boot?: NonNullable<LockFile["vmconfig"]["os"]["boot"]>;
   /** qemu: the Podplane lock manifest written beside the qcow2 (its os.image is this qcow2). */
   podplaneManifest?: string;
+  /** The image's SBOMs (absolute paths): SPDX 2.3 JSON and CycloneDX 1.6 JSON, beside the qcow2 (aws: in the --out dir). */
+  sbom?: { spdx: string; cyclonedx: string };
 }
 
 /** The boot test of one image, as images.json keeps it. */

@@ -21,7 +21,8 @@ import {
   type PublishOptions,
 } from "../publish/index.js";
 import { readImagesStrict } from "../publish/read-strict.js";
-import { deleteImageFiles, qemuImageFiles } from "./qemu.js";
+import { deleteImageFiles, existingFiles, qemuImageFiles } from "./qemu.js";
+import { sbomCandidates } from "./sbom-files.js";
 import { planRetention, type KeepReason, type RetentionPolicy } from "./select.js";
 import { amisOf, pointsAtUntested, readTfvarsAmis } from "../publish/tfvars-refs.js";
 
@@ -147,7 +148,10 @@ async function applyPlan(records: readonly ImageRecord[], options: PruneOptions)
         out.changes.set(key, done.length > 0 ? { ...record, amis: left } : record);
         continue;
       }
-      out.pruned.push({ ...summary(record), files: [], amis: check.deletions });
+      // The AMIs are gone: their SBOMs go too.
+      const sboms = await existingFiles(sbomCandidates(record, options.dir));
+      if (!options.dryRun) await deleteImageFiles(sboms);
+      out.pruned.push({ ...summary(record), files: sboms.map((f) => f.path), amis: check.deletions });
       out.changes.set(key, null);
     } catch (error) {
       out.failed.push({ ...summary(record), error: error instanceof Error ? error.message : String(error), deletedRegions: [] });
