@@ -133,16 +133,16 @@ export function buildInventory(input: InventoryInput): Inventory {
   }
   for (const d of m.dependencies) {
     if (d.local || merged.has(d.name)) continue;
-    if (d.digest === "") throw new WorkError("ESBOMINPUT", `${m.file}: ${d.name} is not pinned (no digest); an image cannot have been baked from it`, { name: d.name });
+    // `fetch` refuses an unpinned artifact, so a real bake never has one; listed as it is, never given a digest.
     components.push({
       ref: refs.take("artifact", d.name),
       kind: d.type === "deb" ? "deb" : "artifact",
       name: d.name,
       version: d.version,
       purl: artifactPurl(d.name, d.version, d.url, d.digest, m.arch, m.os),
-      checksums: [checksumOf(d.digest, `${m.file}: ${d.name}`)],
+      checksums: d.digest === "" ? [] : [checksumOf(d.digest, `${m.file}: ${d.name}`)],
       downloadUrl: d.url,
-      pinned: true,
+      pinned: d.digest !== "",
     });
   }
   for (const image of m.images) {

@@ -31,6 +31,7 @@ function httpUrl(value: string | undefined): string | undefined {
 function componentPackage(c: Component): Record<string, unknown> {
   const comment: string[] = [];
   if (c.pinned) comment.push("pinned in the lock manifest");
+  else if (c.kind !== "deb" || c.downloadUrl) comment.push("not pinned: the lock manifest holds no digest");
   if (c.index) comment.push(`resolved from the image index ${c.index}`);
   const homepage = httpUrl(c.homepage);
   return {

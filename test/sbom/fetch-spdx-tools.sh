@@ -52,6 +52,8 @@ main() {
   local deb
   for deb in "$APT_DIR"/debs/*.deb; do dpkg-deb -x "$deb" "$dest.tmp"; done
   [[ -f "$dest.tmp/usr/bin/pyspdxtools" ]] || die "python3-spdx-tools holds no /usr/bin/pyspdxtools"
+  # Byte-compiled once here, so each run of the validator does not compile rdflib and the rest again.
+  python3 -m compileall -q "$dest.tmp/usr/lib/python3/dist-packages" >/dev/null || log "compileall reported errors (modules for a newer Python); they compile at run time"
   (cd "$APT_DIR/debs" && ls -1 ./*.deb) >"$dest.tmp/debs.txt"
   : >"$dest.tmp/ok"
   rm -rf "$dest"

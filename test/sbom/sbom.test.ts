@@ -105,9 +105,15 @@ describe("SBOM of an image (host dpkg status + the knc amd64 lock manifest)", ()
     expect(byName.get("vmconfig")).toBe(`pkg:generic/podplane/vmconfig@dev?checksum=${VMCONFIG_DIGEST}`);
   });
 
-  it("an unpinned artifact is refused, naming the manifest and the artifact", async () => {
+  it("an unpinned artifact (never in a real bake: fetch refuses it) is listed without a digest and said to be unpinned", async () => {
     const unpinned = await loadManifest(path.join(DEFAULT_MANIFESTS_DIR, "knc.debian-13.amd64.json"));
-    expect(() => buildInventory({ ...input, manifest: unpinned })).toThrow(/knc\.debian-13\.amd64\.json: kube2iam is not pinned \(no digest\)/);
+    const inventory = buildInventory({ ...input, manifest: unpinned });
+    expect(inventory.components.find((c) => c.name === "kube2iam")).toMatchObject({ pinned: false, checksums: [] });
+    const spdx = renderSpdx(inventory) as { packages: Array<{ name: string; comment?: string; checksums?: unknown }> };
+    expect(spdx.packages.find((p) => p.name === "kube2iam")).toMatchObject({ comment: "not pinned: the lock manifest holds no digest" });
+    expect(spdx.packages.find((p) => p.name === "kube2iam")?.checksums).toBeUndefined();
+    const validate = spdxValidator();
+    expect(validate(spdx), errorsOf(validate)).toBe(true);
   });
 
   it("a file with no installed package is not a dpkg status file: an error naming it", () => {

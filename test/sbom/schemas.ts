@@ -22,13 +22,25 @@ function addIriFormats(ajv: Ajv): void {
   ajv.addFormat("idn-email", /^\S+@\S+$/u);
 }
 
+let spdx: ValidateFunction | undefined;
+let cycloneDx: ValidateFunction | undefined;
+
+/** Compiled once per test file (the CycloneDX schema takes seconds). */
 export function spdxValidator(): ValidateFunction {
+  return (spdx ??= compileSpdx());
+}
+
+export function cycloneDxValidator(): ValidateFunction {
+  return (cycloneDx ??= compileCycloneDx());
+}
+
+function compileSpdx(): ValidateFunction {
   const ajv = new Ajv2019({ strict: false, allErrors: true });
   addFormats(ajv as unknown as Ajv);
   return ajv.compile(load("spdx/spdx-schema.json"));
 }
 
-export function cycloneDxValidator(): ValidateFunction {
+function compileCycloneDx(): ValidateFunction {
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
   addIriFormats(ajv);
