@@ -151,6 +151,7 @@ describe("SBOM of an image (host dpkg status + the knc amd64 lock manifest)", ()
     expect(validate(JSON.parse(spdx)), errorsOf(validate)).toBe(true);
     // Another image (or time) is another document: the namespace and serial change.
     const other = await writeImageSbom({ ...options, created: new Date("2026-12-01T00:00:00Z"), dir: path.join(dir, "c") });
-    expect(JSON.parse(await readFile(other.cyclonedx, "utf8")).serialNumber).not.toBe(JSON.parse(await readFile(first.cyclonedx, "utf8")).serialNumber);
+    const serial = async (file: string) => (JSON.parse(await readFile(file, "utf8")) as { serialNumber: string }).serialNumber;
+    expect(await serial(other.cyclonedx)).not.toBe(await serial(first.cyclonedx));
   });
 });

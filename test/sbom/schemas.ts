@@ -36,7 +36,7 @@ export function cycloneDxValidator(): ValidateFunction {
 
 function compileSpdx(): ValidateFunction {
   const ajv = new Ajv2019({ strict: false, allErrors: true });
-  addFormats(ajv as unknown as Ajv);
+  addFormats(ajv);
   return ajv.compile(load("spdx/spdx-schema.json"));
 }
 
