@@ -28,6 +28,7 @@ import {
 import type { ImageRecord, ImageTestRecord } from "../publish/index.js";
 import { readBootRecord } from "../inspect/index.js";
 import { writePodplaneManifest, type OsBoot } from "../publish/podplane-manifest.js";
+import { AWS_DPKG_STATUS_FILE, writeImageSbom, type SbomFiles } from "../sbom/index.js";
 import { writeStage, writeStageIso, type Stage } from "../stage/index.js";
 import { packVmconfig, type PackedVmconfig } from "../vmconfig/index.js";
 import { awsBase, cloudBase, type BaseChoice, type BaseKind } from "./base-choice.js";
@@ -118,6 +119,8 @@ export interface PackerResult {
   accelerator?: string;
   qemu?: { path: string; digest: string; size: number; boot?: OsBoot; podplaneManifest?: string };
   amis?: Record<string, string>;
+  /** The image's SPDX and CycloneDX SBOMs (pipeline/sbom). */
+  sbom?: SbomFiles;
   seconds: number;
 }
 
@@ -132,6 +135,11 @@ function tagsFor(s: BakeSettings, identity: Identity): Record<string, string> {
   };
   for (const dep of s.manifest.dependencies.filter((d) => !d.local)) tags[`podplane:dep:${dep.name}`] = dep.version;
   return tags;
+}
+
+/** What the SBOM of an image is made from, besides the package list (pipeline/sbom). */
+function sbomInputs(s: BakeSettings, identity: Identity) {
+  return { name: identity.name, target: s.target, manifest: s.manifest, vmconfigDigest: identity.vmconfig.digest, base: identity.base, workParent: path.join(s.cacheDir, "tmp"), signal: s.signal };
 }
 
 /** Renders the template and var file, validates, builds; returns what Packer made. */
@@ -192,7 +200,10 @@ export async function runPackerBake(
     await packerBuild(s.target, runOptions);
     const build = await readLastBuild(paths.manifestPath);
     if (s.target === "aws") {
-      return { packerVersion: packer.version, amis: parseAmiArtifactId(build.artifactId), seconds: (Date.now() - started) / 1000 };
+      const amis = parseAmiArtifactId(build.artifactId);
+      // No local disk: the package list is the dpkg status the template downloaded from the build instance.
+      const sbom = await writeImageSbom({ ...sbomInputs(s, identity), dir: s.outDir, dpkgStatusFile: path.join(paths.packerDir, AWS_DPKG_STATUS_FILE), amis });
+      return { packerVersion: packer.version, amis, sbom, seconds: (Date.now() - started) / 1000 };
     }
     const file = build.files.map((f) => f.name).find((f) => f.endsWith(".qcow2"));
     if (!file) throw new WorkError("EPACKERMANIFEST", `${paths.manifestPath}: the qemu build lists no .qcow2 file`, { files: build.files });
@@ -203,8 +214,9 @@ export async function runPackerBake(
     const [digest, info] = await Promise.all([fileSha256(image), stat(image)]);
     // os.boot read from the baked image (direct kernel boot), and the Podplane lock manifest beside it.
     const boot = await readBootRecord(image, { workParent: path.join(s.cacheDir, "tmp"), arch: s.manifest.arch, signal: s.signal });
+    const sbom = await writeImageSbom({ ...sbomInputs(s, identity), dir: paths.imagesDir, qcow2: { path: image, digest } });
     const podplane = await writePodplaneManifest({ qcow2: image, manifest: s.manifest, boot, publishUrl: s.publishUrl });
-    return { packerVersion: packer.version, accelerator, qemu: { path: image, digest, size: info.size, boot, podplaneManifest: podplane.file }, seconds: (Date.now() - started) / 1000 };
+    return { packerVersion: packer.version, accelerator, qemu: { path: image, digest, size: info.size, boot, podplaneManifest: podplane.file }, sbom, seconds: (Date.now() - started) / 1000 };
   } catch (error) {
     if (error instanceof WorkError && !error.logPath) {
       throw new WorkError(error.code, error.message, error.data, { cause: error, logPath: paths.logPath });
@@ -235,6 +247,7 @@ export function imageRecord(s: BakeSettings, identity: Identity, result: PackerR
     // The record carries the image's os.boot and where its Podplane manifest is.
     ...(result.qemu?.boot ? { boot: result.qemu.boot, podplaneManifest: result.qemu.podplaneManifest } : {}),
     ...(result.amis ? { amis: result.amis } : {}),
+    ...(result.sbom ? { sbom: result.sbom } : {}),
     dependencies: m.dependencies.filter((d) => !d.local).map((d) => ({ name: d.name, version: d.version, digest: d.digest })),
     vmconfigDigest: identity.vmconfig.digest,
     baseImage: { source: identity.base.source, digest: identity.base.digest },

@@ -51,6 +51,8 @@ export interface ImageRecord {
   podplaneManifest?: string;
   /** `<name>.release-notes.md`: the diff against the previous image of its kind/os/arch/target (pipeline/diff). */
   releaseNotes?: string;
+  /** The image's SBOMs (absolute paths): SPDX 2.3 JSON and CycloneDX 1.6 JSON, beside the qcow2 (aws: in the --out dir). */
+  sbom?: { spdx: string; cyclonedx: string };
 }
 
 /** The boot test of one image, as images.json keeps it. */

@@ -21,8 +21,9 @@ import {
   type PublishOptions,
 } from "../publish/index.js";
 import { readImagesStrict } from "../publish/read-strict.js";
-import { deleteImageFiles, qemuImageFiles } from "./qemu.js";
+import { deleteImageFiles, existingFiles, qemuImageFiles } from "./qemu.js";
 import { awsImageFiles } from "./aws-files.js";
+import { sbomCandidates } from "./sbom-files.js";
 import { planRetention, type KeepReason, type RetentionPolicy } from "./select.js";
 import { amisOf, pointsAtUntested, readTfvarsAmis } from "../publish/tfvars-refs.js";
 
@@ -148,7 +149,8 @@ async function applyPlan(records: readonly ImageRecord[], options: PruneOptions)
         out.changes.set(key, done.length > 0 ? { ...record, amis: left } : record);
         continue;
       }
-      const files = await awsImageFiles(record, options.dir);
+      // The AMIs are gone: the files written for them (release notes, SBOMs) go too.
+      const files = [...(await awsImageFiles(record, options.dir)), ...(await existingFiles(sbomCandidates(record, options.dir)))];
       if (!options.dryRun) await deleteImageFiles(files);
       out.pruned.push({ ...summary(record), files: files.map((f) => f.path), amis: check.deletions });
       out.changes.set(key, null);

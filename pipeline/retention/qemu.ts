@@ -6,6 +6,7 @@ import path from "node:path";
 import { WorkError } from "../errors/index.js";
 import { safeRemove } from "../fs/safe-remove.js";
 import type { ImageRecord } from "../publish/index.js";
+import { sbomCandidates } from "./sbom-files.js";
 
 export interface ImageFile {
   path: string;
@@ -41,6 +42,12 @@ export async function qemuImageFiles(record: ImageRecord, outDir: string): Promi
   for (const root of roots) {
     candidates.push(path.join(root, "logs", `${record.name}.log`), path.join(root, "logs", `${record.name}.test`), path.join(root, ".work", record.name));
   }
+  candidates.push(...sbomCandidates(record, outDir));
+  return existingFiles(candidates);
+}
+
+/** The files of `candidates` that exist now, each once. */
+export async function existingFiles(candidates: readonly string[]): Promise<ImageFile[]> {
   const found: ImageFile[] = [];
   for (const file of [...new Set(candidates)]) {
     const hit = await existing(file);
