@@ -49,6 +49,15 @@ export interface ImageRecord {
   boot?: NonNullable<LockFile["vmconfig"]["os"]["boot"]>;
   /** qemu: the Podplane lock manifest written beside the qcow2 (its os.image is this qcow2). */
   podplaneManifest?: string;
+  /** The image's provenance statement (a DSSE envelope, `<name>.intoto.jsonl`) and whether it is signed; absent on records from before it was written. */
+  provenance?: ImageProvenance;
+}
+
+/** Where an image's in-toto provenance is, and the key that signed it (sha256 of its SPKI DER). */
+export interface ImageProvenance {
+  path: string;
+  signed: boolean;
+  keyid?: string;
 }
 
 /** The boot test of one image, as images.json keeps it. */

@@ -21,7 +21,7 @@ import {
   type PublishOptions,
 } from "../publish/index.js";
 import { readImagesStrict } from "../publish/read-strict.js";
-import { deleteImageFiles, qemuImageFiles } from "./qemu.js";
+import { deleteImageFiles, provenanceFiles, qemuImageFiles } from "./qemu.js";
 import { planRetention, type KeepReason, type RetentionPolicy } from "./select.js";
 import { amisOf, pointsAtUntested, readTfvarsAmis } from "../publish/tfvars-refs.js";
 
@@ -147,7 +147,18 @@ async function applyPlan(records: readonly ImageRecord[], options: PruneOptions)
         out.changes.set(key, done.length > 0 ? { ...record, amis: left } : record);
         continue;
       }
-      out.pruned.push({ ...summary(record), files: [], amis: check.deletions });
+      // The AMIs are gone: their provenance statement goes with them (the record goes even if it cannot).
+      const files = await provenanceFiles(record, options.dir);
+      if (!options.dryRun) {
+        try {
+          await deleteImageFiles(files);
+        } catch (error) {
+          out.failed.push({ ...summary(record), error: (error as Error).message, deletedRegions: done });
+          out.changes.set(key, null);
+          continue;
+        }
+      }
+      out.pruned.push({ ...summary(record), files: files.map((f) => f.path), amis: check.deletions });
       out.changes.set(key, null);
     } catch (error) {
       out.failed.push({ ...summary(record), error: error instanceof Error ? error.message : String(error), deletedRegions: [] });

@@ -1,6 +1,7 @@
 // The files of one qemu image on disk: the qcow2 a bake renamed into <out>/images/, and what the
 // pipeline writes beside it per image: the Packer log <out>/logs/<name>.log, the boot test's
-// directory <out>/logs/<name>.test/ (serial log, seed) and a leftover <out>/.work/<name>/.
+// directory <out>/logs/<name>.test/ (serial log, seed), a leftover <out>/.work/<name>/ and the
+// provenance statement <name>.intoto.jsonl (beside the qcow2; aws: <out>/images/).
 import { lstat, rm } from "node:fs/promises";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
@@ -21,6 +22,26 @@ async function existing(file: string): Promise<ImageFile | undefined> {
   }
 }
 
+function provenanceName(record: ImageRecord): string {
+  return `${record.name}.intoto.jsonl`;
+}
+
+/** The statement the record names, only under the image's own file name (like the qcow2). */
+function provenanceCandidates(record: ImageRecord): string[] {
+  const file = record.provenance?.path;
+  return file && path.basename(file) === provenanceName(record) ? [path.resolve(file)] : [];
+}
+
+/** The provenance statement of an image (qemu or aws) that exists now. */
+export async function provenanceFiles(record: ImageRecord, outDir: string): Promise<ImageFile[]> {
+  const found: ImageFile[] = [];
+  for (const file of new Set([...provenanceCandidates(record), path.resolve(outDir, "images", provenanceName(record))])) {
+    const hit = await existing(file);
+    if (hit) found.push(hit);
+  }
+  return found;
+}
+
 /**
  * The files of a qemu record that exist now. The qcow2 is only taken when its file name is the
  * image's (`<name>.qcow2`), so a record edited to point elsewhere cannot delete a stranger file.
@@ -34,9 +55,12 @@ export async function qemuImageFiles(record: ImageRecord, outDir: string): Promi
     candidates.push(path.resolve(qcow2));
     // The Podplane lock manifest the bake writes beside the qcow2 points at it: it goes with it.
     candidates.push(path.resolve(path.dirname(qcow2), `${record.name}.manifest`));
+    candidates.push(path.resolve(path.dirname(qcow2), provenanceName(record)));
     if (path.basename(path.dirname(qcow2)) === "images") roots.add(path.resolve(path.dirname(path.dirname(qcow2))));
   }
+  candidates.push(...provenanceCandidates(record));
   for (const root of roots) {
+    candidates.push(path.join(root, "images", provenanceName(record)));
     candidates.push(path.join(root, "logs", `${record.name}.log`), path.join(root, "logs", `${record.name}.test`), path.join(root, ".work", record.name));
   }
   const found: ImageFile[] = [];
