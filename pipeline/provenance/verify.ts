@@ -179,9 +179,10 @@ async function dependenciesCheck(statement: Statement, manifestsDir: string): Pr
     if (!found) mismatches.push({ name: e.name, role: e.role, statement: null, manifests: e.digest });
     else if (!digestEquals(found.digest, e.digest)) mismatches.push({ name: e.name, role: e.role, statement: formatDigest(found.digest), manifests: e.digest });
   }
-  // Something baked in that the manifests no longer pin is a difference too.
+  // Something baked in that the manifests no longer have is a difference too.
+  const known = new Set([...manifest.dependencies.filter((d) => !d.local).map((d) => `artifact\0${d.name}`), ...manifest.images.map((i) => `container-image\0${containerImageName(i)}`)]);
   for (const d of resolved.filter((x) => roleOf(x) === "artifact" || roleOf(x) === "container-image")) {
-    if (!expected.some((e) => e.name === d.name && e.role === roleOf(d))) mismatches.push({ name: d.name ?? "(unnamed)", role: roleOf(d), statement: formatDigest(d.digest), manifests: null });
+    if (!known.has(`${roleOf(d)}\0${d.name ?? ""}`)) mismatches.push({ name: d.name ?? "(unnamed)", role: roleOf(d), statement: formatDigest(d.digest), manifests: null });
   }
   const where = path.relative(process.cwd(), manifest.file) || manifest.file;
   if (mismatches.length > 0) return { name: "dependencies", status: "failed", detail: `${mismatches.length} of the statement's dependencies differ from ${where}`, mismatches };
