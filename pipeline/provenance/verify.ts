@@ -138,7 +138,8 @@ async function subjectCheck(statement: Statement, target: Target): Promise<Verif
   } else {
     actual = { sha256: createHash("sha256").update(amiDocument(target.name, target.record?.amis ?? {})).digest("hex") };
   }
-  const what = qemu ? `the file ${target.qcow2 ?? ""}` : `the AMIs images.json records (${Object.entries(target.record?.amis ?? {}).map(([r, a]) => `${r}:${a}`).join(", ")})`;
+  const amis = Object.entries(target.record?.amis ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const what = qemu ? `the file ${target.qcow2 ?? ""}` : `the AMIs images.json records (${amis.map(([r, a]) => `${r}:${a}`).join(", ")})`;
   const expected = `sha256:${subject.digest.sha256 ?? "(none)"}`;
   const now = `sha256:${actual.sha256 ?? ""}`;
   if (subject.digest.sha256 !== actual.sha256) return { name: "subject", status: "failed", detail: `${expectedName}: the statement has ${expected}, ${what} has ${now}`, expected, actual: now };
@@ -184,7 +185,8 @@ async function dependenciesCheck(statement: Statement, manifestsDir: string): Pr
   for (const d of resolved.filter((x) => roleOf(x) === "artifact" || roleOf(x) === "container-image")) {
     if (!known.has(`${roleOf(d)}\0${d.name ?? ""}`)) mismatches.push({ name: d.name ?? "(unnamed)", role: roleOf(d), statement: formatDigest(d.digest), manifests: null });
   }
-  const where = path.relative(process.cwd(), manifest.file) || manifest.file;
+  const relative = path.relative(process.cwd(), manifest.file);
+  const where = relative.startsWith("..") ? manifest.file : relative;
   if (mismatches.length > 0) return { name: "dependencies", status: "failed", detail: `${mismatches.length} of the statement's dependencies differ from ${where}`, mismatches };
   return { name: "dependencies", status: "ok", detail: `${expected.length} pinned artifacts and images match ${where}` };
 }
