@@ -172,7 +172,7 @@ async function dependenciesCheck(statement: Statement, manifestsDir: string): Pr
   const manifest = (await loadManifests(manifestsDir, { kinds: [p.kind as Manifest["kind"]], arches: [p.arch as Manifest["arch"]], os: [p.os] })).find((m) => m.kind === p.kind && m.arch === p.arch && m.os === p.os);
   if (!manifest) throw new UsageError(`${manifestsDir}: no lock manifest for ${p.kind} ${p.os} ${p.arch} (--manifests names the directory the image was built from)`, "EMANIFEST");
   const resolved: ResourceDescriptor[] = statement.predicate.buildDefinition.resolvedDependencies;
-  const roleOf = (d: ResourceDescriptor) => String(d.annotations?.role ?? "");
+  const roleOf = (d: ResourceDescriptor) => (typeof d.annotations?.role === "string" ? d.annotations.role : "");
   const mismatches: DependencyMismatch[] = [];
   const expected = expectedDependencies(manifest, statement);
   for (const e of expected) {

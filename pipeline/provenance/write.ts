@@ -27,7 +27,10 @@ let toolVersion: Promise<string> | undefined;
 
 /** This tool's version, from its package.json (the same one `--version` is kept in step with). */
 export function podplaneImagesVersion(): Promise<string> {
-  toolVersion ??= readFile(path.join(PROJECT_ROOT, "package.json"), "utf8").then((text) => String((JSON.parse(text) as { version?: unknown }).version ?? "0.0.0"));
+  toolVersion ??= readFile(path.join(PROJECT_ROOT, "package.json"), "utf8").then((text) => {
+    const version = (JSON.parse(text) as { version?: unknown }).version;
+    return typeof version === "string" ? version : "0.0.0";
+  });
   return toolVersion;
 }
 

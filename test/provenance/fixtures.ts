@@ -18,7 +18,7 @@ export interface KeyFiles {
   privatePem: string;
 }
 
-export async function writeKeyPair(dir: string, type: "ed25519" | "ecdsa-p256", tag = type): Promise<KeyFiles> {
+export async function writeKeyPair(dir: string, type: "ed25519" | "ecdsa-p256", tag: string = type): Promise<KeyFiles> {
   const pair = type === "ed25519" ? generateKeyPairSync("ed25519") : generateKeyPairSync("ec", { namedCurve: "P-256" });
   const privatePem = pair.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
   const publicPem = pair.publicKey.export({ type: "spki", format: "pem" }).toString();

@@ -69,9 +69,9 @@ describe("the provenance statement", () => {
   it("the schema catches a misspelt field, a subject without digest and a non-URI buildType", async () => {
     const dir = await tempDir("statement-bad-");
     const { statement } = await publishFixture(dir);
-    const bad = JSON.parse(JSON.stringify(statement)) as Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const bad = JSON.parse(JSON.stringify(statement)) as { subject: Array<Record<string, unknown>>; predicate: { buildDefinition: Record<string, unknown> } };
     bad.predicate.buildDefinition.resolvedDependency = bad.predicate.buildDefinition.resolvedDependencies;
-    bad.subject[0].digest = undefined;
+    delete (bad.subject[0] as Record<string, unknown>).digest;
     bad.predicate.buildDefinition.buildType = "not a uri";
     const errors = statementErrors(bad);
     expect(errors).toContain("/predicate/buildDefinition must NOT have additional properties");
