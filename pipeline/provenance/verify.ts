@@ -169,6 +169,9 @@ function digestEquals(set: DigestSet | undefined, digest: string): boolean {
 
 async function dependenciesCheck(statement: Statement, manifestsDir: string): Promise<VerifyCheck> {
   const p = statement.predicate.buildDefinition.externalParameters;
+  if (typeof p?.kind !== "string" || typeof p.arch !== "string" || typeof p.os !== "string") {
+    return { name: "dependencies", status: "failed", detail: "the statement's externalParameters name no kind, arch and os: no lock manifest to compare with" };
+  }
   const manifest = (await loadManifests(manifestsDir, { kinds: [p.kind as Manifest["kind"]], arches: [p.arch as Manifest["arch"]], os: [p.os] })).find((m) => m.kind === p.kind && m.arch === p.arch && m.os === p.os);
   if (!manifest) throw new UsageError(`${manifestsDir}: no lock manifest for ${p.kind} ${p.os} ${p.arch} (--manifests names the directory the image was built from)`, "EMANIFEST");
   const resolved: ResourceDescriptor[] = statement.predicate.buildDefinition.resolvedDependencies;
