@@ -10,6 +10,7 @@ import type { BaseKind } from "../image/base-choice.js";
 import type { Arch, Kind } from "../manifest/schema.js";
 import type { Target } from "../packer/vars.js";
 import { computePlan } from "../plan/plan.js";
+import { loadSigningKey } from "../provenance/keys.js";
 import { DEFAULT_ARCHES, DEFAULT_TARGETS } from "../plan/selectors.js";
 import { summaryTable } from "../plan/format.js";
 import type { EntryResult, RunDeps, RunSummary } from "../plan/run.js";
@@ -39,6 +40,8 @@ export interface BuildFlags {
   amiGroups?: string[];
   kmsKeyId?: string;
   publishUrl?: string;
+  /** PEM private key file that signs each image's provenance (else $PODPLANE_IMAGES_SIGNING_KEY). */
+  signingKey?: string;
 }
 
 function list(value: string): string[] {
@@ -70,6 +73,8 @@ export function checkBuildFlags(flags: Pick<BuildFlags, "base" | "target" | "ami
  */
 export async function runBuild(flags: BuildFlags, signal: AbortSignal, deps?: Partial<RunDeps>): Promise<RunSummary> {
   const started = Date.now();
+  // A bad key is refused before any work (exit 2), also when nothing is left to bake.
+  const signer = await loadSigningKey(flags.signingKey);
   const plan = await computePlan(
     { kinds: flags.kind, arches: flags.arch, targets: flags.target },
     { manifests: flags.manifests, out: flags.out, cache: flags.cache, base: flags.base, force: flags.force, skipTest: flags.skipTest },
@@ -88,6 +93,7 @@ export async function runBuild(flags: BuildFlags, signal: AbortSignal, deps?: Pa
       json: Boolean(flags.json),
       packerBin: process.env.PODPLANE_PACKER ?? "packer",
       publishUrl: flags.publishUrl,
+      signer,
       aws: { region: flags.region, amiRegions: flags.amiRegions, amiUsers: flags.amiUsers, amiGroups: flags.amiGroups, kmsKeyId: flags.kmsKeyId },
       signal,
     },
@@ -178,6 +184,7 @@ export function register(program: Command): Command {
     .option("--ami-groups <groups>", "aws: groups allowed to launch the AMI (e.g. all), comma-separated", list)
     .option("--kms-key-id <arn>", "aws: KMS key of the encrypted boot volume (required to share the AMI with --ami-users/--ami-groups)")
     .option("--publish-url <url>", "qemu: the base URL the qcow2s will be served under, for os.image.url in the Podplane manifest beside each (default: file:/// paths)", parsePublishUrl)
+    .option("--signing-key <file>", "PEM private key (Ed25519 or ECDSA P-256) that signs each image's provenance statement (env PODPLANE_IMAGES_SIGNING_KEY: a path or the PEM text; default: unsigned)")
     .option("--json", "print one JSON document on stdout")
     .addHelpText(
       "after",
@@ -194,12 +201,15 @@ table (name, target, result, seconds, log); exit 1 if any image failed.
 images.json records per image whether it was boot-tested, when, which checks and the result;
 aws images are not boot-tested here, and images.auto.tfvars.json points only at boot-tested
 images unless --allow-untested.
+Each baked image gets an in-toto provenance statement (SLSA v1) beside it in images/,
+<name>.intoto.jsonl, signed with --signing-key when given; \`verify-image\` checks it.
 
 Environment:
   PODPLANE_IMAGES_CACHE   default for --cache      PODPLANE_IMAGES_MIRROR  default for --mirror
   PODPLANE_ACCEL          kvm|tcg: skip the accelerator probe
   PODPLANE_PACKER         the packer binary (default: packer on PATH)
   PODPLANE_DEBIAN_MIRROR  Debian archive for the debootstrap base
+  PODPLANE_IMAGES_SIGNING_KEY  default for --signing-key: a PEM file path or the PEM text
 ${EXIT_CODES_HELP}`,
     );
   addMirrorOption(command);

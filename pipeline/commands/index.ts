@@ -48,5 +48,10 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: () => import("./diff.js"),
   },
   { name: "inspect", summary: "List what a qcow2 image holds, without booting it", load: () => import("./inspect.js") },
+  {
+    name: "verify-image",
+    summary: "Check an image's signed provenance: the signature, the image's digest, the dependencies against the lock manifests",
+    load: () => import("./verify-image.js"),
+  },
   { name: "test-image", summary: "Boot an image with the slim user-data and check it comes up configured", load: () => import("./test-image.js") },
 ];

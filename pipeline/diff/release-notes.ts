@@ -1,7 +1,7 @@
 // Release notes written by build beside each image it publishes: the diff against the image
 // this one follows (the newest other record of the same kind, os, arch and target in
 // images.json, read before the new record is merged in), as `<name>.release-notes.md` beside
-// the qcow2 (qemu) or in the out dir (aws). The record names the file in `releaseNotes`; prune
+// the qcow2 (qemu) or in <out>/images/ (aws). The record names the file in `releaseNotes`; prune
 // deletes it with the image.
 import path from "node:path";
 import type { Manifest } from "../manifest/load.js";
@@ -14,9 +14,9 @@ import { containerImageRefs, recordSnapshot } from "./snapshot.js";
 
 export const RELEASE_NOTES_SUFFIX = ".release-notes.md";
 
-/** qemu: beside the qcow2; aws: in the out dir. */
+/** qemu: beside the qcow2; aws: in <out>/images/, where its other side files lie. */
 export function releaseNotesPath(outDir: string, record: Pick<ImageRecord, "name" | "qemu">): string {
-  const dir = record.qemu ? path.dirname(record.qemu.path) : outDir;
+  const dir = record.qemu ? path.dirname(record.qemu.path) : path.join(outDir, "images");
   return path.resolve(dir, `${record.name}${RELEASE_NOTES_SUFFIX}`);
 }
 

@@ -202,7 +202,8 @@ export async function runPackerBake(
     if (s.target === "aws") {
       const amis = parseAmiArtifactId(build.artifactId);
       // No local disk: the package list is the dpkg status the template downloaded from the build instance.
-      const sbom = await writeImageSbom({ ...sbomInputs(s, identity), dir: s.outDir, dpkgStatusFile: path.join(paths.packerDir, AWS_DPKG_STATUS_FILE), amis });
+      // An aws image's side files (SBOMs, provenance, release notes) lie in <out>/images/ like a qcow2's.
+      const sbom = await writeImageSbom({ ...sbomInputs(s, identity), dir: paths.imagesDir, dpkgStatusFile: path.join(paths.packerDir, AWS_DPKG_STATUS_FILE), amis });
       return { packerVersion: packer.version, amis, sbom, seconds: (Date.now() - started) / 1000 };
     }
     const file = build.files.map((f) => f.name).find((f) => f.endsWith(".qcow2"));

@@ -18,6 +18,8 @@ import type { Arch } from "../manifest/schema.js";
 import type { AwsSettings } from "../packer/index.js";
 import type { FetchProgressOptions } from "../progress/fetch.js";
 import { taskListOptions, TrackedTasks, usePlainProgress } from "../progress/index.js";
+import type { Signer } from "../provenance/keys.js";
+import { recordProvenance } from "../provenance/write.js";
 import { IMAGES_FILE, publishImage, readImagesFile, type ImageRecord, type ImageTestRecord } from "../publish/index.js";
 import { entryLabel, planEntry, type BuildPlan, type PlanAction, type PlanEntry } from "./plan.js";
 
@@ -61,6 +63,8 @@ export interface RunOptions {
   /** Base URL of the published qcow2s (Podplane manifest's os.image.url); default file:/// paths. */
   publishUrl?: string | undefined;
   aws?: AwsSettings | undefined;
+  /** Signs each image's provenance statement (build --signing-key); unsigned without. */
+  signer?: Signer | undefined;
   signal: AbortSignal;
 }
 
@@ -187,8 +191,10 @@ async function bake(entry: PlanEntry, ctx: EntryContext, clock: StepClock): Prom
     await removeScratch(o.out, identity);
   }
   const seconds = (Date.now() - started) / 1000 + (ctx.shared.base ?? 0) + (ctx.shared.fetch ?? 0);
+  // The provenance statement beside the image; the record says where it is and whether it is signed.
+  const proven = await recordProvenance({ settings: s, identity, result, record: imageRecord(s, identity, result, seconds, test), startedOn: new Date(started), signer: ctx.options.signer, skipTest: o.skipTest });
   // Release notes are written against images.json as it is before this record replaces anything in it.
-  const record = await withReleaseNotes(o.out, imageRecord(s, identity, result, seconds, test), entry.manifest);
+  const record = await withReleaseNotes(o.out, proven, entry.manifest);
   await publishImage(o.out, record, { allowUntested: ctx.options.allowUntested });
   return { result: "built", record, logPath: paths.logPath };
 }

@@ -53,6 +53,15 @@ export interface ImageRecord {
   releaseNotes?: string;
   /** The image's SBOMs (absolute paths): SPDX 2.3 JSON and CycloneDX 1.6 JSON, beside the qcow2 (aws: in the --out dir). */
   sbom?: { spdx: string; cyclonedx: string };
+  /** The image's provenance statement (a DSSE envelope, `<name>.intoto.jsonl`) and whether it is signed; absent on records from before it was written. */
+  provenance?: ImageProvenance;
+}
+
+/** Where an image's in-toto provenance is, and the key that signed it (sha256 of its SPKI DER). */
+export interface ImageProvenance {
+  path: string;
+  signed: boolean;
+  keyid?: string;
 }
 
 /** The boot test of one image, as images.json keeps it. */

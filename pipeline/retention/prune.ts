@@ -21,9 +21,8 @@ import {
   type PublishOptions,
 } from "../publish/index.js";
 import { readImagesStrict } from "../publish/read-strict.js";
-import { deleteImageFiles, existingFiles, qemuImageFiles } from "./qemu.js";
-import { awsImageFiles } from "./aws-files.js";
-import { sbomCandidates } from "./sbom-files.js";
+import { deleteImageFiles, qemuImageFiles } from "./qemu.js";
+import { awsImageFiles } from "./side-files.js";
 import { planRetention, type KeepReason, type RetentionPolicy } from "./select.js";
 import { amisOf, pointsAtUntested, readTfvarsAmis } from "../publish/tfvars-refs.js";
 
@@ -149,9 +148,18 @@ async function applyPlan(records: readonly ImageRecord[], options: PruneOptions)
         out.changes.set(key, done.length > 0 ? { ...record, amis: left } : record);
         continue;
       }
-      // The AMIs are gone: the files written for them (release notes, SBOMs) go too.
-      const files = [...(await awsImageFiles(record, options.dir)), ...(await existingFiles(sbomCandidates(record, options.dir)))];
-      if (!options.dryRun) await deleteImageFiles(files);
+      // The AMIs are gone: the files written for them (release notes, SBOMs, provenance) go too
+      // (the record goes even if they cannot).
+      const files = await awsImageFiles(record, options.dir);
+      if (!options.dryRun) {
+        try {
+          await deleteImageFiles(files);
+        } catch (error) {
+          out.failed.push({ ...summary(record), error: (error as Error).message, deletedRegions: done });
+          out.changes.set(key, null);
+          continue;
+        }
+      }
       out.pruned.push({ ...summary(record), files: files.map((f) => f.path), amis: check.deletions });
       out.changes.set(key, null);
     } catch (error) {

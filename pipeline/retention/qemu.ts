@@ -1,26 +1,15 @@
 // The files of one qemu image on disk: the qcow2 a bake renamed into <out>/images/, and what the
 // pipeline writes beside it per image: the Packer log <out>/logs/<name>.log, the boot test's
-// directory <out>/logs/<name>.test/ (serial log, seed) and a leftover <out>/.work/<name>/.
-import { lstat, rm } from "node:fs/promises";
+// directory <out>/logs/<name>.test/ (serial log, seed), a leftover <out>/.work/<name>/, and the
+// side files every image has (release notes, SBOMs, provenance: side-files.ts).
+import { rm } from "node:fs/promises";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
 import { safeRemove } from "../fs/safe-remove.js";
 import type { ImageRecord } from "../publish/index.js";
-import { sbomCandidates } from "./sbom-files.js";
+import { existingFiles, sideFileCandidates, type ImageFile } from "./side-files.js";
 
-export interface ImageFile {
-  path: string;
-  directory: boolean;
-}
-
-async function existing(file: string): Promise<ImageFile | undefined> {
-  try {
-    const info = await lstat(file);
-    return { path: file, directory: info.isDirectory() };
-  } catch {
-    return undefined;
-  }
-}
+export type { ImageFile } from "./side-files.js";
 
 /**
  * The files of a qemu record that exist now. The qcow2 is only taken when its file name is the
@@ -35,25 +24,14 @@ export async function qemuImageFiles(record: ImageRecord, outDir: string): Promi
     candidates.push(path.resolve(qcow2));
     // The Podplane lock manifest the bake writes beside the qcow2 points at it: it goes with it.
     candidates.push(path.resolve(path.dirname(qcow2), `${record.name}.manifest`));
-    // Its release notes (pipeline/diff/release-notes.ts).
-    candidates.push(path.resolve(path.dirname(qcow2), `${record.name}.release-notes.md`));
     if (path.basename(path.dirname(qcow2)) === "images") roots.add(path.resolve(path.dirname(path.dirname(qcow2))));
   }
   for (const root of roots) {
     candidates.push(path.join(root, "logs", `${record.name}.log`), path.join(root, "logs", `${record.name}.test`), path.join(root, ".work", record.name));
   }
-  candidates.push(...sbomCandidates(record, outDir));
+  // Release notes, SBOMs, provenance (side-files.ts): the same for both targets.
+  candidates.push(...sideFileCandidates(record, outDir));
   return existingFiles(candidates);
-}
-
-/** The files of `candidates` that exist now, each once. */
-export async function existingFiles(candidates: readonly string[]): Promise<ImageFile[]> {
-  const found: ImageFile[] = [];
-  for (const file of [...new Set(candidates)]) {
-    const hit = await existing(file);
-    if (hit) found.push(hit);
-  }
-  return found;
 }
 
 /** Deletes the files; a directory goes through safeRemove (a test dir may hold a mount). */

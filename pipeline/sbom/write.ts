@@ -30,7 +30,7 @@ export interface ImageSbomOptions {
   manifest: Manifest;
   vmconfigDigest: string;
   base: { source: string; digest: string };
-  /** The directory the two files go to (beside the qcow2; the --out dir for aws). */
+  /** The directory the two files go to (beside the qcow2; <out>/images/ for aws too). */
   dir: string;
   /** qemu: the baked qcow2, read offline. */
   qcow2?: { path: string; digest: string };

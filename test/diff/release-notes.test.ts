@@ -14,7 +14,7 @@ import { DEFAULT_MANIFESTS_DIR } from "../../pipeline/cli/options.js";
 import type { ImageRecord, ImagesFile } from "../../pipeline/publish/index.js";
 import { mergeImagesFiles } from "../../pipeline/publish/merge.js";
 import { parseImagesStrict } from "../../pipeline/publish/read-strict.js";
-import { awsImageFiles } from "../../pipeline/retention/aws-files.js";
+import { awsImageFiles } from "../../pipeline/retention/side-files.js";
 import { qemuImageFiles } from "../../pipeline/retention/qemu.js";
 import { generateStandinMirror } from "../fixtures/standins/index.js";
 import { FAKE_PACKER_DIR } from "../packer/fake-packer.js";
@@ -60,7 +60,7 @@ describe("release notes of a published image", () => {
     expect(s).toContain("| registry.k8s.io/pause | 3.10.2 | `sha256:412c4a7219cb` |");
   });
 
-  it("a later image: the diff against the newest earlier one of the same kind/os/arch/target; aws notes in the out dir", async () => {
+  it("a later image: the diff against the newest earlier one of the same kind/os/arch/target; aws notes in <out>/images/", async () => {
     const out = await tempDir("notes-next-");
     const manifest = await loadManifest(path.join(DEFAULT_MANIFESTS_DIR, "knd.debian-13.amd64.json"));
     const older = record({ name: "podplane-knd-old", target: "aws", qemu: undefined, amis: { "eu-west-1": "ami-01" }, createdAt: "2026-11-01T00:00:00.000Z", dependencies: [{ name: "kubelet", version: "1.35.0", digest: digest("0") }] });
@@ -88,7 +88,7 @@ describe("release notes of a published image", () => {
       ],
     });
     const published = await withReleaseNotes(out, next, manifest);
-    expect(published.releaseNotes).toBe(path.join(out, "podplane-knd-next.release-notes.md"));
+    expect(published.releaseNotes).toBe(path.join(out, "images", "podplane-knd-next.release-notes.md"));
     expect(releaseNotesPath(out, next)).toBe(published.releaseNotes);
     const md = await readFile(published.releaseNotes ?? "", "utf8");
     expect(md.split("\n")[2]).toBe("`podplane-knd-prev` → `podplane-knd-next`: 1 of 1 kind × arch changed: 1 version change, 1 digest change with the same version.");
@@ -142,17 +142,18 @@ describe("release notes of a published image", () => {
     ]);
   }, 120_000);
 
-  it("prune deletes the notes with their image (qemu beside the qcow2, aws in the out dir); merge keeps the field", async () => {
+  it("prune deletes the notes with their image (qemu beside the qcow2, aws in <out>/images/); merge keeps the field", async () => {
     const out = await tempDir("notes-prune-");
     const name = "podplane-knd-debian-13-amd64-222222222222";
+    const awsName = "podplane-knd-debian-13-amd64-333333333333";
     const qcow2 = path.join(out, "images", `${name}.qcow2`);
     await mkdir(path.dirname(qcow2), { recursive: true });
     await writeFile(qcow2, "qcow2");
     await writeFile(path.join(out, "images", `${name}.release-notes.md`), "notes");
-    await writeFile(path.join(out, `${name}.release-notes.md`), "aws notes");
+    await writeFile(path.join(out, "images", `${awsName}.release-notes.md`), "aws notes");
     const qemu = record({ name, qemu: { path: qcow2, digest: digest("b") }, releaseNotes: path.join(out, "images", `${name}.release-notes.md`) });
     expect((await qemuImageFiles(qemu, out)).map((f) => f.path)).toEqual([qcow2, path.join(out, "images", `${name}.release-notes.md`)]);
-    expect((await awsImageFiles({ name }, out)).map((f) => f.path)).toEqual([path.join(out, `${name}.release-notes.md`)]);
+    expect((await awsImageFiles({ name: awsName }, out)).map((f) => f.path)).toEqual([path.join(out, "images", `${awsName}.release-notes.md`)]);
     expect(await awsImageFiles({ name: "podplane-other" }, out)).toEqual([]);
 
     // Through prune itself: the older of two qemu images goes with its notes; the newer keeps its own.

@@ -59,8 +59,10 @@ describe("build over a kind matrix (fake packer, target aws)", () => {
     expect(first.stderr).toContain(`${knc?.name ?? ""} (aws): EPACKER: packer exited with 1`);
     expect((await images()).map((i) => i.name)).toEqual([knd?.name]);
     expect(JSON.parse(await readFile(path.join(out, "images.auto.tfvars.json"), "utf8"))).toEqual({ podplane_images: { knd: { amd64: { "eu-west-1": "ami-0aaa" } } } });
-    // An aws image's release notes (pipeline/diff) lie in the out dir.
-    expect((await readdir(out)).sort()).toEqual(["images.auto.tfvars.json", "images.json", "logs", "nstance-images.eu-west-1.json", `${knd?.name ?? ""}.release-notes.md`]);
+    // An aws image's side files (release notes, SBOMs, provenance) lie in <out>/images/.
+    expect((await readdir(out)).sort()).toEqual(["images", "images.auto.tfvars.json", "images.json", "logs", "nstance-images.eu-west-1.json"]);
+    const name = knd?.name ?? "";
+    expect((await readdir(path.join(out, "images"))).sort()).toEqual([`${name}.cdx.json`, `${name}.intoto.jsonl`, `${name}.release-notes.md`, `${name}.spdx.json`]);
 
     // 2. The same failure in text mode: a line per image and the summary table with both.
     const text = await build({ FAKE_PACKER_FAIL_KINDS: "knc" });
