@@ -4,7 +4,8 @@
 // from its images.json record through testImage, provider aws), then `inspect` of each image and
 // a no-op second call. Names the baked images in baked-images.json for the opt-in direct boot of
 // knc (direct-boot.test.ts).
-import { mkdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { generateKeyPairSync } from "node:crypto";
+import { mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,16 +14,21 @@ import { CHECK_NAMES, testImage } from "../../pipeline/boot/index.js";
 import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
 import { safeRemove } from "../../pipeline/fs/safe-remove.js";
 import type { InspectReport } from "../../pipeline/inspect/index.js";
-import { loadManifest } from "../../pipeline/manifest/load.js";
+import { loadManifest, loadManifests } from "../../pipeline/manifest/load.js";
 import type { ImageRecord, ImagesFile } from "../../pipeline/publish/index.js";
 import { podplaneManifestPath } from "../../pipeline/publish/podplane-manifest.js";
 import { generateStandinMirror } from "../fixtures/standins/index.js";
+import { statementErrors } from "../provenance/schema.js";
+import { cycloneDxValidator, spdxValidator } from "../sbom/schemas.js";
 
 const E2E_DIR = path.resolve(process.env.PODPLANE_E2E_DIR ?? path.join(PROJECT_ROOT, ".e2e"));
 const CACHE_DIR = process.env.PODPLANE_IMAGES_CACHE ?? path.join(E2E_DIR, "cache");
 const CLI = path.join(PROJECT_ROOT, "bin", "podplane-images.js");
 const KINDS = ["knd", "knc"] as const;
 const BAKED_IMAGES_FILE = path.join(E2E_DIR, "baked-images.json");
+/** A release key made for this run: build signs each image's provenance with it, verify-image checks it. */
+const SIGNING_KEY = path.join(E2E_DIR, "keys", "release.key");
+const SIGNING_PUB = path.join(E2E_DIR, "keys", "release.pub");
 
 /** Where install.sh puts each artifact (brief: "Runtime paths"); debs are checked through dpkg. */
 const EXPECTED_PATHS: Record<string, string[]> = {
@@ -63,11 +69,11 @@ function cli(args: string[], timeout = 30 * 60_000) {
  * is baked once and booted once, and each boot flow runs once.
  */
 function matrixArgs(): string[] {
-  return ["build", "--kind", KINDS.join(","), "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--skip-test", "--json"];
+  return ["build", "--kind", KINDS.join(","), "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--skip-test", "--signing-key", SIGNING_KEY, "--json"];
 }
 
 function bootTestArgs(kind: string): string[] {
-  return ["build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--json"];
+  return ["build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--signing-key", SIGNING_KEY, "--json"];
 }
 
 /** One entry of build --json. */
@@ -94,6 +100,10 @@ beforeAll(async () => {
   // first build a no-op) go; the cache (artifacts, the debootstrap base) stays.
   for (const output of ["images.json", "images.auto.tfvars.json", "images", "logs", "boot", ".work"]) await safeRemove(path.join(E2E_DIR, output));
   await rm(BAKED_IMAGES_FILE, { force: true });
+  await mkdir(path.dirname(SIGNING_KEY), { recursive: true, mode: 0o700 });
+  const key = generateKeyPairSync("ed25519");
+  await writeFile(SIGNING_KEY, key.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  await writeFile(SIGNING_PUB, key.publicKey.export({ type: "spki", format: "pem" }));
   const fixture = await generateStandinMirror({ dir: path.join(E2E_DIR, "fixture"), kinds: [...KINDS], arches: ["amd64"] });
   manifestsDir = fixture.manifestsDir;
   server = execa("node", [CLI, "mirror", "serve", fixture.mirrorDir, "--port", "0", "--json"], { stdin: "ignore", reject: false, buffer: false });
@@ -224,6 +234,63 @@ describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap
       expect(result.exitCode).toBe(0);
     });
   }
+
+  for (const kind of KINDS) {
+    it(`${kind}: an SPDX and a CycloneDX SBOM that validate and list every pinned artifact and the image's packages`, async () => {
+      const record = built.get(kind)?.record;
+      const sbom = record?.sbom;
+      expect(sbom, `${kind} record names its SBOMs`).toBeDefined();
+      const spdx = JSON.parse(await readFile(sbom?.spdx ?? "", "utf8")) as { packages: Array<{ name: string; versionInfo?: string }> };
+      const cdx = JSON.parse(await readFile(sbom?.cyclonedx ?? "", "utf8")) as { components: Array<{ name: string; version?: string }> };
+      const validateSpdx = spdxValidator();
+      const validateCdx = cycloneDxValidator();
+      expect(validateSpdx(spdx), JSON.stringify(validateSpdx.errors?.slice(0, 3))).toBe(true);
+      expect(validateCdx(cdx), JSON.stringify(validateCdx.errors?.slice(0, 3))).toBe(true);
+      const manifest = (await loadManifests(manifestsDir)).find((m) => m.kind === kind && m.arch === "amd64");
+      for (const dep of manifest?.dependencies.filter((d) => !d.local) ?? []) {
+        expect(spdx.packages.some((p) => p.name === dep.name && p.versionInfo === dep.version), `SPDX lists ${dep.name} ${dep.version}`).toBe(true);
+        expect(cdx.components.some((c) => c.name === dep.name && c.version === dep.version), `CycloneDX lists ${dep.name} ${dep.version}`).toBe(true);
+      }
+      // What the image's dpkg database holds, read offline: the base's packages and the pinned .debs.
+      for (const pkg of ["systemd", "openssh-server", "cloud-init", "libpq5"]) expect(spdx.packages.some((p) => p.name === pkg), `SPDX lists ${pkg}`).toBe(true);
+      expect(spdx.packages.length).toBeGreaterThan(150);
+    });
+  }
+
+  it("each image's provenance is signed and verify-image passes it; a flipped byte in the qcow2 fails it", async () => {
+    for (const kind of KINDS) {
+      const record = built.get(kind)?.record;
+      expect(record?.provenance, `${kind} record names its provenance`).toMatchObject({ signed: true });
+      const envelope = JSON.parse((await readFile(record?.provenance?.path ?? "", "utf8")).trim()) as { payload: string };
+      expect(statementErrors(JSON.parse(Buffer.from(envelope.payload, "base64").toString("utf8")))).toEqual([]);
+      const result = await cli(["verify-image", record?.name ?? "", "--key", SIGNING_PUB, "--out", E2E_DIR, "--manifests", manifestsDir, "--json"]);
+      expect(result.exitCode, String(result.stderr)).toBe(0);
+      const report = JSON.parse(String(result.stdout)) as { ok: boolean; checks: Array<{ name: string; status: string }> };
+      expect(report.ok).toBe(true);
+      expect(Object.fromEntries(report.checks.map((c) => [c.name, c.status]))).toEqual({ statement: "ok", signature: "ok", subject: "ok", dependencies: "ok" });
+    }
+    // One byte of knd's qcow2 flipped (and flipped back after): the subject no longer matches.
+    const knd = built.get("knd")?.record;
+    const flip = async () => {
+      const file = await open(knd?.qemu?.path ?? "", "r+");
+      try {
+        const byte = Buffer.alloc(1);
+        await file.read(byte, 0, 1, 1 << 20);
+        byte[0] = (byte[0] ?? 0) ^ 0xff;
+        await file.write(byte, 0, 1, 1 << 20);
+      } finally {
+        await file.close();
+      }
+    };
+    await flip();
+    try {
+      const result = await cli(["verify-image", knd?.name ?? "", "--key", SIGNING_PUB, "--out", E2E_DIR, "--manifests", manifestsDir]);
+      expect(result.exitCode).toBe(1);
+      expect(String(result.stderr)).toContain(`verify-image: ${knd?.name ?? ""}: subject did not match`);
+    } finally {
+      await flip();
+    }
+  });
 
   it("a second identical build call is a no-op in under 1 s: every image skipped, no fetch, no Packer", async () => {
     const started = performance.now();
