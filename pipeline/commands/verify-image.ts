@@ -41,7 +41,7 @@ for aws: a DSSE envelope holding an in-toto Statement v1 with a SLSA Provenance 
 checks:
   signature     a signature over the DSSE pre-authentication encoding verifies with --key
   subject       qemu: the qcow2 re-hashed equals the statement's sha256; aws: the sha256 of the
-                AMI document of the images.json record (docs/release-engineering-provenance.md)
+                AMI document of the images.json record (docs/release-engineering.md)
   dependencies  every pinned artifact and container image of the lock manifest of the image's
                 kind/os/arch (and the base image of a cloud-based qemu image) is in the
                 statement's resolvedDependencies with an equal digest, and nothing else is

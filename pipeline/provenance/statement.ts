@@ -18,8 +18,8 @@ import type { Manifest } from "../manifest/load.js";
 export const STATEMENT_TYPE = "https://in-toto.io/Statement/v1";
 export const SLSA_PROVENANCE_V1 = "https://slsa.dev/provenance/v1";
 export const TOOL_URI = "https://github.com/podplane/podplane-images";
-/** What buildDefinition means: docs/release-engineering-provenance.md describes its parameters. */
-export const BUILD_TYPE = `${TOOL_URI}/blob/main/docs/release-engineering-provenance.md#build-type-v1`;
+/** What buildDefinition means: docs/release-engineering.md describes its parameters. */
+export const BUILD_TYPE = `${TOOL_URI}/blob/main/docs/release-engineering.md#build-type-v1-the-statement`;
 
 export type DigestSet = Record<string, string>;
 
