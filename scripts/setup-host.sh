@@ -9,6 +9,9 @@ readonly APT_PACKAGES=(
   packer qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64
   mmdebstrap e2fsprogs fdisk dosfstools grub-pc-bin util-linux
   genisoimage socat curl jq openssh-client
+  # pin verifies upstream's PGP signatures with gpgv (a keyring built from trust/), reads
+  # Packages.xz; the tests make signing keys with gpg
+  gpgv gpg gpg-agent xz-utils
   shellcheck shfmt bats
   docker-registry skopeo
   # moto's server (below) runs on the host's python3 with these, all from bookworm
@@ -84,6 +87,9 @@ install_moto() {
 fetch_unstable_debs() {
   log "fetching the fixtures' runtime packages from Debian unstable (apt-get download, not installed)"
   bash test/fixtures/standins/fetch-runtime-debs.sh
+  # Real cosign (the oracle for pin's Sigstore checks) and Debian's SPDX validator, the same way.
+  bash test/trust/sigstore-fetch-cosign.sh
+  bash test/sbom/fetch-spdx-tools.sh
 }
 
 main() {
