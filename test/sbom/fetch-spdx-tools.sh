@@ -8,9 +8,8 @@
 # makes no request.
 set -euo pipefail
 
-readonly SUITE=${PODPLANE_FIXTURE_SUITE:-unstable}
-readonly ARCHIVE=${PODPLANE_FIXTURE_ARCHIVE:-http://deb.debian.org/debian}
-readonly KEYRING=/usr/share/keyrings/debian-archive-keyring.gpg
+# shellcheck source=test/fixtures/private-apt.sh
+source "${BASH_SOURCE[0]%/*}/../fixtures/private-apt.sh"
 # The validator and every pure-Python library of its dependency tree (the host's python3 runs them).
 readonly PACKAGES=(python3-spdx-tools python3-beartype python3-boolean python3-click python3-license-expression
   python3-ply python3-rdflib python3-semantic-version python3-uritools python3-xmltodict python3-yaml python3-pyparsing)
@@ -21,15 +20,6 @@ die() {
   exit 1
 }
 
-APT_DIR=""
-apt_private() {
-  apt-get -q \
-    -o "Dir::Etc::SourceList=$APT_DIR/sources.list" -o Dir::Etc::SourceParts=/dev/null \
-    -o "Dir::State=$APT_DIR/state" -o "Dir::State::Status=$APT_DIR/state/status" \
-    -o "Dir::Cache=$APT_DIR/cache" -o Dir::Etc::Preferences=/dev/null -o Dir::Etc::PreferencesParts=/dev/null \
-    -o APT::Architecture=amd64 -o Debug::NoLocking=1 -o APT::Sandbox::User=root "$@"
-}
-
 main() {
   local cache=${1:-${PODPLANE_FIXTURE_CACHE:-$HOME/.cache/podplane-images-fixtures}}
   local dest="$cache/spdx-tools"
@@ -37,24 +27,17 @@ main() {
     log "already unpacked in $dest"
     return 0
   fi
-  [[ -f "$KEYRING" ]] || die "$KEYRING is missing: install debian-archive-keyring"
-  APT_DIR=$(mktemp -d)
-  trap 'rm -rf "$APT_DIR"' EXIT
-  mkdir -p "$APT_DIR/state/lists/partial" "$APT_DIR/cache/archives/partial" "$APT_DIR/debs"
-  : >"$APT_DIR/state/status"
-  printf 'deb [signed-by=%s] %s %s main\n' "$KEYRING" "$ARCHIVE" "$SUITE" >"$APT_DIR/sources.list"
-  log "apt-get update ($SUITE from $ARCHIVE, private state)"
-  apt_private update >&2 || die "apt-get update of $SUITE failed (is $ARCHIVE reachable?)"
+  private_apt_open "$(dpkg --print-architecture)"
   log "apt-get download ${PACKAGES[*]}"
-  (cd "$APT_DIR/debs" && apt_private download "${PACKAGES[@]}") >&2 || die "apt-get download failed"
+  (cd "$PRIVATE_APT_DIR/debs" && apt_private download "${PACKAGES[@]}") >&2 || die "apt-get download failed"
   rm -rf "$dest.tmp"
   mkdir -p "$dest.tmp"
   local deb
-  for deb in "$APT_DIR"/debs/*.deb; do dpkg-deb -x "$deb" "$dest.tmp"; done
+  for deb in "$PRIVATE_APT_DIR"/debs/*.deb; do dpkg-deb -x "$deb" "$dest.tmp"; done
   [[ -f "$dest.tmp/usr/bin/pyspdxtools" ]] || die "python3-spdx-tools holds no /usr/bin/pyspdxtools"
   # Byte-compiled once here, so each run of the validator does not compile rdflib and the rest again.
   python3 -m compileall -q "$dest.tmp/usr/lib/python3/dist-packages" >/dev/null || log "compileall reported errors (modules for a newer Python); they compile at run time"
-  (cd "$APT_DIR/debs" && ls -1 ./*.deb) >"$dest.tmp/debs.txt"
+  (cd "$PRIVATE_APT_DIR/debs" && ls -1 ./*.deb) >"$dest.tmp/debs.txt"
   : >"$dest.tmp/ok"
   rm -rf "$dest"
   mv "$dest.tmp" "$dest"
