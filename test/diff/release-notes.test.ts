@@ -8,7 +8,6 @@ import { describe, expect, it, vi } from "vitest";
 import type { ImageTestReport, TestImageOptions } from "../../pipeline/boot/index.js";
 import { runBuild, type BuildFlags } from "../../pipeline/commands/build.js";
 import { previousImage, releaseNotesPath, withReleaseNotes } from "../../pipeline/diff/release-notes.js";
-import { cachedDebootstrapBase } from "../../pipeline/image/base-choice.js";
 import { loadManifest } from "../../pipeline/manifest/load.js";
 import { DEFAULT_MANIFESTS_DIR } from "../../pipeline/cli/options.js";
 import type { ImageRecord, ImagesFile } from "../../pipeline/publish/index.js";
@@ -16,12 +15,12 @@ import { mergeImagesFiles } from "../../pipeline/publish/merge.js";
 import { parseImagesStrict } from "../../pipeline/publish/read-strict.js";
 import { awsImageFiles } from "../../pipeline/retention/side-files.js";
 import { qemuImageFiles } from "../../pipeline/retention/qemu.js";
-import { generateStandinMirror } from "../fixtures/standins/index.js";
 import { FAKE_PACKER_DIR } from "../packer/fake-packer.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import { record } from "../publish/records.js";
 import { resetCliStateAfterEach } from "../helpers/cli.js";
 import { runCli, section } from "./fixtures.js";
+import { fakeBuildDirs } from "../helpers/fake-build.js";
 
 resetCliStateAfterEach();
 
@@ -99,15 +98,8 @@ describe("release notes of a published image", () => {
   });
 
   it("build writes them through the plan runner's publish path (fake packer): the diff against the earlier knd image", async () => {
-    const dir = await tempDir("notes-build-");
-    const fixture = await generateStandinMirror({ dir: path.join(dir, "fixture"), kinds: ["knd"], arches: ["amd64"] });
-    const cache = path.join(dir, "cache");
-    const out = path.join(dir, "out");
-    const { source } = await cachedDebootstrapBase(cache, "amd64");
-    const base = path.join(cache, "base", source.replace(/^debootstrap:/, ""));
-    await mkdir(path.dirname(base), { recursive: true });
-    await writeFile(base, "base");
-    await writeFile(`${base}.json`, JSON.stringify({ digest: `sha256:${"c".repeat(64)}`, size: 4 }));
+    // The fixture mirror, and a debootstrap base already in the cache as buildDebootstrapBase leaves it.
+    const { fixture, cache, out } = await fakeBuildDirs("notes-build-", ["knd"]);
     // An earlier knd image, baked from older pins.
     const knd = await loadManifest(path.join(fixture.manifestsDir, "knd.debian-13.amd64.json"));
     const earlierDeps = knd.dependencies.filter((d) => !d.local && d.name !== "zot").map((d) => ({ name: d.name, version: d.name === "kubelet" ? "1.35.9" : d.version, digest: d.name === "runc" ? digest("8") : d.digest }));

@@ -1,30 +1,20 @@
 // A qemu matrix in-process with the fake packer and a stand-in boot test: two bakes at once
 // (--jobs 2) from a cached debootstrap base; knc fails its boot test (kept, not published),
 // knd is published boot-tested; no work directory survives.
-import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { readFile, readdir, stat } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import type { ImageTestReport, TestImageOptions } from "../../pipeline/boot/index.js";
 import { runBuild, type BuildFlags } from "../../pipeline/commands/build.js";
 import { WorkError } from "../../pipeline/errors/index.js";
-import { cachedDebootstrapBase } from "../../pipeline/image/base-choice.js";
 import type { ImagesFile } from "../../pipeline/publish/index.js";
-import { generateStandinMirror } from "../fixtures/standins/index.js";
 import { FAKE_PACKER_DIR } from "../packer/fake-packer.js";
-import { tempDir } from "../helpers/temp-dir.js";
+import { fakeBuildDirs } from "../helpers/fake-build.js";
 
 describe("build over a qemu matrix (in-process, fake packer, stand-in boot test)", () => {
   it("one kind failing its boot test does not stop the other; the summary has both", async () => {
-    const dir = await tempDir("matrix-qemu-");
-    const fixture = await generateStandinMirror({ dir: path.join(dir, "fixture"), kinds: ["knd", "knc"], arches: ["amd64"] });
-    const cache = path.join(dir, "cache");
-    const out = path.join(dir, "out");
-    // A debootstrap base already in the cache, as buildDebootstrapBase leaves it.
-    const { source } = await cachedDebootstrapBase(cache, "amd64");
-    const base = path.join(cache, "base", source.replace(/^debootstrap:/, ""));
-    await mkdir(path.dirname(base), { recursive: true });
-    await writeFile(base, "base");
-    await writeFile(`${base}.json`, JSON.stringify({ digest: `sha256:${"c".repeat(64)}`, size: 4 }));
+    // The fixture mirror, and a debootstrap base already in the cache as buildDebootstrapBase leaves it.
+    const { fixture, cache, out } = await fakeBuildDirs("matrix-qemu-", ["knd", "knc"]);
     vi.stubEnv("CI", "1");
     vi.stubEnv("PODPLANE_ACCEL", "tcg");
     vi.stubEnv("PODPLANE_PACKER", path.join(FAKE_PACKER_DIR, "packer"));

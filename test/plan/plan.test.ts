@@ -5,13 +5,13 @@ import { copyFile, mkdir, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
-import { cachedDebootstrapBase } from "../../pipeline/image/base-choice.js";
 import { imageRecord, resolveBase, resolveIdentity, untested, type BakeSettings } from "../../pipeline/image/bake.js";
 import { loadManifests } from "../../pipeline/manifest/index.js";
 import { githubMatrix, planJson, planTable } from "../../pipeline/plan/format.js";
 import { computePlan, type PlanOptions } from "../../pipeline/plan/plan.js";
 import { publishImage, type ImageTestRecord } from "../../pipeline/publish/index.js";
 import { tempDir } from "../helpers/temp-dir.js";
+import { writeCachedBase } from "../helpers/fake-build.js";
 
 const MANIFESTS = path.join(PROJECT_ROOT, "manifests");
 const PASSED: ImageTestRecord = { tested: true, ok: true, at: "2026-01-01T00:00:00.000Z", checks: [{ name: "cloud-init", ok: true }], seconds: 1 };
@@ -98,12 +98,8 @@ describe("computePlan", () => {
     expect(planTable(pending)[1]).toContain("(after its base is built)");
 
     // A base in the cache as buildDebootstrapBase leaves it: the qcow2 and its record beside it.
-    const { source } = await cachedDebootstrapBase(o.cache, "amd64");
-    const image = path.join(o.cache, "base", source.replace(/^debootstrap:/, ""));
-    await mkdir(path.dirname(image), { recursive: true });
-    await writeFile(image, "qcow2");
     const digest = `sha256:${"b".repeat(64)}`;
-    await writeFile(`${image}.json`, JSON.stringify({ digest, size: 5 }));
+    const image = await writeCachedBase(o.cache, "qcow2", digest);
     const ready = await computePlan({ kinds: ["knd"], arches: ["amd64"], targets: ["qemu"] }, o);
     expect(ready.entries[0]).toMatchObject({ action: "bake", base: { digest, path: image } });
     expect(ready.entries[0]?.name).toMatch(/^podplane-knd-debian-13-amd64-[0-9a-f]{12}$/);

@@ -2,7 +2,7 @@
 // aws image of knd baked with --signing-key each get a signed statement that names them, their
 // records say so, and verify-image passes on both against the manifests they were built from,
 // then fails on a flipped byte of the qcow2. Without a key the statement is written unsigned.
-import { mkdir, open, readFile, readdir, writeFile } from "node:fs/promises";
+import { open, readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import type { ImageTestReport, TestImageOptions } from "../../pipeline/boot/index.js";
@@ -12,26 +12,20 @@ import { PACKER_DIR } from "../../pipeline/packer/template-digest.js";
 import { parseEnvelope } from "../../pipeline/provenance/dsse.js";
 import type { Statement } from "../../pipeline/provenance/statement.js";
 import type { ImagesFile } from "../../pipeline/publish/index.js";
-import { generateStandinMirror } from "../fixtures/standins/index.js";
 import { resetCliStateAfterEach, runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/temp-dir.js";
 import { FAKE_PACKER_DIR } from "../packer/fake-packer.js";
 import { writeKeyPair } from "./fixtures.js";
 import { statementErrors } from "./schema.js";
+import { fakeBuildDirs } from "../helpers/fake-build.js";
 
 resetCliStateAfterEach();
 
 describe("build writes each image's provenance (fake packer)", () => {
   it("signed statements for a qemu and an aws image; verify-image passes on both and fails on a flipped byte", async () => {
-    const dir = await tempDir("provenance-build-");
-    const fixture = await generateStandinMirror({ dir: path.join(dir, "fixture"), kinds: ["knd"], arches: ["amd64"] });
-    const cache = path.join(dir, "cache");
-    const out = path.join(dir, "out");
+    // The fixture mirror, and a debootstrap base already in the cache as buildDebootstrapBase leaves it.
+    const { dir, fixture, cache, out } = await fakeBuildDirs("provenance-build-", ["knd"]);
     const { source } = await cachedDebootstrapBase(cache, "amd64");
-    const base = path.join(cache, "base", source.replace(/^debootstrap:/, ""));
-    await mkdir(path.dirname(base), { recursive: true });
-    await writeFile(base, "base");
-    await writeFile(`${base}.json`, JSON.stringify({ digest: `sha256:${"c".repeat(64)}`, size: 4 }));
     vi.stubEnv("CI", "1");
     vi.stubEnv("PODPLANE_ACCEL", "tcg");
     vi.stubEnv("PODPLANE_PACKER", path.join(FAKE_PACKER_DIR, "packer"));
