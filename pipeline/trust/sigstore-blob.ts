@@ -14,7 +14,7 @@
 // test pins this difference down).
 import { X509Certificate } from "node:crypto";
 import type { SigstoreTrust } from "./sigstore-trust.js";
-import { sigstoreError, verifySignedBlob, type SignedBlob, type SigstoreCheck } from "./sigstore-verify.js";
+import { expectedIdentity, sigstoreError, verifySignedBlob, type SignedBlob, type SigstoreCheck } from "./sigstore-verify.js";
 import { validAt } from "./x509-chain.js";
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -55,8 +55,7 @@ export interface DetachedSignature {
 
 export async function verifyDetachedSignature(input: DetachedSignature, trust: SigstoreTrust): Promise<SigstoreCheck[]> {
   const { label } = input;
-  const identity = trust.identities.get(input.identity);
-  if (!identity) throw sigstoreError(label, "identity", `no expected identity ${JSON.stringify(input.identity)} in ${trust.dir}/identities.json`);
+  const identity = expectedIdentity(trust, input.identity, label);
   const certificate = parseCosignCertificate(input.certificate.text, label, input.certificate.from);
   const signature = parseCosignSignature(input.signature.text, label, input.signature.from);
   const now = input.now ?? new Date();

@@ -11,7 +11,7 @@
 // the check's detail says so.
 import { createHash, verify as verifySignature, X509Certificate } from "node:crypto";
 import type { SigstoreTrust } from "./sigstore-trust.js";
-import { sigstoreError, verifySignedBlob, type SigningTime, type SigstoreCheck } from "./sigstore-verify.js";
+import { expectedIdentity, sigstoreError, verifySignedBlob, type SigningTime, type SigstoreCheck } from "./sigstore-verify.js";
 import { validAt } from "./x509-chain.js";
 
 interface TlogEntry {
@@ -119,8 +119,7 @@ export interface BundleInput {
 
 export async function verifyBundle(input: BundleInput, trust: SigstoreTrust): Promise<SigstoreCheck[]> {
   const { label } = input;
-  const identity = trust.identities.get(input.identity);
-  if (!identity) throw sigstoreError(label, "identity", `no expected identity ${JSON.stringify(input.identity)} in ${trust.dir}/identities.json`);
+  const identity = expectedIdentity(trust, input.identity, label);
   const bundle = parseBundle(input.bundle.text, label, input.bundle.from);
   if (!bundle.messageSignature) throw sigstoreError(label, "signature", `${input.bundle.from} holds no messageSignature${bundle.dsseEnvelope ? " (a DSSE attestation, not a blob signature)" : ""}`);
   const { leaf, chain } = certificatesOf(bundle, label);

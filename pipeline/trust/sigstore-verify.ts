@@ -22,6 +22,13 @@ export function sigstoreError(label: string, check: SigstoreCheckName, message: 
   return new WorkError("ESIGSTORE", `${label}: Sigstore ${check} check failed: ${message}`, { label, check }, cause === undefined ? undefined : { cause });
 }
 
+/** The signer `name` expects (trust/sigstore/identities.json), or ESIGSTORE naming the missing entry. */
+export function expectedIdentity(trust: SigstoreTrust, name: string, label: string): ExpectedIdentity {
+  const identity = trust.identities.get(name);
+  if (!identity) throw sigstoreError(label, "identity", `no expected identity ${JSON.stringify(name)} in ${trust.dir}/identities.json`);
+  return identity;
+}
+
 export interface SigningTime {
   at: Date;
   /** How the time was established, for the check's detail. */
