@@ -2,14 +2,14 @@
 // prereleases and drafts skipped, dpkg ordering per arch, a failing source reported per row,
 // exit codes (unknown names 2, --check 1, every source failed 1), a directory mirror, and a
 // registry that wants an anonymous bearer token.
-import { cp, readFile, readdir, writeFile } from "node:fs/promises";
+import { readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import type { BumpRow } from "../../pipeline/bump/index.js";
 import { githubSourceOf } from "../../pipeline/bump/index.js";
 import { CATALOG } from "../../pipeline/catalog/index.js";
 import { resetCliStateAfterEach, runCli } from "../helpers/cli.js";
-import { REPO, tempDir } from "../fetch/helpers.js";
+import { copiedManifests } from "../fetch/helpers.js";
 import { startFixtureServer } from "../fixtures/http-server.js";
 import { buildFixtureImage } from "../oci/image-fixture.js";
 import { startFakeRegistry } from "../oci/fake-registry.js";
@@ -24,9 +24,7 @@ function cli(...args: string[]) {
 }
 
 async function setup(skip: readonly string[] = []) {
-  const dir = await tempDir("pp-bump-");
-  const manifests = path.join(dir, "manifests");
-  await cp(path.join(REPO, "manifests"), manifests, { recursive: true });
+  const { dir, manifestsDir: manifests } = await copiedManifests("pp-bump-");
   const mirror = await startFixtureServer();
   onTestFinished(() => mirror.close());
   serveListings(mirror, skip);

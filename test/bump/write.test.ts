@@ -8,8 +8,8 @@ import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { loadManifests } from "../../pipeline/manifest/index.js";
 import { resetCliStateAfterEach, runCli } from "../helpers/cli.js";
-import { digestOf, mirrorPath, REPO, tempDir } from "../fetch/helpers.js";
-import { startFixtureServer, type FixtureServer } from "../fixtures/http-server.js";
+import { digestOf, mirrorPath, pinWorkspace, REPO, tempDir } from "../fetch/helpers.js";
+import type { FixtureServer } from "../fixtures/http-server.js";
 import { buildFixtureImage } from "../oci/image-fixture.js";
 import { startFakeRegistry } from "../oci/fake-registry.js";
 import { serveListings } from "./upstream-fixture.js";
@@ -24,14 +24,7 @@ function cli(...args: string[]) {
 }
 
 async function setup() {
-  const dir = await tempDir("pp-bump-write-");
-  const manifests = path.join(dir, "manifests");
-  await cp(path.join(REPO, "manifests"), manifests, { recursive: true });
-  const mirror = await startFixtureServer();
-  const sums = await startFixtureServer();
-  onTestFinished(async () => {
-    await Promise.all([mirror.close(), sums.close()]);
-  });
+  const { dir, manifestsDir: manifests, mirror, upstream: sums } = await pinWorkspace("pp-bump-write-");
   serveListings(mirror);
   const bump = (...args: string[]) =>
     cli("bump", "--manifests", manifests, "--mirror", mirror.url, "--checksums-from", sums.url, "--cache", path.join(dir, "cache"), "--write", ...args);

@@ -1,16 +1,40 @@
 // Shared helpers of the fetch/cache/pin/mirror suites: temp dirs, fixture bytes and lock
 // manifests built from the seeded ones with fixture dependencies in place of the real ones.
 import { createHash, randomBytes } from "node:crypto";
-import { mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { cp, mkdir, readFile, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { onTestFinished } from "vitest";
 import { mirrorRelativePath } from "../../pipeline/fetch/index.js";
 import type { Arch, Kind } from "../../pipeline/manifest/index.js";
-import type { FixtureServer } from "../fixtures/http-server.js";
+import { startFixtureServer, type FixtureServer } from "../fixtures/http-server.js";
+import { tempDir } from "../helpers/temp-dir.js";
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
 export const CLI = path.join(REPO, "bin/podplane-images.js");
 
 export { tempDir } from "../helpers/temp-dir.js";
+
+/** A temp dir holding a copy of the repo's lock manifests (pin and bump edit the copy). */
+export async function copiedManifests(prefix: string): Promise<{ dir: string; manifestsDir: string }> {
+  const dir = await tempDir(prefix);
+  const manifestsDir = path.join(dir, "manifests");
+  await cp(path.join(REPO, "manifests"), manifestsDir, { recursive: true });
+  return { dir, manifestsDir };
+}
+
+/**
+ * copiedManifests plus two servers, closed when the test ends: the mirror that serves the bytes,
+ * and upstream's checksum files and signatures reached another way (--checksums-from).
+ */
+export async function pinWorkspace(prefix: string): Promise<{ dir: string; manifestsDir: string; mirror: FixtureServer; upstream: FixtureServer }> {
+  const { dir, manifestsDir } = await copiedManifests(prefix);
+  const mirror = await startFixtureServer();
+  const upstream = await startFixtureServer();
+  onTestFinished(async () => {
+    await Promise.all([mirror.close(), upstream.close()]);
+  });
+  return { dir, manifestsDir, mirror, upstream };
+}
 
 export interface FixtureArtifact {
   name: string;

@@ -3,7 +3,7 @@
 // runc.sha256sum, all served by a mirror on 127.0.0.1 with no --checksums-from: the signature
 // is what vouches for them. Every refusal leaves the manifests as they were.
 import { randomBytes } from "node:crypto";
-import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
@@ -12,7 +12,7 @@ import { WorkError } from "../../pipeline/errors/index.js";
 import { loadManifests } from "../../pipeline/manifest/index.js";
 import { pinDependency, type PinOptions } from "../../pipeline/pin/index.js";
 import { startFixtureServer, type FixtureServer } from "../fixtures/http-server.js";
-import { digestOf, listFiles, mirrorPath, REPO, tempDir } from "../fetch/helpers.js";
+import { copiedManifests, digestOf, listFiles, mirrorPath } from "../fetch/helpers.js";
 import { resetCliStateAfterEach, runCli } from "../helpers/cli.js";
 import { buildAptRepo, buildDeb, sha256, type AptRepoOptions, type DebSpec } from "../trust/apt-fixtures.js";
 import { createSigner, type TestKey, type TestSigner } from "../trust/pgp-fixtures.js";
@@ -47,9 +47,7 @@ afterAll(async () => {
 resetCliStateAfterEach();
 
 async function setup() {
-  const dir = await tempDir("pp-pin-signed-");
-  const manifestsDir = path.join(dir, "manifests");
-  await cp(path.join(REPO, "manifests"), manifestsDir, { recursive: true });
+  const { dir, manifestsDir } = await copiedManifests("pp-pin-signed-");
   // every trust root holds the test archive key: the tests point pin at it instead of trust/
   const trustDir = path.join(dir, "trust");
   for (const name of ["debian", "fluent-bit", "runc"]) await signer.trustRoot(trustDir, name, [archive]);

@@ -1,30 +1,24 @@
 import { randomBytes } from "node:crypto";
-import { cp, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeTestSigstore, serveKube2iamBundle, serveKubernetesSignature, type TestSigstore } from "../trust/sigstore-fixtures.js";
+import { UsageError, WorkError } from "../../pipeline/errors/index.js";
+import { loadManifests } from "../../pipeline/manifest/index.js";
+import { pinDependency, pinInManifestText, type PinOptions } from "../../pipeline/pin/index.js";
+import type { FixtureServer } from "../fixtures/http-server.js";
+import { digestOf, listFiles, mirrorPath, pinWorkspace } from "../fetch/helpers.js";
 
+// Kubernetes binaries and kube2iam are served with signatures from a test Sigstore CA (pin requires them).
 let sigstore: TestSigstore;
 beforeAll(async () => {
   sigstore = await makeTestSigstore();
 });
 afterAll(() => sigstore.cleanup());
-import { UsageError, WorkError } from "../../pipeline/errors/index.js";
-import { loadManifests } from "../../pipeline/manifest/index.js";
-import { pinDependency, pinInManifestText, type PinOptions } from "../../pipeline/pin/index.js";
-import { startFixtureServer, type FixtureServer } from "../fixtures/http-server.js";
-import { digestOf, listFiles, mirrorPath, REPO, tempDir } from "../fetch/helpers.js";
 
 async function setup() {
-  const dir = await tempDir("pp-pin-");
-  const manifestsDir = path.join(dir, "manifests");
-  await cp(path.join(REPO, "manifests"), manifestsDir, { recursive: true });
-  const mirror = await startFixtureServer();
-  // Upstream's checksum files, reached by another way than the mirror (--checksums-from).
-  const sums = await startFixtureServer();
-  onTestFinished(async () => {
-    await Promise.all([mirror.close(), sums.close()]);
-  });
+  // sums: upstream's checksum files, reached by another way than the mirror (--checksums-from).
+  const { dir, manifestsDir, mirror, upstream: sums } = await pinWorkspace("pp-pin-");
   const pin = (spec: string, extra: Partial<PinOptions> = {}) =>
     pinDependency({ spec, manifestsDir, cacheDir: path.join(dir, "cache"), mirror: mirror.url, checksumsFrom: sums.url, sigstoreTrustDir: sigstore.trustDir, retry: { retries: 0, baseDelayMs: 1 }, ...extra });
   return { dir, manifestsDir, mirror, sums, pin };

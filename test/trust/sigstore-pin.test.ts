@@ -2,13 +2,12 @@
 // (a bundle), against a test CA served on 127.0.0.1. Every bad signature refuses the pin with an
 // error naming the artifact and the check, and leaves the manifests as they were.
 import { randomBytes } from "node:crypto";
-import { cp, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { WorkError } from "../../pipeline/errors/index.js";
 import { pinDependency, type PinOptions } from "../../pipeline/pin/index.js";
-import { startFixtureServer } from "../fixtures/http-server.js";
-import { digestOf, mirrorPath, REPO, tempDir } from "../fetch/helpers.js";
+import { digestOf, mirrorPath, pinWorkspace } from "../fetch/helpers.js";
 import { cosignFiles, GITHUB_ACTIONS, GOOGLE, K8S_SIGNER, KUBE2IAM_SIGNER, makeBundle, makeLeaf, makeTestSigstore, signBytes, type BundleOptions, type Leaf, type LeafOptions, type TestSigstore } from "./sigstore-fixtures.js";
 
 const MINUTE = 60_000;
@@ -28,14 +27,7 @@ afterAll(async () => {
 });
 
 async function setup() {
-  const dir = await tempDir("pp-pin-sigstore-");
-  const manifestsDir = path.join(dir, "manifests");
-  await cp(path.join(REPO, "manifests"), manifestsDir, { recursive: true });
-  const mirror = await startFixtureServer();
-  const upstream = await startFixtureServer();
-  onTestFinished(async () => {
-    await Promise.all([mirror.close(), upstream.close()]);
-  });
+  const { dir, manifestsDir, mirror, upstream } = await pinWorkspace("pp-pin-sigstore-");
   const pin = (spec: string, extra: Partial<PinOptions> = {}) =>
     pinDependency({ spec, manifestsDir, cacheDir: path.join(dir, "cache"), mirror: mirror.url, checksumsFrom: upstream.url, sigstoreTrustDir: sigstore.trustDir, retry: { retries: 0, baseDelayMs: 1 }, ...extra });
   const manifest = (name: string) => readFile(path.join(manifestsDir, name), "utf8");
