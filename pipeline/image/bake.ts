@@ -26,9 +26,9 @@ import {
   type Target,
 } from "../packer/index.js";
 import type { ImageRecord, ImageTestRecord } from "../publish/index.js";
-import { readBootRecord } from "../inspect/index.js";
+import { bootRecordOf, withMounted } from "../inspect/index.js";
 import { writePodplaneManifest, type OsBoot } from "../publish/podplane-manifest.js";
-import { AWS_DPKG_STATUS_FILE, writeImageSbom, type SbomFiles } from "../sbom/index.js";
+import { AWS_DPKG_STATUS_FILE, imagePackagesOf, writeImageSbom, type SbomFiles } from "../sbom/index.js";
 import { writeStage, writeStageIso, type Stage } from "../stage/index.js";
 import { packVmconfig, type PackedVmconfig } from "../vmconfig/index.js";
 import { awsBase, cloudBase, type BaseChoice, type BaseKind } from "./base-choice.js";
@@ -213,9 +213,14 @@ export async function runPackerBake(
     const image = path.join(paths.imagesDir, `${identity.name}.qcow2`);
     await rename(produced, image);
     const [digest, info] = await Promise.all([fileSha256(image), stat(image)]);
-    // os.boot read from the baked image (direct kernel boot), and the Podplane lock manifest beside it.
-    const boot = await readBootRecord(image, { workParent: path.join(s.cacheDir, "tmp"), arch: s.manifest.arch, signal: s.signal });
-    const sbom = await writeImageSbom({ ...sbomInputs(s, identity), dir: paths.imagesDir, qcow2: { path: image, digest } });
+    // One read-only mount of the baked image for its os.boot (direct kernel boot) and its dpkg
+    // database (the SBOM); then the SBOMs and the Podplane lock manifest beside it.
+    const mountOptions = { workParent: path.join(s.cacheDir, "tmp"), signal: s.signal };
+    const { boot, packages } = await withMounted(image, mountOptions, async (mounted) => ({
+      boot: await bootRecordOf(mounted, image, s.manifest.arch),
+      packages: await imagePackagesOf(mounted, image),
+    }));
+    const sbom = await writeImageSbom({ ...sbomInputs(s, identity), dir: paths.imagesDir, qcow2: { path: image, digest, packages } });
     const podplane = await writePodplaneManifest({ qcow2: image, manifest: s.manifest, boot, publishUrl: s.publishUrl });
     return { packerVersion: packer.version, accelerator, qemu: { path: image, digest, size: info.size, boot, podplaneManifest: podplane.file }, sbom, seconds: (Date.now() - started) / 1000 };
   } catch (error) {

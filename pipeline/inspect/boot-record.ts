@@ -8,10 +8,10 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { execa } from "execa";
-import { AggregateWorkError, WorkError } from "../errors/index.js";
+import { WorkError } from "../errors/index.js";
 import { parseDigest, type DigestAlgorithm } from "../manifest/digest.js";
 import type { Arch, LockFile } from "../manifest/schema.js";
-import { mountImage, type MountOptions, type MountedImage } from "./mount.js";
+import { withMounted, type MountOptions, type MountedImage } from "./mount.js";
 
 /** `vmconfig.os.boot` of a lock manifest. */
 export type BootRecord = NonNullable<LockFile["vmconfig"]["os"]["boot"]>;
@@ -153,24 +153,6 @@ async function probePartition(device: string): Promise<{ number: number; partUui
   return { number: Number(values.get("PART_ENTRY_NUMBER") ?? 0), partUuid: values.get("PART_ENTRY_UUID") ?? "", fsUuid: values.get("UUID") ?? "" };
 }
 
-/** Releases a mount; a release that fails after another failure is reported with it, never lost. */
-async function withMounted<T>(image: string, options: MountOptions, work: (mounted: MountedImage) => Promise<T>): Promise<T> {
-  const mounted = await mountImage(image, options);
-  let result: T;
-  try {
-    result = await work(mounted);
-  } catch (error) {
-    const released = await mounted.close().then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    if (released instanceof Error && error instanceof Error) throw new AggregateWorkError(`${error.message}; and releasing the image failed`, [error, released]);
-    throw error;
-  }
-  await mounted.close();
-  return result;
-}
-
 export interface ReadBootOptions extends Omit<MountOptions, "partition"> {
   /** Picks the serial console device of the command line (default amd64). */
   arch?: Arch;
@@ -182,27 +164,30 @@ export interface ReadBootOptions extends Omit<MountOptions, "partition"> {
  * root=PARTUUID=. Needs root (the image is opened as `inspect` does: a raw copy on a read-only loop).
  */
 export async function readBootRecord(qcow2Path: string, options: ReadBootOptions): Promise<BootRecord> {
-  return withMounted(qcow2Path, options, async (mounted) => {
-    const where = `${qcow2Path} (partition ${mounted.partitionNumber})`;
-    if (mounted.partitionNumber === 0) throw new WorkError("EBOOTRECORD", `${qcow2Path}: the disk has no partition table; os.boot names a partition`, { image: qcow2Path });
-    const cfgPath = await resolveInRoot(mounted.root, GRUB_CFG);
-    const cfg = cfgPath ? await readFile(path.join(mounted.root, cfgPath), "utf8").catch(() => undefined) : undefined;
-    if (cfg === undefined) throw new WorkError("EBOOTRECORD", `${where}: no /${GRUB_CFG}; cannot tell which kernel the image boots`, { image: qcow2Path });
-    const entry = defaultGrubEntry(cfg);
-    if (!entry) throw new WorkError("EBOOTRECORD", `${where}: /${GRUB_CFG} has no menuentry with a linux and an initrd line`, { image: qcow2Path });
-    const probed = await probePartition(mounted.partition);
-    if (!probed.partUuid || !probed.fsUuid) throw new WorkError("EBOOTRECORD", `${where}: blkid found no PARTUUID or file system UUID on ${mounted.partition}`, { image: qcow2Path });
-    const cmdline = directBootCmdline(entry.args, { partUuid: probed.partUuid, fsUuid: probed.fsUuid }, options.arch ?? "amd64", where);
-    const bootFile = async (file: string, what: string): Promise<BootFile> => {
-      // The real file, not a link to it: a reader of the record (Podplane's) need not follow links.
-      const found = await resolveInRoot(mounted.root, file);
-      const info = found ? await lstat(path.join(mounted.root, found)).catch(() => undefined) : undefined;
-      // A separate /boot partition would make grub.cfg's paths relative to it; these images keep /boot on the root.
-      if (!found || !info?.isFile()) throw new WorkError("EBOOTRECORD", `${where}: the ${what} ${file} that grub.cfg names is not a file on the root partition`, { image: qcow2Path, file });
-      return { partition: mounted.partitionNumber, path: found, digest: await fileDigest(path.join(mounted.root, found), "sha256") };
-    };
-    return { cmdline, kernel: await bootFile(entry.kernel, "kernel"), initrd: await bootFile(entry.initrd, "initrd") };
-  });
+  return withMounted(qcow2Path, options, (mounted) => bootRecordOf(mounted, qcow2Path, options.arch));
+}
+
+/** readBootRecord's reading, on an image already mounted (the bake reads its packages from the same mount). */
+export async function bootRecordOf(mounted: MountedImage, qcow2Path: string, arch: Arch | undefined): Promise<BootRecord> {
+  const where = `${qcow2Path} (partition ${mounted.partitionNumber})`;
+  if (mounted.partitionNumber === 0) throw new WorkError("EBOOTRECORD", `${qcow2Path}: the disk has no partition table; os.boot names a partition`, { image: qcow2Path });
+  const cfgPath = await resolveInRoot(mounted.root, GRUB_CFG);
+  const cfg = cfgPath ? await readFile(path.join(mounted.root, cfgPath), "utf8").catch(() => undefined) : undefined;
+  if (cfg === undefined) throw new WorkError("EBOOTRECORD", `${where}: no /${GRUB_CFG}; cannot tell which kernel the image boots`, { image: qcow2Path });
+  const entry = defaultGrubEntry(cfg);
+  if (!entry) throw new WorkError("EBOOTRECORD", `${where}: /${GRUB_CFG} has no menuentry with a linux and an initrd line`, { image: qcow2Path });
+  const probed = await probePartition(mounted.partition);
+  if (!probed.partUuid || !probed.fsUuid) throw new WorkError("EBOOTRECORD", `${where}: blkid found no PARTUUID or file system UUID on ${mounted.partition}`, { image: qcow2Path });
+  const cmdline = directBootCmdline(entry.args, { partUuid: probed.partUuid, fsUuid: probed.fsUuid }, arch ?? "amd64", where);
+  const bootFile = async (file: string, what: string): Promise<BootFile> => {
+    // The real file, not a link to it: a reader of the record (Podplane's) need not follow links.
+    const found = await resolveInRoot(mounted.root, file);
+    const info = found ? await lstat(path.join(mounted.root, found)).catch(() => undefined) : undefined;
+    // A separate /boot partition would make grub.cfg's paths relative to it; these images keep /boot on the root.
+    if (!found || !info?.isFile()) throw new WorkError("EBOOTRECORD", `${where}: the ${what} ${file} that grub.cfg names is not a file on the root partition`, { image: qcow2Path, file });
+    return { partition: mounted.partitionNumber, path: found, digest: await fileDigest(path.join(mounted.root, found), "sha256") };
+  };
+  return { cmdline, kernel: await bootFile(entry.kernel, "kernel"), initrd: await bootFile(entry.initrd, "initrd") };
 }
 
 export interface ExtractedBoot {

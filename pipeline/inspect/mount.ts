@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, readdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
-import { WorkError } from "../errors/index.js";
+import { AggregateWorkError, WorkError } from "../errors/index.js";
 import { safeRemove } from "../fs/safe-remove.js";
 import { OWNER_FILE, sweepStaleWork } from "../fs/work-dir.js";
 
@@ -91,4 +91,25 @@ export async function mountImage(image: string, options: MountOptions): Promise<
     await close();
     throw error;
   }
+}
+
+/**
+ * Mounts `image` read-only, runs `work` on it, releases the mount. A release that fails after
+ * `work` failed is reported with that failure, never lost; a failed release alone is an error.
+ */
+export async function withMounted<T>(image: string, options: MountOptions, work: (mounted: MountedImage) => Promise<T>): Promise<T> {
+  const mounted = await mountImage(image, options);
+  let result: T;
+  try {
+    result = await work(mounted);
+  } catch (error) {
+    const released = await mounted.close().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (released instanceof Error && error instanceof Error) throw new AggregateWorkError(`${error.message}; and releasing the image failed`, [error, released]);
+    throw error;
+  }
+  await mounted.close();
+  return result;
 }

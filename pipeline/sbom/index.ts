@@ -4,4 +4,4 @@ export { buildInventory, type Component, type Inventory, type InventoryInput } f
 export { renderSpdx } from "./spdx.js";
 export { renderCycloneDx } from "./cyclonedx.js";
 export { debPurl, ociPurl, purl } from "./purl.js";
-export { AWS_DPKG_STATUS_FILE, readImagePackages, sbomPaths, writeImageSbom, type ImageSbomOptions, type SbomFiles } from "./write.js";
+export { AWS_DPKG_STATUS_FILE, imagePackagesOf, readImagePackages, sbomPaths, writeImageSbom, type ImageSbomOptions, type SbomFiles } from "./write.js";

@@ -4,8 +4,8 @@
 // Packer template downloads from the build instance right after install.sh (AWS_DPKG_STATUS_FILE).
 import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { AggregateWorkError, WorkError } from "../errors/index.js";
-import { mountImage } from "../inspect/index.js";
+import { WorkError } from "../errors/index.js";
+import { withMounted, type MountedImage } from "../inspect/index.js";
 import type { Manifest } from "../manifest/load.js";
 import { writeFileAtomic } from "../publish/atomic-write.js";
 import { PROJECT_ROOT } from "../cli/options.js";
@@ -32,8 +32,8 @@ export interface ImageSbomOptions {
   base: { source: string; digest: string };
   /** The directory the two files go to (beside the qcow2; <out>/images/ for aws too). */
   dir: string;
-  /** qemu: the baked qcow2, read offline. */
-  qcow2?: { path: string; digest: string };
+  /** qemu: the baked qcow2, read offline (its packages, when the caller has read them already). */
+  qcow2?: { path: string; digest: string; packages?: DpkgPackage[] };
   /** aws: the dpkg status file downloaded from the build instance, and the AMIs made. */
   dpkgStatusFile?: string;
   amis?: Record<string, string>;
@@ -50,18 +50,14 @@ export function sbomPaths(dir: string, name: string): SbomFiles {
 
 /** The dpkg database of a qcow2, without booting it. */
 export async function readImagePackages(qcow2: string, options: { workParent: string; signal?: AbortSignal | undefined }): Promise<DpkgPackage[]> {
-  const mounted = await mountImage(qcow2, options);
-  let text: string;
-  try {
-    text = await readFile(path.join(mounted.root, DPKG_STATUS), "utf8").catch((error: unknown) => {
-      throw new WorkError("ESBOMDPKG", `${qcow2}: cannot read /${DPKG_STATUS} (${(error as NodeJS.ErrnoException).code ?? String(error)}); is this a Debian image?`, { image: qcow2 }, { cause: error });
-    });
-  } catch (error) {
-    const released = await mounted.close().then(() => undefined, (e: unknown) => e);
-    if (released instanceof Error && error instanceof Error) throw new AggregateWorkError(`${error.message}; and releasing the image failed`, [error, released]);
-    throw error;
-  }
-  await mounted.close();
+  return withMounted(qcow2, options, (mounted) => imagePackagesOf(mounted, qcow2));
+}
+
+/** readImagePackages' reading, on an image already mounted (the bake reads its boot record from the same mount). */
+export async function imagePackagesOf(mounted: Pick<MountedImage, "root">, qcow2: string): Promise<DpkgPackage[]> {
+  const text = await readFile(path.join(mounted.root, DPKG_STATUS), "utf8").catch((error: unknown) => {
+    throw new WorkError("ESBOMDPKG", `${qcow2}: cannot read /${DPKG_STATUS} (${(error as NodeJS.ErrnoException).code ?? String(error)}); is this a Debian image?`, { image: qcow2 }, { cause: error });
+  });
   return parseDpkgPackages(text, `${path.basename(qcow2)}:/${DPKG_STATUS}`);
 }
 
@@ -89,7 +85,7 @@ export async function writeImageSbom(options: ImageSbomOptions): Promise<SbomFil
   let packages: DpkgPackage[];
   let dpkgSource: string;
   if (options.qcow2) {
-    packages = await readImagePackages(options.qcow2.path, options);
+    packages = options.qcow2.packages ?? (await readImagePackages(options.qcow2.path, options));
     dpkgSource = `/${DPKG_STATUS} of ${path.basename(options.qcow2.path)}, read offline`;
   } else if (options.dpkgStatusFile) {
     const file = options.dpkgStatusFile;
