@@ -6,6 +6,7 @@ import path from "node:path";
 import { execa } from "execa";
 import { WorkError } from "../errors/index.js";
 import { BUILD_HOSTNAME, BUILD_USER, PROVISIONER_SCRIPTS_DIR } from "../packer/index.js";
+import { parseControlFile } from "../deb822/index.js";
 
 export interface InstalledManifest {
   kind: string;
@@ -64,11 +65,10 @@ async function checkFile(root: string, file: string): Promise<FileCheck> {
 /** Package → version from /var/lib/dpkg/status (installed ones only). */
 export function parseDpkgStatus(text: string): Map<string, string> {
   const packages = new Map<string, string>();
-  for (const stanza of text.split(/\n\n+/)) {
-    const name = /^Package: (.+)$/m.exec(stanza)?.[1];
-    const version = /^Version: (.+)$/m.exec(stanza)?.[1];
-    const status = /^Status: (.+)$/m.exec(stanza)?.[1];
-    if (name && version && status?.endsWith(" installed")) packages.set(name.trim(), version.trim());
+  for (const fields of parseControlFile(text)) {
+    const name = fields.get("package");
+    const version = fields.get("version");
+    if (name && version && fields.get("status")?.endsWith(" installed")) packages.set(name, version);
   }
   return packages;
 }

@@ -1,6 +1,7 @@
 // The installed Debian packages of an image, from its dpkg database (/var/lib/dpkg/status):
 // every stanza whose Status says "installed", with what an SBOM names: architecture and the
-// source package it was built from. Continuation lines (Description, Conffiles) are skipped.
+// source package it was built from.
+import { parseControlFile } from "../deb822/index.js";
 import { WorkError } from "../errors/index.js";
 
 export interface DpkgPackage {
@@ -13,22 +14,10 @@ export interface DpkgPackage {
   homepage?: string;
 }
 
-function fields(stanza: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const line of stanza.split("\n")) {
-    if (line.startsWith(" ") || line.startsWith("\t")) continue;
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    out.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
-  }
-  return out;
-}
-
 /** Parses a dpkg status file; `where` names it in errors. Sorted by name, then architecture. */
 export function parseDpkgPackages(text: string, where: string): DpkgPackage[] {
   const packages: DpkgPackage[] = [];
-  for (const stanza of text.split(/\n\s*\n/)) {
-    const f = fields(stanza);
+  for (const f of parseControlFile(text)) {
     const name = f.get("package");
     const status = f.get("status");
     if (!name || !status?.endsWith(" installed")) continue;

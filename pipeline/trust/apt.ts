@@ -6,6 +6,7 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { execa } from "execa";
+import { parseControlParagraph } from "../deb822/index.js";
 import { WorkError } from "../errors/index.js";
 
 export interface IndexEntry {
@@ -20,24 +21,6 @@ export interface ReleaseFile {
   codename: string | undefined;
   validUntil: Date | undefined;
   sha256: Map<string, IndexEntry>;
-}
-
-/** deb822 fields of one paragraph; a continuation line (leading space) extends the field before it. */
-export function parseControlParagraph(text: string): Map<string, string> {
-  const fields = new Map<string, string>();
-  let last: string | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    if (line === "" || line.startsWith("#")) continue;
-    if (/^[ \t]/.test(line)) {
-      if (last !== undefined) fields.set(last, `${fields.get(last) ?? ""}\n${line.trim()}`);
-      continue;
-    }
-    const colon = line.indexOf(":");
-    if (colon <= 0) continue;
-    last = line.slice(0, colon).trim().toLowerCase();
-    fields.set(last, line.slice(colon + 1).trim());
-  }
-  return fields;
 }
 
 function releaseError(source: string, why: string): WorkError {

@@ -3,7 +3,8 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { findPackage, packagesCandidates, parseControlParagraph, parseRelease } from "../../pipeline/trust/apt.js";
+import { parseControlParagraph } from "../../pipeline/deb822/index.js";
+import { findPackage, packagesCandidates, parseRelease } from "../../pipeline/trust/apt.js";
 import { tempDir } from "../fetch/helpers.js";
 
 const HEX = (c: string) => c.repeat(64);
