@@ -20,10 +20,17 @@ async function listFiles(dir: string, prefix = ""): Promise<string[]> {
 
 /** sha256 over every file under packer/ (template and provisioner scripts), by relative path. */
 export async function templateDigest(dir = PACKER_DIR): Promise<string> {
+  return (await templateFiles(dir)).digest;
+}
+
+/** templateDigest and, from the same single read of each file, every file's own sha256 (the provenance lists them). */
+export async function templateFiles(dir = PACKER_DIR): Promise<{ digest: string; files: Array<{ path: string; digest: string }> }> {
   const hash = createHash("sha256");
+  const files = [];
   for (const rel of await listFiles(dir)) {
     const content = await readFile(path.join(dir, rel));
     hash.update(`${rel}\0${content.length}\0`).update(content);
+    files.push({ path: rel, digest: `sha256:${createHash("sha256").update(content).digest("hex")}` });
   }
-  return `sha256:${hash.digest("hex")}`;
+  return { digest: `sha256:${hash.digest("hex")}`, files };
 }

@@ -2,14 +2,13 @@
 // given a key, written as `<out>/images/<name>.intoto.jsonl` (one DSSE envelope on one line, the
 // in-toto attestation bundle convention; no signatures when unsigned), and the images.json
 // record that says where it is and whether it is signed.
-import { createHash } from "node:crypto";
-import { readFile, readdir } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { PROJECT_ROOT } from "../cli/options.js";
 import type { BakeSettings, Identity, PackerResult } from "../image/bake.js";
 import { fileSha256 } from "../image/file-digest.js";
 import { IMAGE_FORMAT_VERSION } from "../image/input-hash.js";
-import { PACKER_DIR, templateDigest } from "../packer/template-digest.js";
+import { PACKER_DIR, templateFiles } from "../packer/template-digest.js";
 import { writeFileAtomic } from "../publish/atomic-write.js";
 import type { ImageRecord } from "../publish/images-json.js";
 import { INTOTO_PAYLOAD_TYPE, signEnvelope } from "./dsse.js";
@@ -34,24 +33,13 @@ export function podplaneImagesVersion(): Promise<string> {
   return toolVersion;
 }
 
-async function listFiles(dir: string, prefix = ""): Promise<string[]> {
-  const files: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
-    const rel = path.posix.join(prefix, entry.name);
-    if (entry.isDirectory()) files.push(...(await listFiles(path.join(dir, entry.name), rel)));
-    else if (entry.isFile()) files.push(rel);
-  }
-  return files.sort();
-}
-
 /**
  * Each file under packer/ with its sha256, when the tree still has the digest the image was named
  * with; an empty list when it changed since (the aggregate digest in the statement stays true).
  */
 export async function packerFiles(expected: string, dir = PACKER_DIR): Promise<Array<{ path: string; digest: string }>> {
-  if ((await templateDigest(dir)) !== expected) return [];
-  const files = await listFiles(dir);
-  return Promise.all(files.map(async (rel) => ({ path: rel, digest: `sha256:${createHash("sha256").update(await readFile(path.join(dir, rel))).digest("hex")}` })));
+  const tree = await templateFiles(dir);
+  return tree.digest === expected ? tree.files : [];
 }
 
 export function buildParameters(s: BakeSettings, skipTest: boolean | undefined): BuildParameters {
