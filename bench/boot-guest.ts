@@ -14,6 +14,9 @@ import type { ConfigureRerun } from "./boot-report.js";
 import { timingsIn } from "./configure-timings.js";
 
 const CLOUD_INIT_TIMEOUT_S = 900;
+// Generous: on a shared host at load 15-20 a TCG guest runs 5-10× slower (a delivery took over
+// 300 s once); a step that times out is an error, never a time, so a long bound costs nothing.
+const STEP_TIMEOUT_MS = 900_000;
 
 const tail = (text: string, lines = 5): string => text.trim().split("\n").slice(-lines).join(" | ");
 
@@ -47,7 +50,7 @@ export async function waitForFirstBoot(ssh: SshClient): Promise<void> {
 /** Sends the delivery as the boot test does, marking the moment in the journal (DELIVERY_EVENT) just before write-files.last. */
 export async function deliver(ssh: SshClient, files: readonly DeliveryFile[]): Promise<void> {
   const script = deliveryScript({ files, setup: [`logger -t podplane-bench -- ${DELIVERY_EVENT.replace(/^bench:/, "")}`] });
-  const sent = ensureOk(await ssh.run("sudo -n bash -s", { input: script, timeoutMs: 300_000 }), "the delivery");
+  const sent = ensureOk(await ssh.run("sudo -n bash -s", { input: script, timeoutMs: STEP_TIMEOUT_MS }), "the delivery");
   // A oneshot that exited 0 is inactive again; "failed" means the watcher (and its configure.sh) failed.
   const ran = /watcher ran: (\S+)/.exec(sent.stdout)?.[1];
   if (ran !== "inactive") {
@@ -57,7 +60,7 @@ export async function deliver(ssh: SshClient, files: readonly DeliveryFile[]): P
 }
 
 /** A guest script: waits (bounded) until every unit is active; exit 1 with each unit's state otherwise. */
-export function activeWaitScript(units: readonly string[], seconds = 240): string {
+export function activeWaitScript(units: readonly string[], seconds = 600): string {
   for (const unit of units) if (!/^[A-Za-z0-9@._-]+$/.test(unit)) throw new Error(`not a unit name: ${JSON.stringify(unit)}`);
   const list = units.join(" ");
   return [
@@ -75,8 +78,8 @@ export function activeWaitScript(units: readonly string[], seconds = 240): strin
 }
 
 export async function waitActive(ssh: SshClient, units: readonly string[]): Promise<void> {
-  const result = await ssh.run("bash -s", { input: activeWaitScript(units), timeoutMs: 300_000 });
-  if (result.exitCode === 1) throw new Error(`not every service became active within 240 s of the delivery: ${result.stdout.trim().split("\n").filter((l) => !l.endsWith(" active")).join(", ")}`);
+  const result = await ssh.run("bash -s", { input: activeWaitScript(units), timeoutMs: STEP_TIMEOUT_MS });
+  if (result.exitCode === 1) throw new Error(`not every service became active within 600 s of the delivery: ${result.stdout.trim().split("\n").filter((l) => !l.endsWith(" active")).join(", ")}`);
   ensureOk(result, "waiting for the services");
 }
 
@@ -124,7 +127,8 @@ export function parseRerun(stdout: string): ConfigureRerun {
   if (!match) throw new Error(`configure.sh rerun: unexpected first line ${JSON.stringify(first)}`);
   const output = rest.join("\n");
   if (match[3] !== "0") throw new Error(`configure.sh with unchanged inputs exited ${match[3]}: ${tail(output)}`);
-  const restartSummary = /podplane-restart: (started: .*)$/m.exec(output)?.[1] ?? "";
+  // restart.sh's summary, or configure.sh's own when its no-op fast path (lib/noop.sh) ran.
+  const restartSummary = /podplane-(?:restart|configure): (?:no-op: )?(started: .*)$/m.exec(output)?.[1] ?? "";
   if (!restartSummary) throw new Error(`configure.sh rerun: restart.sh printed no summary line: ${tail(output)}`);
   const between = (from: string | undefined, to: string | undefined): number | undefined => (from === undefined || to === undefined ? undefined : Number(to) - Number(from));
   return {
@@ -142,10 +146,10 @@ export async function traceRerun(ssh: SshClient, file: string): Promise<void> {
   // Root's bash does not take PS4 from the environment: set inside; restart.sh, a child, traces
   // through the exported SHELLOPTS with bash's default PS4 (its lines carry no stamp).
   const script = "PS4='+ \\${EPOCHREALTIME} '; set -x; export SHELLOPTS; source /opt/podplane/bin/configure.sh";
-  const result = await ssh.run(`sudo -n bash -c "${script}" 2>&1 >/dev/null; echo "exit $?"`, { timeoutMs: 300_000 });
+  const result = await ssh.run(`sudo -n bash -c "${script}" 2>&1 >/dev/null; echo "exit $?"`, { timeoutMs: STEP_TIMEOUT_MS });
   await writeFile(file, result.stdout);
 }
 
 export async function rerunConfigure(ssh: SshClient): Promise<ConfigureRerun> {
-  return parseRerun(ensureOk(await ssh.run(RERUN_CONFIGURE, { timeoutMs: 300_000 }), "configure.sh with unchanged inputs").stdout);
+  return parseRerun(ensureOk(await ssh.run(RERUN_CONFIGURE, { timeoutMs: STEP_TIMEOUT_MS }), "configure.sh with unchanged inputs").stdout);
 }

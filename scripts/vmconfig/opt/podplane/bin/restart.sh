@@ -6,12 +6,17 @@
 # certificates and keys whose share/deliveries.tsv row names it; their digests are recorded
 # under /opt/podplane/state after a successful (re)start. So a rotated kubelet.server.crt
 # restarts kubelet alone, a rotated ca.crt every service that reads it.
+# Run by configure.sh with PODPLANE_NOOP_OUT=FILE, it also writes there the lines of configure's
+# no-op stamp it knows (lib/noop.sh): every input of every service and the services it left
+# running.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "${BASH_SOURCE[0]%/*}/../lib/common.sh"
 # shellcheck source=SCRIPTDIR/../lib/deliveries.sh
 source "${BASH_SOURCE[0]%/*}/../lib/deliveries.sh"
+# shellcheck source=SCRIPTDIR/../lib/noop.sh
+source "${BASH_SOURCE[0]%/*}/../lib/noop.sh"
 trap 'err_report $LINENO' ERR
 
 # The states `systemctl is-active` counts as running (it exits 0 for these).
@@ -167,6 +172,24 @@ main() {
   local -a waiting=("${!WAITING[@]}")
   log "started: ${started[*]:-none}; restarted: ${restarted[*]:-none}; stopped: ${stopped[*]:-none}; unchanged: ${unchanged[*]:-none}; waiting for their inputs: ${waiting[*]:-none}"
   ((${#FAILED[@]} == 0)) || die "some services failed to start, restart or stop: ${!FAILED[*]} (see above and journalctl -u <service>)"
+  [[ -z "${PODPLANE_NOOP_OUT:-}" ]] || noop_lines "$PODPLANE_NOOP_OUT" "${started[@]}" "${restarted[@]}" "${unchanged[@]}"
+}
+
+# noop_lines FILE RUNNING...: for configure.sh's stamp, each service's env file and inputs
+# (present or absent) and a unit line per service in RUNNING (started, restarted or unchanged,
+# none failed nor waiting), into FILE.
+noop_lines() {
+  local file=$1 svc stamp_text="" old
+  local -a paths
+  shift
+  for svc in "${SERVICES[@]}"; do
+    mapfile -t paths <<<"${SERVICE_ENV_DIR#"$PODPLANE_ROOT"}/$svc.env"$'\n'"${SERVICE_INPUTS[$svc]:-}"
+    noop_watch stamp_text "${paths[@]}"
+  done
+  for svc in "$@"; do stamp_text+="unit $svc.service"$'\n'; done
+  # Rewritten only when it says something new: a run that changed nothing writes nothing.
+  read_file "$file" old
+  [[ "$old" == "$stamp_text" && -f "$file" ]] || printf '%s' "$stamp_text" >"$file"
 }
 
 main "$@"
