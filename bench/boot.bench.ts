@@ -206,7 +206,8 @@ async function main(): Promise<void> {
       { arm: "install", image: base.path, userData: renderBootTimeInstall({ manifest, slimUserData: slim }), extraForwards: [guestMirrorForward(server.port)] },
       { arm: "baked", image: baked.path, userData: slim, extraForwards: [] },
     ];
-    const arms = allArms.filter((a) => armNames.includes(a.arm));
+    // In the order --arms gives them (a short slot: the baked arm first).
+    const arms = armNames.map((name) => allArms.find((a) => a.arm === name) as Arm);
     const ctx: Context = {
       work,
       inputs,
@@ -239,11 +240,14 @@ async function main(): Promise<void> {
         const result = await measureBoot(ctx, arm, run);
         if (arm.arm === "install" && result.mirrorGets === 0) throw new Error(`install run ${run}: the mirror served nothing: the boot-time install downloaded nothing`);
         results.push(result);
+        // Written after every boot: a run cut short keeps what it measured.
+        await writeFile(path.join(work, "boot-results.json"), `${JSON.stringify({ setup, runs: results }, null, 2)}\n`);
+        process.stderr.write(`${singleArmText(setup, [result])}\n`);
       }
     }
     setup.host.loadAfter = os.loadavg();
     const report =
-      arms.length === 2
+      new Set(armNames).size === 2
         ? markdown(
             setup,
             results.filter((r) => r.arm === "install"),
