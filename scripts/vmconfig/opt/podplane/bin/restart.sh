@@ -72,15 +72,24 @@ not_running() {
   done
 }
 
-# run_verb VERB SERVICE...: one `systemctl VERB` for all of them. On failure, one
-# `systemctl is-active` tells which ones did not get there: warned about, added to FAILED.
+# run_verb VERB SERVICE...: one `systemctl VERB` for all of them, then verb_result.
 declare -A FAILED=()
+declare -a STARTED=() RESTARTED=()
 run_verb() {
-  local verb=$1 unit
+  local verb=$1 rc=0
   shift
   (($# > 0)) || return 0
+  systemctl "$verb" -- "${@/%/.service}" || rc=$?
+  verb_result "$verb" "$rc" "$@"
+}
+
+# verb_result VERB RC SERVICE...: after `systemctl VERB` of them exited RC. On failure, one
+# `systemctl is-active` tells which ones did not get there: warned about, added to FAILED.
+verb_result() {
+  local verb=$1 rc=$2 unit
+  shift 2
   local -a units=("${@/%/.service}") bad=()
-  if systemctl "$verb" -- "${units[@]}"; then
+  if ((rc == 0)); then
     # Only a start can be skipped for a condition: a restart is of a unit that was running.
     [[ "$verb" != start ]] || note_waiting "${units[@]}"
     return 0
@@ -99,6 +108,25 @@ run_verb() {
     warn "$unit did not $verb"
     FAILED[${unit%.service}]=1
   done
+}
+
+# start_and_restart: the starts and the restarts at once when there are both (a delivery that
+# changes a running service's inputs and brings the certificates others waited for): the
+# restart's `systemctl` runs in the background while the start's waits, so the slowest unit of
+# either sets the pace, not their sum; systemd orders the jobs by After= across both. Both are
+# waited for and their failures reported as one at a time would be.
+start_and_restart() {
+  local pid rc=0
+  if ((${#STARTED[@]} == 0 || ${#RESTARTED[@]} == 0)); then
+    run_verb start "${STARTED[@]}"
+    run_verb restart "${RESTARTED[@]}"
+    return 0
+  fi
+  systemctl restart -- "${RESTARTED[@]/%/.service}" &
+  pid=$!
+  run_verb start "${STARTED[@]}"
+  wait "$pid" || rc=$?
+  verb_result restart "$rc" "${RESTARTED[@]}"
 }
 
 # note_waiting UNIT...: the units among them that systemd skipped because a ConditionPathExists=
@@ -159,8 +187,9 @@ main() {
   done
   run_verb stop "${stopped[@]}"
   ((${#obsolete[@]} == 0)) || rm -f -- "${obsolete[@]}"
-  run_verb start "${started[@]}"
-  run_verb restart "${restarted[@]}"
+  STARTED=("${started[@]}")
+  RESTARTED=("${restarted[@]}")
+  start_and_restart
   # A digest is recorded only for a service that is running with it.
   for svc in "${started[@]}" "${restarted[@]}"; do
     [[ -n "${FAILED[$svc]:-}${WAITING[$svc]:-}" ]] || stage_file "$PP_STATE/$svc.digest" 0600 "${DIGEST[$svc]}"
