@@ -1,7 +1,7 @@
 // The boot benchmark's steps on the guest, over the boot test's ssh client. Each checks what it
 // ran: a non-zero exit of cloud-init, the delivery, the watcher, configure.sh or ssh itself, or a
 // service that is not active, is an error that names the step, never a time.
-import { readFile } from "node:fs/promises";
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { checkServices, GUEST, RUNTIME_GLOBS, serviceUsers, unitOf, type CheckContext } from "../pipeline/boot/checks.js";
 import { deliveryScript } from "../pipeline/boot/deliver.js";
@@ -14,6 +14,9 @@ import type { ConfigureRerun } from "./boot-report.js";
 import { timingsIn } from "./configure-timings.js";
 
 const CLOUD_INIT_TIMEOUT_S = 900;
+// Generous: on a shared host at load 15-20 a TCG guest runs 5-10× slower (a delivery took over
+// 300 s once); a step that times out is an error, never a time, so a long bound costs nothing.
+const STEP_TIMEOUT_MS = 900_000;
 
 const tail = (text: string, lines = 5): string => text.trim().split("\n").slice(-lines).join(" | ");
 
@@ -47,7 +50,7 @@ export async function waitForFirstBoot(ssh: SshClient): Promise<void> {
 /** Sends the delivery as the boot test does, marking the moment in the journal (DELIVERY_EVENT) just before write-files.last. */
 export async function deliver(ssh: SshClient, files: readonly DeliveryFile[]): Promise<void> {
   const script = deliveryScript({ files, setup: [`logger -t podplane-bench -- ${DELIVERY_EVENT.replace(/^bench:/, "")}`] });
-  const sent = ensureOk(await ssh.run("sudo -n bash -s", { input: script, timeoutMs: 300_000 }), "the delivery");
+  const sent = ensureOk(await ssh.run("sudo -n bash -s", { input: script, timeoutMs: STEP_TIMEOUT_MS }), "the delivery");
   // A oneshot that exited 0 is inactive again; "failed" means the watcher (and its configure.sh) failed.
   const ran = /watcher ran: (\S+)/.exec(sent.stdout)?.[1];
   if (ran !== "inactive") {
@@ -57,7 +60,7 @@ export async function deliver(ssh: SshClient, files: readonly DeliveryFile[]): P
 }
 
 /** A guest script: waits (bounded) until every unit is active; exit 1 with each unit's state otherwise. */
-export function activeWaitScript(units: readonly string[], seconds = 240): string {
+export function activeWaitScript(units: readonly string[], seconds = 600): string {
   for (const unit of units) if (!/^[A-Za-z0-9@._-]+$/.test(unit)) throw new Error(`not a unit name: ${JSON.stringify(unit)}`);
   const list = units.join(" ");
   return [
@@ -75,8 +78,8 @@ export function activeWaitScript(units: readonly string[], seconds = 240): strin
 }
 
 export async function waitActive(ssh: SshClient, units: readonly string[]): Promise<void> {
-  const result = await ssh.run("bash -s", { input: activeWaitScript(units), timeoutMs: 300_000 });
-  if (result.exitCode === 1) throw new Error(`not every service became active within 240 s of the delivery: ${result.stdout.trim().split("\n").filter((l) => !l.endsWith(" active")).join(", ")}`);
+  const result = await ssh.run("bash -s", { input: activeWaitScript(units), timeoutMs: STEP_TIMEOUT_MS });
+  if (result.exitCode === 1) throw new Error(`not every service became active within 600 s of the delivery: ${result.stdout.trim().split("\n").filter((l) => !l.endsWith(" active")).join(", ")}`);
   ensureOk(result, "waiting for the services");
 }
 
@@ -99,32 +102,54 @@ export async function checkActiveServices(ssh: SshClient, ctx: CheckContext): Pr
   if (!check.ok) throw new Error(`the boot test's ${check.name} check failed after the delivery: ${check.evidence}`);
 }
 
-/** Runs configure.sh with unchanged inputs, timed by the guest's clock; prints "start end rc", then configure's stderr. */
+/**
+ * Runs configure.sh with unchanged inputs, timed by the guest's clock; before it, the same sudo
+ * with nothing to do and a root bash sourcing common.sh alone (what every vmconfig script pays
+ * before its first phase), so the time around configure.sh's own phases can be told apart.
+ * Prints "start end rc before_sudo after_sudo after_source" (uptime seconds), then configure's stderr.
+ */
 export const RERUN_CONFIGURE = [
-  "s=$(cut -d' ' -f1 /proc/uptime)",
+  "u() { cut -d' ' -f1 /proc/uptime; }",
+  "a=$(u); sudo -n true; b=$(u)",
+  "sudo -n bash -c 'source /opt/podplane/lib/common.sh'; c=$(u)",
+  "s=$(u)",
   "rc=0",
   "err=$(sudo -n /opt/podplane/bin/configure.sh 2>&1 >/dev/null) || rc=$?",
-  "e=$(cut -d' ' -f1 /proc/uptime)",
-  "printf '%s %s %s\\n' \"$s\" \"$e\" \"$rc\"",
+  "e=$(u)",
+  'printf \'%s %s %s %s %s %s\\n\' "$s" "$e" "$rc" "$a" "$b" "$c"',
   "printf '%s\\n' \"$err\"",
 ].join("; ");
 
 export function parseRerun(stdout: string): ConfigureRerun {
   const [first = "", ...rest] = stdout.split("\n");
-  const match = /^(\d+(?:\.\d+)?) (\d+(?:\.\d+)?) (\d+)$/.exec(first.trim());
+  const num = "(\\d+(?:\\.\\d+)?)";
+  const match = new RegExp(`^${num} ${num} (\\d+)(?: ${num} ${num} ${num})?$`).exec(first.trim());
   if (!match) throw new Error(`configure.sh rerun: unexpected first line ${JSON.stringify(first)}`);
   const output = rest.join("\n");
   if (match[3] !== "0") throw new Error(`configure.sh with unchanged inputs exited ${match[3]}: ${tail(output)}`);
-  const restartSummary = /podplane-restart: (started: .*)$/m.exec(output)?.[1] ?? "";
+  // restart.sh's summary, or configure.sh's own when its no-op fast path (lib/noop.sh) ran.
+  const restartSummary = /podplane-(?:restart|configure): (?:no-op: )?(started: .*)$/m.exec(output)?.[1] ?? "";
   if (!restartSummary) throw new Error(`configure.sh rerun: restart.sh printed no summary line: ${tail(output)}`);
+  const between = (from: string | undefined, to: string | undefined): number | undefined => (from === undefined || to === undefined ? undefined : Number(to) - Number(from));
   return {
     vmSeconds: Number(match[2]) - Number(match[1]),
     timings: timingsIn(output, "configure.sh with unchanged inputs"),
     restartSummary,
     noop: /^started: none; restarted: none; stopped: none;/.test(restartSummary),
+    sudoSeconds: between(match[4], match[5]),
+    sourceSeconds: between(match[5], match[6]),
   };
 }
 
+/** configure.sh once more under `bash -x`, each traced line stamped with $EPOCHREALTIME; the trace goes to `file`. */
+export async function traceRerun(ssh: SshClient, file: string): Promise<void> {
+  // Root's bash does not take PS4 from the environment: set inside; restart.sh, a child, traces
+  // through the exported SHELLOPTS with bash's default PS4 (its lines carry no stamp).
+  const script = "PS4='+ \\${EPOCHREALTIME} '; set -x; export SHELLOPTS; source /opt/podplane/bin/configure.sh";
+  const result = await ssh.run(`sudo -n bash -c "${script}" 2>&1 >/dev/null; echo "exit $?"`, { timeoutMs: STEP_TIMEOUT_MS });
+  await writeFile(file, result.stdout);
+}
+
 export async function rerunConfigure(ssh: SshClient): Promise<ConfigureRerun> {
-  return parseRerun(ensureOk(await ssh.run(RERUN_CONFIGURE, { timeoutMs: 300_000 }), "configure.sh with unchanged inputs").stdout);
+  return parseRerun(ensureOk(await ssh.run(RERUN_CONFIGURE, { timeoutMs: STEP_TIMEOUT_MS }), "configure.sh with unchanged inputs").stdout);
 }

@@ -7,13 +7,14 @@
 // delivery is the benchmark's own (ssh, cloud-init status), not the image's, so the headline
 // figure leaves it out: (user-data start → first configure done) + (delivery → all active).
 import type { SerialLine } from "../pipeline/boot/qemu.js";
+import type { UnitTimings } from "./boot-units.js";
 import { configureRuns, type ConfigureRun } from "./configure-timings.js";
 
-export interface GuestTimings {
+export interface GuestTimings extends UnitTimings {
   events: Record<string, number>;
   /** Journal lines carrying configure.sh's timings, in guest monotonic seconds. */
   configureLines: Array<{ at: number; text: string }>;
-  units: Record<string, { state: string | null; at: number }>;
+  units: Record<string, { state: string | null; at: number; execAt?: number; restarts?: number }>;
   systemdAnalyze: string;
 }
 

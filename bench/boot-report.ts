@@ -1,7 +1,8 @@
 // What the boot benchmark prints: the set-up, taken from the options and facts of this run (never
 // fixed text), and the figures with both ratio summaries (bench/stats.ts).
 import type { BootPhases, GuestTimings } from "./boot-phases.js";
-import type { ConfigureTimings } from "./configure-timings.js";
+import { unitTable, type UnitBreakdown } from "./boot-units.js";
+import { formatTimings, type ConfigureTimings } from "./configure-timings.js";
 import { compareRuns, describeRatio, median, type Comparison } from "./stats.js";
 
 export interface BenchSetup {
@@ -33,6 +34,10 @@ export interface ConfigureRerun {
   restartSummary: string;
   /** Nothing started, restarted or stopped. */
   noop: boolean;
+  /** Guest seconds of a `sudo -n true` just before (sudo's own cost). */
+  sudoSeconds?: number | undefined;
+  /** Guest seconds of `sudo -n bash -c 'source common.sh'` (sudo + bash + the library every script sources). */
+  sourceSeconds?: number | undefined;
 }
 
 export interface ArmRun {
@@ -45,6 +50,10 @@ export interface ArmRun {
   serialLog: string;
   /** GET requests the mirror served during this boot. */
   mirrorGets: number;
+  /** Per-unit start breakdown (bench/boot-units.ts). */
+  units?: UnitBreakdown[];
+  /** restart.sh's summary line of each configure run of the boot, host seconds since VM start. */
+  restartSummaries?: Array<{ at: number; text: string }>;
 }
 
 const loads = (l: readonly number[]): string => l.map((x) => x.toFixed(1)).join(" ");
@@ -102,6 +111,33 @@ function configureTable(title: string, install: readonly ConfigureTimings[], bak
   ];
 }
 
+/** The per-unit table and restart.sh's summaries of one run (empty for results without them). */
+export function unitSection(run: ArmRun, label: string): string[] {
+  if (!run.units) return [];
+  return [
+    `Per unit, ${label} run ${run.run} (systemd's job messages; "start job" is Starting → Started, which for Type=exec is the fork and exec of run.sh and for Type=notify lasts until READY=1; a stand-in's checks-passed time is its interpreter's start-up and its flag/config checks, after the exec):`,
+    "",
+    ...unitTable(run.units),
+    "",
+    ...(run.restartSummaries ?? []).map((l, i) => `- restart.sh, configure run ${i + 1} (at ${fmt(l.at - run.phases.userDataStart)} s after user-data start): ${l.text}`),
+    "",
+  ];
+}
+
+/** One arm's runs alone (--arms with one arm: no ratios), for aiming a cut. */
+export function singleArmText(setup: BenchSetup, runs: readonly ArmRun[]): string {
+  return [
+    setupText(setup),
+    "",
+    ...runs.flatMap((r) => [
+      `${r.arm} run ${r.run}: user-data start → first configure ${fmt(r.phases.userDataToConfigure)} s [${formatTimings(r.phases.firstConfigure)}]; delivery → all active ${fmt(r.phases.deliveryToActive)} s [${formatTimings(r.phases.deliveryConfigure)}]; user-data start → all active ${fmt(r.phases.userDataToActive)} s.`,
+      `Rerun with unchanged inputs: ${r.rerun.vmSeconds.toFixed(2)} s guest time [${formatTimings(r.rerun.timings)}]; sudo -n true ${r.rerun.sudoSeconds?.toFixed(2) ?? "–"} s; sudo + bash sourcing common.sh ${r.rerun.sourceSeconds?.toFixed(2) ?? "–"} s; ${r.rerun.restartSummary}`,
+      "",
+      ...unitSection(r, r.arm),
+    ]),
+  ].join("\n");
+}
+
 export function markdown(setup: BenchSetup, install: readonly ArmRun[], baked: readonly ArmRun[]): string {
   const rows = comparisons(install, baked);
   const rerun = compareRuns(
@@ -111,6 +147,11 @@ export function markdown(setup: BenchSetup, install: readonly ArmRun[], baked: r
   const notNoop = [...install, ...baked].filter((r) => !r.rerun.noop).map((r) => `${r.arm} run ${r.run}: ${r.rerun.restartSummary}`);
   const marks = [...new Set(install.flatMap((r) => Object.keys(r.phases.events).filter((k) => k.startsWith("bench:") && k !== "bench:delivery")))];
   const firstBaked = baked[0];
+  const aside = (label: string, pick: (r: ConfigureRerun) => number | undefined): string => {
+    const of = (runs: readonly ArmRun[]): string => runs.map((r) => pick(r.rerun)).filter((v): v is number => v !== undefined).map((v) => v.toFixed(2)).join(", ") || "–";
+    return `${label}: ${of(install)} s boot-time install / ${of(baked)} s baked`;
+  };
+  const perUnit = (run: ArmRun | undefined, label: string): string[] => (run ? unitSection(run, label) : []);
   return [
     setupText(setup),
     "",
@@ -119,6 +160,8 @@ export function markdown(setup: BenchSetup, install: readonly ArmRun[], baked: r
     ...rows.map(({ name, c }) => `| ${name} | ${fmt(c.medianNumerator)} | ${fmt(c.medianDenominator)} | ${c.ratioOfMedians.toFixed(2)}× | ${c.medianOfRatios.toFixed(2)}× | ${c.ratios.map((r) => r.toFixed(2)).join(", ")} |`),
     "",
     `configure.sh again with unchanged inputs (guest time, median): ${rerun.medianNumerator.toFixed(2)} s boot-time install / ${rerun.medianDenominator.toFixed(2)} s baked (runs: ${rerun.numerator.map((v) => v.toFixed(2)).join(", ")} / ${rerun.denominator.map((v) => v.toFixed(2)).join(", ")}).${notNoop.length > 0 ? ` Not a no-op: ${notNoop.join("; ")}.` : " Every rerun started, restarted and stopped nothing."}`,
+    "",
+    `Around that rerun, each once per run: ${aside("sudo -n true", (r) => r.sudoSeconds)}; ${aside("sudo + bash sourcing common.sh", (r) => r.sourceSeconds)}.`,
     "",
     ...configureTable("First-boot configure.sh (run by the user-data, before the delivery)", install.map((r) => r.phases.firstConfigure), baked.map((r) => r.phases.firstConfigure)),
     "",
@@ -130,6 +173,8 @@ export function markdown(setup: BenchSetup, install: readonly ArmRun[], baked: r
     "",
     ...marks.map((k) => `- ${k.slice(6)}: ${fmt(median(install.map((r) => (r.phases.events[k] ?? Number.NaN) - r.phases.userDataStart).filter((v) => Number.isFinite(v))))}`),
     "",
+    ...perUnit(firstBaked, "baked"),
+    ...perUnit(install[0], "boot-time install"),
     ...(firstBaked
       ? [
           `Serial-console marks of baked run ${firstBaked.run} (host seconds since QEMU start):`,

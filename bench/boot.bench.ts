@@ -6,6 +6,11 @@
 //
 //   npm run build && npx vite-node bench/boot.bench.ts [--runs N] [--kind knc|knd] [--accel tcg|kvm]
 //     [--baked IMAGE] [--base IMAGE] [--pad BYTES] [--cache DIR] [--work DIR]
+//     [--arms install,baked] [--trace-rerun]
+//
+// --arms baked (or install) boots one arm only and prints its figures without ratios (for aiming a
+// cut, never for the headline); --trace-rerun also runs configure.sh once more under `bash -x`
+// with a microsecond clock in PS4 and keeps the trace in <work>/<arm>-<run>/rerun-trace.txt.
 //
 // Without --baked it bakes one with the CLI (`build --base debootstrap --skip-test`) from the
 // padded mirror; without --base it takes the debootstrap base from the cache (built if missing).
@@ -30,10 +35,11 @@ import { renderUserData } from "../pipeline/userdata/index.js";
 import { packVmconfig } from "../pipeline/vmconfig/index.js";
 import { generateStandinMirror } from "../test/fixtures/standins/index.js";
 import { applyingServices, prepareInputs, type BenchInputs } from "./boot-inputs.js";
-import { checkActiveServices, collectTimings, deliver, rerunConfigure, waitActive, waitForFirstBoot } from "./boot-guest.js";
+import { checkActiveServices, collectTimings, deliver, rerunConfigure, traceRerun, waitActive, waitForFirstBoot } from "./boot-guest.js";
 import { bootPhases } from "./boot-phases.js";
-import { markdown, type ArmRun, type BenchSetup } from "./boot-report.js";
+import { markdown, singleArmText, type ArmRun, type BenchSetup } from "./boot-report.js";
 import { DOWNLOAD_PARALLEL, GUEST_MIRROR, guestMirrorForward, renderBootTimeInstall } from "./boot-time-install.js";
+import { restartSummaries, unitBreakdown } from "./boot-units.js";
 import { formatTimings } from "./configure-timings.js";
 
 const REAL_KNC_BYTES = 530_000_000;
@@ -45,6 +51,8 @@ const { values: args } = parseArgs({
     base: { type: "string" },
     kind: { type: "string", default: "knc" },
     runs: { type: "string", default: "3" },
+    arms: { type: "string", default: "install,baked" },
+    "trace-rerun": { type: "boolean", default: false },
     accel: { type: "string", default: "tcg" },
     pad: { type: "string", default: String(REAL_KNC_BYTES) },
     cache: { type: "string" },
@@ -64,6 +72,8 @@ function usage(message: string): never {
 const kind = args.kind === "knc" || args.kind === "knd" ? args.kind : usage(`--kind must be knc or knd, found ${JSON.stringify(args.kind)}`);
 const runs = /^[1-9]\d*$/.test(args.runs) ? Number(args.runs) : usage(`--runs must be a positive integer, found ${JSON.stringify(args.runs)}`);
 const accel = args.accel === "tcg" || args.accel === "kvm" ? args.accel : usage(`--accel must be tcg or kvm, found ${JSON.stringify(args.accel)}`);
+const armNames = args.arms.split(",");
+if (armNames.length === 0 || armNames.some((a) => a !== "install" && a !== "baked")) usage(`--arms must list install and/or baked, found ${JSON.stringify(args.arms)}`);
 const padBytes = /^\d+$/.test(args.pad) ? Number(args.pad) : usage(`--pad must be a byte count, found ${JSON.stringify(args.pad)}`);
 
 interface Arm {
@@ -119,10 +129,15 @@ async function measureBoot(ctx: Context, arm: Arm, run: number): Promise<ArmRun>
       const phases = await step("boot phases", () => Promise.resolve().then(() => bootPhases(vm.serial, timings, ctx.units.map((u) => `${u}.service`))));
       await step("services-active check", () => checkActiveServices(ssh, ctx.checkContext(arm.userData)));
       const rerun = await step("configure.sh with unchanged inputs", () => rerunConfigure(ssh));
+      if (args["trace-rerun"]) await step("traced rerun", () => traceRerun(ssh, path.join(dir, "rerun-trace.txt")));
+      const guestUserData = phases.userDataStart - phases.kernelAt;
+      const guestDelivered = phases.delivered - phases.kernelAt;
+      const units = unitBreakdown(timings, ctx.units.map((u) => `${u}.service`), guestUserData, guestDelivered);
+      const restarts = restartSummaries(vm.serial, timings.restartLines ?? [], phases.kernelAt);
       log(
         `${label}: user-data at ${phases.userDataStart.toFixed(1)} s, first configure +${phases.userDataToConfigure.toFixed(1)} s [${formatTimings(phases.firstConfigure)}], delivery → all active ${phases.deliveryToActive.toFixed(1)} s; rerun ${rerun.vmSeconds.toFixed(2)} s`,
       );
-      return { arm: arm.arm, run, image: arm.image, phases, timings, rerun, serialLog: session.logPath, mirrorGets: ctx.mirrorGets() - getsBefore };
+      return { arm: arm.arm, run, image: arm.image, phases, timings, rerun, serialLog: session.logPath, mirrorGets: ctx.mirrorGets() - getsBefore, units, restartSummaries: restarts };
     } finally {
       await session.close();
     }
@@ -187,10 +202,12 @@ async function main(): Promise<void> {
     const spec = loadVmconfigSpec();
     const units = applyingServices(spec, kind, [inputs.userDataEnv, inputs.mutableEnv]);
     const slim = renderUserData({ kind, format: "script", env: inputs.userDataEnv, nonce: TEST_NONCE });
-    const arms: Arm[] = [
+    const allArms: Arm[] = [
       { arm: "install", image: base.path, userData: renderBootTimeInstall({ manifest, slimUserData: slim }), extraForwards: [guestMirrorForward(server.port)] },
       { arm: "baked", image: baked.path, userData: slim, extraForwards: [] },
     ];
+    // In the order --arms gives them (a short slot: the baked arm first).
+    const arms = armNames.map((name) => allArms.find((a) => a.arm === name) as Arm);
     const ctx: Context = {
       work,
       inputs,
@@ -223,14 +240,20 @@ async function main(): Promise<void> {
         const result = await measureBoot(ctx, arm, run);
         if (arm.arm === "install" && result.mirrorGets === 0) throw new Error(`install run ${run}: the mirror served nothing: the boot-time install downloaded nothing`);
         results.push(result);
+        // Written after every boot: a run cut short keeps what it measured.
+        await writeFile(path.join(work, "boot-results.json"), `${JSON.stringify({ setup, runs: results }, null, 2)}\n`);
+        process.stderr.write(`${singleArmText(setup, [result])}\n`);
       }
     }
     setup.host.loadAfter = os.loadavg();
-    const report = markdown(
-      setup,
-      results.filter((r) => r.arm === "install"),
-      results.filter((r) => r.arm === "baked"),
-    );
+    const report =
+      new Set(armNames).size === 2
+        ? markdown(
+            setup,
+            results.filter((r) => r.arm === "install"),
+            results.filter((r) => r.arm === "baked"),
+          )
+        : singleArmText(setup, results);
     await writeFile(path.join(work, "boot-results.json"), `${JSON.stringify({ setup, runs: results }, null, 2)}\n`);
     process.stdout.write(`${report}\n`);
     log(`results in ${path.join(work, "boot-results.json")}`);

@@ -6,10 +6,14 @@
 # file per service that applies (/opt/env/<service>.env, the variables services.tsv lists),
 # and what each service's config writer (services/<svc>/configure.sh) stages. Then restart.sh.
 # Same inputs: no file changes, no restarts. Logs one line of per-phase timings.
+# When nothing changed since the last clean run and its services still run (lib/noop.sh's
+# stamp), it exits before loading a table or calling systemctl.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "${BASH_SOURCE[0]%/*}/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/../lib/noop.sh
+source "${BASH_SOURCE[0]%/*}/../lib/noop.sh"
 trap 'err_report $LINENO' ERR
 
 # The merged environment the env files and config writers read (see docs/vmconfig.md).
@@ -257,12 +261,37 @@ report_timings() {
   [[ -n "${JOURNAL_STREAM:-}" ]] || ! command -v logger >/dev/null 2>&1 || logger -t "$LOG_TAG" -- "$line" 2>/dev/null || true
 }
 
+# The stamp's lines for what configure.sh itself reads and writes (restart.sh adds the
+# services' inputs): the three env files, the bootstrap marker, the identity files, admin's
+# keys, the OIDC CA and the vmconfig tree's scripts and tables.
+configure_watch_lines() {
+  local -n _out=$1
+  local -a paths=("$USER_DATA_ENV" "$DETECTED_ENV" "$MUTABLE_ENV" "$BOOTSTRAP_DONE" "$PP_KIND_FILE"
+    "$IDENTITY_DIR"/{ca.crt,nonce.jwt,identity.crt} "$ADMIN_HOME/.ssh/authorized_keys" "$SUDOERS_ADMIN" "$CRT_DIR/oidc-ca.pem")
+  local f
+  shopt -s nullglob
+  for f in "$VMCONFIG_HOME"/{bin,lib}/*.sh "$VMCONFIG_HOME"/share/*.tsv "$VMCONFIG_HOME"/services/*/configure.sh; do
+    # Always under PODPLANE_ROOT on a VM; a test running the repo's copy leaves it out.
+    [[ -z "$PODPLANE_ROOT" || "$f" == "$PODPLANE_ROOT"/* ]] || continue
+    paths+=("$f")
+  done
+  shopt -u nullglob
+  noop_watch _out "${paths[@]#"$PODPLANE_ROOT"}"
+}
+
 main() {
-  local rc=0
+  local rc=0 stamp_text="" units
   now_us PHASE_START
   [[ -f "$USER_DATA_ENV" ]] || die "$USER_DATA_ENV is missing: the cloud-init user-data has not run, nothing to configure"
-  load_image_kind
   take_lock
+  if noop_unchanged; then
+    phase_done check
+    units=${NOOP_UNITS[*]}
+    log "no-op: started: none; restarted: none; stopped: none; unchanged: ${units:-none} (nothing changed since $NOOP_STAMP)"
+    report_timings
+    return 0
+  fi
+  load_image_kind
   load_variables
   load_services "$IMAGE_KIND"
   if [[ ! -f "$BOOTSTRAP_DONE" ]]; then
@@ -285,8 +314,15 @@ main() {
   ((STAGED_COUNT == 0)) || commit_staged
   fix_identity
   phase_done commit
-  "$VMCONFIG_HOME/bin/restart.sh" || rc=$?
+  PODPLANE_NOOP_OUT="$PP_STATE/noop.restart" "$VMCONFIG_HOME/bin/restart.sh" || rc=$?
   phase_done starts
+  if ((rc == 0)); then
+    read_file "$PP_STATE/noop.restart" stamp_text
+    configure_watch_lines stamp_text
+    noop_record "$stamp_text"
+  else
+    noop_forget
+  fi
   report_timings
   return "$rc"
 }

@@ -350,6 +350,9 @@ write_installed_json() {
     printf ']\n}\n'
   } | write_if_changed "$PP_HOME/share/installed.json" 0644
   printf '%s\n' "$KIND" | write_if_changed "$PP_KIND_FILE" 0644
+  # The tree may have kept old mtimes (tar): configure.sh's no-op stamp (lib/noop.sh) must not
+  # vouch for scripts it never ran.
+  rm -f -- "$PP_STATE/noop.stamp"
 }
 
 main() {

@@ -6,12 +6,17 @@
 # certificates and keys whose share/deliveries.tsv row names it; their digests are recorded
 # under /opt/podplane/state after a successful (re)start. So a rotated kubelet.server.crt
 # restarts kubelet alone, a rotated ca.crt every service that reads it.
+# Run by configure.sh with PODPLANE_NOOP_OUT=FILE, it also writes there the lines of configure's
+# no-op stamp it knows (lib/noop.sh): every input of every service and the services it left
+# running.
 set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "${BASH_SOURCE[0]%/*}/../lib/common.sh"
 # shellcheck source=SCRIPTDIR/../lib/deliveries.sh
 source "${BASH_SOURCE[0]%/*}/../lib/deliveries.sh"
+# shellcheck source=SCRIPTDIR/../lib/noop.sh
+source "${BASH_SOURCE[0]%/*}/../lib/noop.sh"
 trap 'err_report $LINENO' ERR
 
 # The states `systemctl is-active` counts as running (it exits 0 for these).
@@ -67,15 +72,24 @@ not_running() {
   done
 }
 
-# run_verb VERB SERVICE...: one `systemctl VERB` for all of them. On failure, one
-# `systemctl is-active` tells which ones did not get there: warned about, added to FAILED.
+# run_verb VERB SERVICE...: one `systemctl VERB` for all of them, then verb_result.
 declare -A FAILED=()
+declare -a STARTED=() RESTARTED=()
 run_verb() {
-  local verb=$1 unit
+  local verb=$1 rc=0
   shift
   (($# > 0)) || return 0
+  systemctl "$verb" -- "${@/%/.service}" || rc=$?
+  verb_result "$verb" "$rc" "$@"
+}
+
+# verb_result VERB RC SERVICE...: after `systemctl VERB` of them exited RC. On failure, one
+# `systemctl is-active` tells which ones did not get there: warned about, added to FAILED.
+verb_result() {
+  local verb=$1 rc=$2 unit
+  shift 2
   local -a units=("${@/%/.service}") bad=()
-  if systemctl "$verb" -- "${units[@]}"; then
+  if ((rc == 0)); then
     # Only a start can be skipped for a condition: a restart is of a unit that was running.
     [[ "$verb" != start ]] || note_waiting "${units[@]}"
     return 0
@@ -94,6 +108,25 @@ run_verb() {
     warn "$unit did not $verb"
     FAILED[${unit%.service}]=1
   done
+}
+
+# start_and_restart: the starts and the restarts at once when there are both (a delivery that
+# changes a running service's inputs and brings the certificates others waited for): the
+# restart's `systemctl` runs in the background while the start's waits, so the slowest unit of
+# either sets the pace, not their sum; systemd orders the jobs by After= across both. Both are
+# waited for and their failures reported as one at a time would be.
+start_and_restart() {
+  local pid rc=0
+  if ((${#STARTED[@]} == 0 || ${#RESTARTED[@]} == 0)); then
+    run_verb start "${STARTED[@]}"
+    run_verb restart "${RESTARTED[@]}"
+    return 0
+  fi
+  systemctl restart -- "${RESTARTED[@]/%/.service}" &
+  pid=$!
+  run_verb start "${STARTED[@]}"
+  wait "$pid" || rc=$?
+  verb_result restart "$rc" "${RESTARTED[@]}"
 }
 
 # note_waiting UNIT...: the units among them that systemd skipped because a ConditionPathExists=
@@ -154,8 +187,9 @@ main() {
   done
   run_verb stop "${stopped[@]}"
   ((${#obsolete[@]} == 0)) || rm -f -- "${obsolete[@]}"
-  run_verb start "${started[@]}"
-  run_verb restart "${restarted[@]}"
+  STARTED=("${started[@]}")
+  RESTARTED=("${restarted[@]}")
+  start_and_restart
   # A digest is recorded only for a service that is running with it.
   for svc in "${started[@]}" "${restarted[@]}"; do
     [[ -n "${FAILED[$svc]:-}${WAITING[$svc]:-}" ]] || stage_file "$PP_STATE/$svc.digest" 0600 "${DIGEST[$svc]}"
@@ -167,6 +201,24 @@ main() {
   local -a waiting=("${!WAITING[@]}")
   log "started: ${started[*]:-none}; restarted: ${restarted[*]:-none}; stopped: ${stopped[*]:-none}; unchanged: ${unchanged[*]:-none}; waiting for their inputs: ${waiting[*]:-none}"
   ((${#FAILED[@]} == 0)) || die "some services failed to start, restart or stop: ${!FAILED[*]} (see above and journalctl -u <service>)"
+  [[ -z "${PODPLANE_NOOP_OUT:-}" ]] || noop_lines "$PODPLANE_NOOP_OUT" "${started[@]}" "${restarted[@]}" "${unchanged[@]}"
+}
+
+# noop_lines FILE RUNNING...: for configure.sh's stamp, each service's env file and inputs
+# (present or absent) and a unit line per service in RUNNING (started, restarted or unchanged,
+# none failed nor waiting), into FILE.
+noop_lines() {
+  local file=$1 svc stamp_text="" old
+  local -a paths
+  shift
+  for svc in "${SERVICES[@]}"; do
+    mapfile -t paths <<<"${SERVICE_ENV_DIR#"$PODPLANE_ROOT"}/$svc.env"$'\n'"${SERVICE_INPUTS[$svc]:-}"
+    noop_watch stamp_text "${paths[@]}"
+  done
+  for svc in "$@"; do stamp_text+="unit $svc.service"$'\n'; done
+  # Rewritten only when it says something new: a run that changed nothing writes nothing.
+  read_file "$file" old
+  [[ "$old" == "$stamp_text" && -f "$file" ]] || printf '%s' "$stamp_text" >"$file"
 }
 
 main "$@"
