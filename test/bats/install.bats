@@ -81,7 +81,7 @@ make_stage() {
   [ -f "$PODPLANE_ROOT/etc/systemd/system/kube-apiserver.service" ]
   [ -f "$PODPLANE_ROOT/etc/systemd/system/nstance-recv-watch.path" ]
   # every service of the kind, kube2iam and zot too: their ConditionPathExists= gates them
-  [ "$(units_called enable)" = "$(sorted "$KNC_SERVICES kube2iam zot nstance-recv-watch.path podplane-configure hosts-refresh.timer")" ]
+  [ "$(units_called enable)" = "$(sorted "$KNC_SERVICES kube2iam zot nstance-recv-watch.path podplane-configure hosts-refresh hosts-refresh.timer")" ]
   [ "$(invocations 'systemctl enable' | wc -l)" -eq 1 ]
   for unit in "$PODPLANE_ROOT"/etc/systemd/system/*.service; do
     case "${unit##*/}" in podplane-configure.service | nstance-recv-watch.service | hosts-refresh.service) continue ;; esac
@@ -136,7 +136,7 @@ make_stage() {
   [ ! -e "$PODPLANE_ROOT/opt/podplane/services/kube-apiserver" ]
   [ -f "$PODPLANE_ROOT/etc/systemd/system/zot.service" ]
   [ -x "$PODPLANE_ROOT/opt/podplane/services/kube2iam/run.sh" ]
-  [ "$(units_called enable)" = "$(sorted "$KND_SERVICES kube2iam zot nstance-recv-watch.path podplane-configure hosts-refresh.timer")" ]
+  [ "$(units_called enable)" = "$(sorted "$KND_SERVICES kube2iam zot nstance-recv-watch.path podplane-configure hosts-refresh hosts-refresh.timer")" ]
   [ "$(jq -r .kind "$PODPLANE_ROOT/opt/podplane/share/installed.json")" = knd ]
   conf="$PODPLANE_ROOT/usr/lib/sysusers.d/podplane.conf"
   [ "$(grep '^u ' "$conf" | cut -d ' ' -f 2 | sort | tr '\n' ' ')" = "containerd fluent-bit kube2iam kubelet nstance-agent zot " ]

@@ -206,8 +206,9 @@ env_lacks() { ! grep -q -- "^$1=" "$BATS_TEST_TMPDIR/env" || { echo "unexpected 
 }
 
 @test "hosts-refresh: 127.0.0.1 on knc; the LB's addresses on knd; one managed block, other lines kept, no rewrite when unchanged" {
-  mkdir -p "$PODPLANE_ROOT/opt/podplane/share" "$PODPLANE_ROOT/opt/podplane/etc" "$PODPLANE_ROOT/etc" "$BATS_TEST_TMPDIR/bin"
+  mkdir -p "$PODPLANE_ROOT/opt/podplane/share" "$PODPLANE_ROOT/opt/podplane/etc" "$PODPLANE_ROOT/etc" "$PODPLANE_ROOT/proc/sys/kernel" "$BATS_TEST_TMPDIR/bin"
   printf '127.0.0.1 localhost\n' >"$PODPLANE_ROOT/etc/hosts"
+  echo localhost >"$PODPLANE_ROOT/proc/sys/kernel/hostname"
   printf '#!/usr/bin/env bash\n[ "$1 $2" = "ahosts lb.internal" ] || exit 2\nprintf "10.0.1.5 STREAM lb.internal\\n10.0.1.5 DGRAM\\n10.0.2.6 STREAM\\n"\n' >"$BATS_TEST_TMPDIR/bin/getent"
   chmod +x "$BATS_TEST_TMPDIR/bin/getent"
   echo knc >"$PODPLANE_ROOT/opt/podplane/share/kind"
@@ -224,4 +225,24 @@ env_lacks() { ! grep -q -- "^$1=" "$BATS_TEST_TMPDIR/env" || { echo "unexpected 
   printf "KUBE_API_INTERNAL_LB_HOSTNAME=''\n" >"$PODPLANE_ROOT/opt/podplane/etc/mutable.env"
   run -0 env PATH="$BATS_TEST_TMPDIR/bin:$PATH" bash "$ROOMS/hosts-refresh/run.sh"
   [ "$(cat "$PODPLANE_ROOT/etc/hosts")" = "127.0.0.1 localhost" ]
+}
+
+@test "hosts-refresh: the node's own name (the instance ID user-data set) resolves from /etc/hosts, not DNS; an LB DNS failure keeps the API lines" {
+  mkdir -p "$PODPLANE_ROOT/opt/podplane/share" "$PODPLANE_ROOT/opt/podplane/etc" "$PODPLANE_ROOT/etc" "$PODPLANE_ROOT/proc/sys/kernel" "$BATS_TEST_TMPDIR/bin"
+  # what cloud-init's manage_etc_hosts renders: the metadata's hostname, not the instance ID
+  printf '127.0.1.1 podplane-test-knd.localdomain podplane-test-knd\n127.0.0.1 localhost\n' >"$PODPLANE_ROOT/etc/hosts"
+  echo i-0abc123 >"$PODPLANE_ROOT/proc/sys/kernel/hostname"
+  printf 'search example.internal\n' >"$PODPLANE_ROOT/etc/resolv.conf"
+  echo knd >"$PODPLANE_ROOT/opt/podplane/share/kind"
+  printf "KUBE_API_INTERNAL_LB_HOSTNAME='lb.internal'\n" >"$PODPLANE_ROOT/opt/podplane/etc/mutable.env"
+  printf '#!/usr/bin/env bash\n[ "$1 $2" = "ahosts lb.internal" ] || exit 2\nprintf "10.0.1.5 STREAM lb.internal\\n"\n' >"$BATS_TEST_TMPDIR/bin/getent"
+  chmod +x "$BATS_TEST_TMPDIR/bin/getent"
+  run -0 env PATH="$BATS_TEST_TMPDIR/bin:$PATH" bash "$ROOMS/hosts-refresh/run.sh"
+  [ "$(cat "$PODPLANE_ROOT/etc/hosts")" = "$(printf '127.0.1.1 podplane-test-knd.localdomain podplane-test-knd\n127.0.0.1 localhost\n# BEGIN podplane managed hostname\n127.0.1.1 i-0abc123.example.internal i-0abc123\n# END podplane managed hostname\n# BEGIN podplane managed kube-apiserver\n10.0.1.5 kube-apiserver.podplane.internal\n# END podplane managed kube-apiserver')" ]
+  # DNS down: the API line stays; the hostname line follows a renamed node
+  printf '#!/usr/bin/env bash\nexit 2\n' >"$BATS_TEST_TMPDIR/bin/getent"
+  echo i-0def456 >"$PODPLANE_ROOT/proc/sys/kernel/hostname"
+  run -0 env PATH="$BATS_TEST_TMPDIR/bin:$PATH" bash "$ROOMS/hosts-refresh/run.sh"
+  [[ "$output" == *"cannot resolve KUBE_API_INTERNAL_LB_HOSTNAME=lb.internal"* ]]
+  [ "$(cat "$PODPLANE_ROOT/etc/hosts")" = "$(printf '127.0.1.1 podplane-test-knd.localdomain podplane-test-knd\n127.0.0.1 localhost\n# BEGIN podplane managed hostname\n127.0.1.1 i-0def456.example.internal i-0def456\n# END podplane managed hostname\n# BEGIN podplane managed kube-apiserver\n10.0.1.5 kube-apiserver.podplane.internal\n# END podplane managed kube-apiserver')" ]
 }

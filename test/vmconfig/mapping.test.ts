@@ -40,7 +40,7 @@ const SERVICES: Service[] = tsv("services.tsv").map(([name = "", , when = "", us
   name,
   when,
   user,
-  variables: variables.split(",").filter(Boolean),
+  variables: variables === "-" ? [] : variables.split(",").filter(Boolean),
   inputs: inputs.split(",").filter(Boolean),
 }));
 const service = (name: string) => SERVICES.find((s) => s.name === name);

@@ -12,6 +12,8 @@ set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "${BASH_SOURCE[0]%/*}/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/../services/hosts-refresh/hosts.sh
+source "${BASH_SOURCE[0]%/*}/../services/hosts-refresh/hosts.sh"
 trap 'err_report $LINENO' ERR
 
 readonly ADDRESS_WAIT_SECONDS=${PODPLANE_ADDRESS_WAIT_SECONDS:-60}
@@ -146,34 +148,6 @@ provider_id() {
   esac
 }
 
-# host_names: HOST_SHORT (hostname -s) and HOST_FQDN: the kernel's name when it has a dot,
-# else the short name in resolv.conf's search/domain, else <short>.localdomain (what
-# Podplane's derivation gives, without the DNS lookup of `hostname -f`).
-HOST_SHORT=""
-HOST_FQDN=""
-host_names() {
-  local full="" file="$PODPLANE_ROOT/proc/sys/kernel/hostname" key domain _
-  if [[ -r "$file" ]]; then
-    IFS= read -r full <"$file" || true
-  else
-    full=$(hostname)
-  fi
-  [[ -n "$full" ]] || die "cannot detect the hostname"
-  HOST_SHORT=${full%%.*}
-  if [[ "$full" == *.* ]]; then
-    HOST_FQDN=$full
-    return 0
-  fi
-  HOST_FQDN="$HOST_SHORT.localdomain"
-  [[ -r "$PODPLANE_ROOT/etc/resolv.conf" ]] || return 0
-  while read -r key domain _; do
-    if [[ ("$key" == search || "$key" == domain) && -n "$domain" && "$domain" != . ]]; then
-      HOST_FQDN="$HOST_SHORT.${domain%.}"
-      return 0
-    fi
-  done <"$PODPLANE_ROOT/etc/resolv.conf"
-}
-
 detect() {
   if [[ -n "${UD[INSTANCE_IPV4]:-}" && -n "${UD[INSTANCE_NETDEV]:-}" ]]; then
     NETDEV=${UD[INSTANCE_NETDEV]} ADDR4=${UD[INSTANCE_IPV4]} ADDR6=${UD[INSTANCE_IPV6]:-}
@@ -240,6 +214,9 @@ main() {
   umask 077
   printf 'completed_at=%s\n' "$stamp" >"$BOOTSTRAP_DONE"
   umask "$PP_UMASK"
+  # The node's own name (just set by user-data) into /etc/hosts now, not at the first API
+  # client's start: until then every lookup of it, sudo's included, waits on DNS.
+  refresh_hosts || warn "/etc/hosts not refreshed; hosts-refresh.timer and the API clients' starts try again"
   log "detected ${DETECTED[INSTANCE_HOSTNAME]} ${DETECTED[INSTANCE_IPV4]} ${DETECTED[INSTANCE_IPV6]:-no-ipv6} on ${DETECTED[INSTANCE_NETDEV]} (${DETECTED[INSTANCE_PROVIDER_ID]}); seeded $MUTABLE_ENV"
 }
 

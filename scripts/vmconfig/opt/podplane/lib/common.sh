@@ -81,6 +81,36 @@ read_file() {
   IFS= read -r -d '' _read_into <"$1" || true
 }
 
+# host_names: HOST_SHORT (hostname -s) and HOST_FQDN: the kernel's name when it has a dot,
+# else the short name in resolv.conf's search/domain, else <short>.localdomain (what
+# Podplane's derivation gives, without the DNS lookup of `hostname -f`).
+HOST_SHORT=""
+HOST_FQDN=""
+host_names() {
+  local full="" file="$PODPLANE_ROOT/proc/sys/kernel/hostname" key domain _
+  # Once per process: bootstrap.sh's detection and its /etc/hosts refresh share the answer.
+  [[ -z "$HOST_SHORT" ]] || return 0
+  if [[ -r "$file" ]]; then
+    IFS= read -r full <"$file" || true
+  else
+    full=$(hostname)
+  fi
+  [[ -n "$full" ]] || die "cannot detect the hostname"
+  HOST_SHORT=${full%%.*}
+  if [[ "$full" == *.* ]]; then
+    HOST_FQDN=$full
+    return 0
+  fi
+  HOST_FQDN="$HOST_SHORT.localdomain"
+  [[ -r "$PODPLANE_ROOT/etc/resolv.conf" ]] || return 0
+  while read -r key domain _; do
+    if [[ ("$key" == search || "$key" == domain) && -n "$domain" && "$domain" != . ]]; then
+      HOST_FQDN="$HOST_SHORT.${domain%.}"
+      return 0
+    fi
+  done <"$PODPLANE_ROOT/etc/resolv.conf"
+}
+
 # Write-if-changed without forks for text: stage_file DEST MODE TEXT [OWNER:GROUP] compares
 # TEXT with DEST (builtin read) and, when it differs, keeps TEXT, MODE and OWNER:GROUP for
 # commit_staged, which writes them all at once: one `mkdir -p` for every staging directory
