@@ -28,7 +28,8 @@ export async function fetchWithProgress(manifests: readonly Manifest[], options:
   const plain = usePlainProgress({ plain: Boolean(options.plain) });
   const board = new TrackedTasks(jobs.map((job) => ({ key: job.integrity, title: jobLabel(job) })));
   const total = jobs.reduce((sum, job) => sum + job.size, 0);
-  const heading = `fetch ${jobs.length} artifacts (${formatBytes(total)})${options.mirror ? ` from ${options.mirror}` : ""}`;
+  const registryMirrors = [...(options.registryMirrors ?? [])].map(([registry, url]) => `${registry} images from ${url}`);
+  const heading = `fetch ${jobs.length} artifacts (${formatBytes(total)})${options.mirror ? ` from ${options.mirror}` : ""}${registryMirrors.length > 0 ? `; ${registryMirrors.join(", ")}` : ""}`;
   let parent: { title: string } | undefined;
   let downloaded = 0;
   const lastPaint = new Map<string, number>();

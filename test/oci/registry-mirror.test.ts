@@ -115,6 +115,7 @@ describe("--registry-mirror against a real registry (docker-registry + skopeo)",
     expect(cold.exitCode, cold.stderr).toBe(0);
     const coldDoc = JSON.parse(cold.stdout) as FetchDoc;
     expect(coldDoc.registryMirrors).toEqual({ "registry.k8s.io": registry.url });
+    expect(cold.stderr).toContain(`from ${emptyMirror}; registry.k8s.io images from ${registry.url}`); // the progress heading says where images come from
     expect(coldDoc.images.map((i) => [i.image, i.platform, i.cacheHit])).toEqual([
       [REF, "linux/amd64", false],
       [REF, "linux/arm64", false],
