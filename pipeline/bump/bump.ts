@@ -7,7 +7,7 @@ import { CATALOG, CATALOG_GROUPS, catalogEntry } from "../catalog/index.js";
 import { UsageError } from "../errors/index.js";
 import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, redactUrls, type RetryPolicy } from "../fetch/index.js";
 import { loadManifests, type Arch, type Kind, type Manifest } from "../manifest/index.js";
-import { parseImageReference } from "../oci/index.js";
+import { parseImageReference, type RegistryMirrors } from "../oci/index.js";
 import { upstreamSourceOf, type UpstreamSource } from "./sources.js";
 import { Upstream, type Newest } from "./upstream.js";
 
@@ -44,6 +44,8 @@ export interface BumpOptions {
   /** Kubernetes: look past the pinned minor (stable.txt instead of stable-1.NN.txt). */
   anyMinor?: boolean | undefined;
   mirror?: string | undefined;
+  /** Registry → a registry mirror whose tags list is read instead of the registry's (or the mirror tree's). */
+  registryMirrors?: RegistryMirrors | undefined;
   githubToken?: string | undefined;
   signal?: AbortSignal | undefined;
   retry?: RetryPolicy | undefined;
@@ -140,6 +142,7 @@ export async function findBumps(options: BumpOptions): Promise<BumpReport> {
   const items = select(itemsOf(manifests), options.names);
   const upstream = new Upstream({
     mirror: options.mirror,
+    registryMirrors: options.registryMirrors,
     signal: options.signal,
     retry: options.retry ?? DEFAULT_RETRY,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,

@@ -8,11 +8,14 @@ import { promisify } from "node:util";
 import { gunzip as gunzipCallback } from "node:zlib";
 import { WorkError } from "../errors/index.js";
 import { describeSource, redactUrls, resolveSource, withRetries, type RetryPolicy } from "../fetch/index.js";
+import type { RegistryMirrors } from "../oci/index.js";
 
 const gunzip = promisify(gunzipCallback);
 
 export interface ReadContext {
   mirror?: string | undefined;
+  /** Registry tags lists only: registry → a registry mirror's base URL (pipeline/oci). */
+  registryMirrors?: RegistryMirrors | undefined;
   signal?: AbortSignal | undefined;
   retry: RetryPolicy;
   timeoutMs: number;

@@ -140,7 +140,7 @@ export class Upstream {
    * paginates may hold newer tags on later pages; registry.k8s.io answers with one page.
    */
   private async readTags(registry: string, repository: string): Promise<{ tags: string[]; from: string }> {
-    const source = registrySource(registry, repository, this.context.mirror);
+    const source = registrySource(registry, repository, this.context);
     const label = `${registry}/${repository} tags`;
     const kind = "tags" as ContentKind;
     const from = source.describe(kind, "list");

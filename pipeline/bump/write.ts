@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
 import type { RetryPolicy } from "../fetch/index.js";
+import type { RegistryMirrors } from "../oci/index.js";
 import type { Arch, Kind } from "../manifest/index.js";
 import { pinDependency, pinImage, writeAtomically } from "../pin/index.js";
 import type { BumpRow } from "./bump.js";
@@ -16,6 +17,8 @@ export interface WriteOptions {
   manifestsDir: string;
   cacheDir: string;
   mirror?: string | undefined;
+  /** `pin image` only: registry → registry mirror (as for fetch). */
+  registryMirrors?: RegistryMirrors | undefined;
   checksumsFrom?: string | undefined;
   trustMirror?: boolean | undefined;
   signal?: AbortSignal | undefined;
@@ -74,7 +77,7 @@ export async function writeBumps(rows: readonly BumpRow[], options: WriteOptions
         if (row.type === "image") {
           const ref = `${row.name}:${newest}`;
           options.onProgress?.(`bump: pin image ${ref} ${where}`);
-          note(await pinImage({ ...common, ref, kinds, arches }));
+          note(await pinImage({ ...common, registryMirrors: options.registryMirrors, ref, kinds, arches }));
           bumps.push({ name: row.name, from: row.current, to: newest, pin: `pin image ${ref} ${where}` });
         } else {
           const spec = `${row.name}@${newest}`;

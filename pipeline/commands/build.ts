@@ -17,7 +17,8 @@ import type { EntryResult, RunDeps, RunSummary } from "../plan/run.js";
 import { withInterrupts } from "../progress/signals.js";
 import { describeTest, type ImageRecord } from "../publish/images-json.js";
 import { parsePublishUrl } from "../publish/podplane-manifest.js";
-import { EXIT_CODES_HELP, addCacheOption, addMirrorOption } from "./fetch.js";
+import type { RegistryMirrors } from "../oci/registry-mirrors.js";
+import { EXIT_CODES_HELP, addCacheOption, addMirrorOption, addRegistryMirrorOption } from "./fetch.js";
 
 export interface BuildFlags {
   /** Absent: every kind that has a manifest for the selected arches. */
@@ -27,6 +28,8 @@ export interface BuildFlags {
   base: BaseKind;
   manifests: string;
   mirror?: string;
+  /** --registry-mirror: registry → registry mirror base URL. */
+  registryMirror?: RegistryMirrors;
   cache: string;
   out: string;
   jobs: number;
@@ -88,6 +91,7 @@ export async function runBuild(flags: BuildFlags, signal: AbortSignal, deps?: Pa
     plan,
     {
       mirror: flags.mirror,
+      registryMirrors: flags.registryMirror,
       jobs: flags.jobs,
       allowUntested: flags.allowUntested,
       json: Boolean(flags.json),
@@ -201,6 +205,8 @@ table (name, target, result, seconds, log); exit 1 if any image failed.
 images.json records per image whether it was boot-tested, when, which checks and the result;
 aws images are not boot-tested here, and images.auto.tfvars.json points only at boot-tested
 images unless --allow-untested.
+The pinned container images are fetched with the artifacts; --registry-mirror REGISTRY=URL
+reads those of REGISTRY from the registry at URL instead (see fetch --help).
 Each baked image gets an in-toto provenance statement (SLSA v1) beside it in images/,
 <name>.intoto.jsonl, signed with --signing-key when given; \`verify-image\` checks it.
 
@@ -213,6 +219,7 @@ Environment:
 ${EXIT_CODES_HELP}`,
     );
   addMirrorOption(command);
+  addRegistryMirrorOption(command);
   addCacheOption(command);
   return command.action(async (raw: BuildFlags) => {
     const flags = { ...raw, out: path.resolve(raw.out), manifests: path.resolve(raw.manifests) };

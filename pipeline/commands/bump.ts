@@ -7,9 +7,9 @@ import { UsageError } from "../errors/index.js";
 import { redactDeep } from "../fetch/index.js";
 import type { Arch, Kind } from "../manifest/index.js";
 import { withInterrupts } from "../progress/index.js";
-import { addCacheOption, addMirrorOption, type CacheFlags } from "./fetch.js";
+import { addCacheOption, addMirrorOption, addRegistryMirrorOption, type CacheFlags, type RegistryMirrorFlags } from "./fetch.js";
 
-interface BumpFlags extends CacheFlags {
+interface BumpFlags extends CacheFlags, RegistryMirrorFlags {
   kind?: Kind[];
   arch?: Arch[];
   manifests: string;
@@ -40,7 +40,9 @@ tag of the pinned tag's shape).
 With --mirror, every listing is read from the mirror at <mirror>/<host>/<path> of its URL
 (query dropped): <mirror>/api.github.com/repos/OWNER/REPO/releases,
 <mirror>/dl.k8s.io/release/stable-1.NN.txt, <mirror>/deb.debian.org/debian/dists/trixie/main/
-binary-ARCH/Packages.gz, <mirror>/<registry>/v2/<repository>/tags/list.
+binary-ARCH/Packages.gz, <mirror>/<registry>/v2/<repository>/tags/list. With
+--registry-mirror REGISTRY=URL, the tags list of an image of REGISTRY is read from the registry
+at URL (URL/v2/<repository>/tags/list) instead, and --write pins it from there (as pin image).
 
 A source that cannot be read makes its rows "unknown" with the reason; the others are still
 reported. --write pins every newer version with pin (the same downloads, checksum files and
@@ -62,6 +64,7 @@ failed, or with --check something is out of date, 2 bad usage or an unknown name
     .option("--checksums-from <url|dir>", "with --write and --mirror: where upstream's checksum files are read (as for pin)")
     .option("--trust-mirror", "with --write and --mirror: accept digests only the mirror vouches for (as for pin)");
   addMirrorOption(command);
+  addRegistryMirrorOption(command);
   addCacheOption(command);
   return command.option("--json", "print one JSON document on stdout").action(async (names: string[], flags: BumpFlags) => {
     if (flags.write && flags.check) throw new UsageError("--write and --check exclude each other: --check reports, --write pins", "EUSAGE");
@@ -75,6 +78,7 @@ failed, or with --check something is out of date, 2 bad usage or an unknown name
         arches: flags.arch,
         anyMinor: flags.minor,
         mirror: flags.mirror,
+        registryMirrors: flags.registryMirror,
         githubToken: process.env.GITHUB_TOKEN || undefined,
         signal,
       }),
@@ -87,6 +91,7 @@ failed, or with --check something is out of date, 2 bad usage or an unknown name
               manifestsDir: flags.manifests,
               cacheDir: flags.cache,
               mirror: flags.mirror,
+              registryMirrors: flags.registryMirror,
               checksumsFrom: flags.checksumsFrom,
               trustMirror: flags.trustMirror,
               signal,

@@ -5,6 +5,7 @@ import { formatBytes, printJson, printLine } from "../cli/output.js";
 // types.js, not the stage: commands that only borrow the option helpers must not load the downloader.
 import { DEFAULT_CONCURRENCY, type FetchSummary } from "../fetch/types.js";
 import { loadManifests, type Arch, type Kind, type Manifest } from "../manifest/index.js";
+import { addRegistryMirrors, registryMirrorsJson, type RegistryMirrors } from "../oci/registry-mirrors.js";
 import { withInterrupts } from "../progress/signals.js";
 
 export interface SelectionFlags {
@@ -17,6 +18,11 @@ export interface SelectionFlags {
 export interface CacheFlags {
   cache: string;
   mirror?: string;
+}
+
+export interface RegistryMirrorFlags {
+  /** --registry-mirror: registry → registry mirror base URL. */
+  registryMirror?: RegistryMirrors;
 }
 
 /** --kind/--arch/--os/--manifests, shared by fetch, verify, pin and mirror export. */
@@ -38,6 +44,15 @@ export function addMirrorOption(command: Command): Command {
   );
 }
 
+/** --registry-mirror REGISTRY=URL (repeatable, or comma-separated): where the commands that read images take them from. */
+export function addRegistryMirrorOption(command: Command): Command {
+  return command.option(
+    "--registry-mirror <registry=url>",
+    "read images of REGISTRY from the registry at URL (its /v2/<repository>/... API, same repository names; a local registry or pull-through cache), ahead of --mirror; repeatable or comma-separated; http:// only for a loopback host",
+    addRegistryMirrors,
+  );
+}
+
 export function selectManifests(flags: SelectionFlags): Promise<Manifest[]> {
   return loadManifests(flags.manifests, { kinds: flags.kind, arches: flags.arch, os: flags.os });
 }
@@ -45,7 +60,7 @@ export function selectManifests(flags: SelectionFlags): Promise<Manifest[]> {
 export const EXIT_CODES_HELP = `
 Exit codes: 0 success, 1 the work failed (one line per problem on stderr), 2 bad usage or bad input.`;
 
-export interface FetchFlags extends SelectionFlags, CacheFlags {
+export interface FetchFlags extends SelectionFlags, CacheFlags, RegistryMirrorFlags {
   concurrency: number;
   baseImage?: boolean;
   /** Also fetch the manifests' container images (on unless --no-images; build always fetches them, to bake them in). */
@@ -104,6 +119,10 @@ the index, the platform's manifest, its config and layer blobs, each verified an
 beyond its pinned size (anonymous bearer tokens and redirects handled; a registry on
 localhost/127.0.0.1 over plain HTTP). A mirror holds them at
 <mirror>/<registry>/v2/<repository>/manifests|blobs/<digest>. --no-images skips them.
+--registry-mirror registry.k8s.io=http://127.0.0.1:5000 reads registry.k8s.io's images from
+that registry instead (as a containerd hosts.toml mirror: URL/v2/pause/..., the same
+repository names), ahead of --mirror for that registry; other registries are unaffected. Its
+content is checked like any other source's.
 
 Environment:
   PODPLANE_IMAGES_CACHE   default for --cache (else ~/.cache/podplane-images)
@@ -113,6 +132,7 @@ ${EXIT_CODES_HELP}`,
     );
   addSelectionOptions(command);
   addMirrorOption(command);
+  addRegistryMirrorOption(command);
   addCacheOption(command);
   return command
     .option("--concurrency <n>", "parallel downloads", parsePositiveInt, DEFAULT_CONCURRENCY)
@@ -123,9 +143,9 @@ ${EXIT_CODES_HELP}`,
       const manifests = await selectManifests(flags);
       // Loaded here: build, plan, verify, pin and mirror import this module for its option helpers only.
       const { fetchWithProgress } = await import("../progress/fetch.js");
-      const summary = await withInterrupts((signal) => fetchWithProgress(manifests, { ...flags, plain: flags.json }, signal));
+      const summary = await withInterrupts((signal) => fetchWithProgress(manifests, { ...flags, registryMirrors: flags.registryMirror, plain: flags.json }, signal));
       if (flags.json) {
-        printJson({ ok: true, cacheDir: flags.cache, mirror: flags.mirror ?? null, bytesDownloaded: summary.bytesDownloaded, seconds: summary.seconds, artifacts: artifactJson(summary), images: imageJson(summary) });
+        printJson({ ok: true, cacheDir: flags.cache, mirror: flags.mirror ?? null, registryMirrors: registryMirrorsJson(flags.registryMirror), bytesDownloaded: summary.bytesDownloaded, seconds: summary.seconds, artifacts: artifactJson(summary), images: imageJson(summary) });
         return;
       }
       const hits = summary.artifacts.filter((a) => a.cacheHit).length;

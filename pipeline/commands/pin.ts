@@ -12,9 +12,9 @@ import { describeChecks } from "../pin/checks.js";
 import { DEFAULT_TRUST_DIR, pinDependency, type PinnedArtifact } from "../pin/pin.js";
 import { withInterrupts } from "../progress/index.js";
 import type { Arch, Kind } from "../manifest/index.js";
-import { addCacheOption, addMirrorOption, EXIT_CODES_HELP, type CacheFlags } from "./fetch.js";
+import { addCacheOption, addMirrorOption, addRegistryMirrorOption, EXIT_CODES_HELP, type CacheFlags, type RegistryMirrorFlags } from "./fetch.js";
 
-interface PinFlags extends CacheFlags {
+interface PinFlags extends CacheFlags, RegistryMirrorFlags {
   kind?: Kind[];
   arch?: Arch[];
   manifests: string;
@@ -58,7 +58,10 @@ plain HTTP for localhost/127.0.0.1) to its index digest and, for each arch of th
 manifests, the platform manifest's digest and the image size (that manifest's bytes plus its
 config and layer blobs, as Podplane defines it), and writes image, digest, size, platform and
 index into vmconfig.images (the entry of the same repository is updated, whatever its tag).
-With --mirror, the tag is read from the mirror (mirror export writes manifests/<tag>).
+With --mirror, the tag is read from the mirror (mirror export writes manifests/<tag>); with
+--registry-mirror REGISTRY=URL, for an image of REGISTRY, from the registry at URL (its
+/v2/<repository>/manifests/<tag>), ahead of --mirror. The digest is then that source's answer
+for the tag: review the diff.
 ${EXIT_CODES_HELP}`,
     )
     .option("--kind <kinds>", "only these kinds' manifests (default: every kind that needs it)", parseKinds)
@@ -68,9 +71,11 @@ ${EXIT_CODES_HELP}`,
     .option("--trust-mirror", "with --mirror: accept a digest only the mirror vouches for, marked \"trust\": \"mirror\" in the manifest")
     .option("--trust-dir <dir>", "the pinned trust roots signatures are checked against (armored keys per upstream)", DEFAULT_TRUST_DIR);
   addMirrorOption(command);
+  addRegistryMirrorOption(command);
   addCacheOption(command);
   return command.option("--json", "print one JSON document on stdout").action(async (spec: string, ref: string | undefined, flags: PinFlags) => {
     if (spec === "image") return await pinImageCommand(ref, flags);
+    if (flags.registryMirror) throw new UsageError("--registry-mirror applies to `pin image REF` only: NAME@VERSION pins files, not images", "EUSAGE");
     if (ref !== undefined) throw new UsageError(`unexpected argument ${JSON.stringify(ref)}: only \`pin image REF\` takes a second argument`, "EUSAGE");
     const result = await withInterrupts((signal) =>
       pinDependency({
@@ -105,7 +110,7 @@ async function pinImageCommand(ref: string | undefined, flags: PinFlags): Promis
   if (!ref) throw new UsageError("pin image: expected an image reference, e.g. `pin image registry.k8s.io/pause:3.10.2`", "EUSAGE");
   if (flags.trustMirror || flags.checksumsFrom) throw new UsageError("pin image: --trust-mirror and --checksums-from apply to NAME@VERSION only", "EUSAGE");
   const result = await withInterrupts((signal) =>
-    pinImage({ ref, manifestsDir: flags.manifests, kinds: flags.kind, arches: flags.arch, cacheDir: flags.cache, mirror: flags.mirror, signal, onProgress: printError }),
+    pinImage({ ref, manifestsDir: flags.manifests, kinds: flags.kind, arches: flags.arch, cacheDir: flags.cache, mirror: flags.mirror, registryMirrors: flags.registryMirror, signal, onProgress: printError }),
   );
   if (flags.json) return printJson(redactDeep({ ok: true, ...result }));
   for (const f of result.files) printLine(`${f.changed.length > 0 ? "updated" : "unchanged"} ${f.file}${f.changed.length > 0 ? `: ${f.changed.join(", ")}` : ""}`);

@@ -8,10 +8,13 @@ import { DEFAULT_RETRY, httpStatusOf, withRetries, type RetryPolicy } from "./re
 import { openSource } from "./source.js";
 import type { FetchJob } from "./plan.js";
 import { DEFAULT_TIMEOUT_MS, type FetchEvent } from "./types.js";
+import type { RegistryMirrors } from "../oci/registry-mirrors.js";
 
 export interface DownloadContext {
   cacheDir: string;
   mirror?: string | undefined;
+  /** Container images only: registry → a registry mirror's base URL (ahead of `mirror` for that registry). */
+  registryMirrors?: RegistryMirrors | undefined;
   signal?: AbortSignal | undefined;
   retry: RetryPolicy;
   timeoutMs: number;
@@ -22,6 +25,7 @@ export interface DownloadContext {
 export function downloadContext(options: {
   cacheDir: string;
   mirror?: string | undefined;
+  registryMirrors?: RegistryMirrors | undefined;
   signal?: AbortSignal | undefined;
   retry?: RetryPolicy | undefined;
   timeoutMs?: number | undefined;
@@ -30,6 +34,7 @@ export function downloadContext(options: {
   return {
     cacheDir: options.cacheDir,
     mirror: options.mirror,
+    registryMirrors: options.registryMirrors,
     signal: options.signal,
     retry: options.retry ?? DEFAULT_RETRY,
     timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,

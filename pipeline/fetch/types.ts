@@ -3,12 +3,15 @@ import type { Arch, Kind } from "../manifest/schema.js";
 import type { Manifest } from "../manifest/load.js";
 import type { FetchJob } from "./plan.js";
 import type { RetryPolicy } from "./retry.js";
+import type { RegistryMirrors } from "../oci/registry-mirrors.js";
 
 export interface FetchOptions {
   manifests: readonly Manifest[];
   cacheDir: string;
   /** Base URL (or directory) of a mirror laid out as <host>/<path> of each upstream URL. */
   mirror?: string | undefined;
+  /** Container images only: registry → a registry mirror's base URL, read ahead of `mirror` for that registry. */
+  registryMirrors?: RegistryMirrors | undefined;
   concurrency?: number | undefined;
   /** Also fetch each manifest's container images (vmconfig.images) by digest. Default false. */
   images?: boolean | undefined;

@@ -139,7 +139,7 @@ async function ensureContent(
 /** Brings one pinned image into the cache; `onBytes` sees every byte downloaded for it. */
 export async function fetchImage(job: ImageJob, context: ImageFetchContext, onBytes: (delta: number) => void = () => undefined): Promise<FetchedImage> {
   const label = imageLabel(job);
-  const source = registrySource(job.registry, job.repository, context.mirror);
+  const source = registrySource(job.registry, job.repository, context);
   const results: ContentResult[] = [];
   const got = async (kind: ContentKind, digest: string, expect: { size: number | undefined; limit: number; label: string }) => {
     const result = await ensureContent(source, kind, digest, expect, context, onBytes);

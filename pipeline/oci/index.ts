@@ -5,5 +5,6 @@ export { planImages, imageLabel, type ImageJob } from "./plan.js";
 export { fetchImage, imageFetchContext, type FetchedImage, type ImageFetchContext } from "./fetch.js";
 export { listImageContent, type ImageContent, type CachedContent } from "./content.js";
 export { resolveImage, type ResolvedImage, type ResolvedPlatform } from "./resolve.js";
-export { mirrorContentPath, registrySource, parseBearerChallenge, type RegistrySource, type ContentKind } from "./registry.js";
+export { mirrorContentPath, registrySource, parseBearerChallenge, type RegistrySource, type ContentKind, type ImageSources } from "./registry.js";
+export { addRegistryMirrors, parseRegistryMirror, registryMirrorsJson, type RegistryMirror, type RegistryMirrors } from "./registry-mirrors.js";
 export { mediaTypeOf, parseImageDocument, imageSize, MANIFEST_ACCEPT, OCI_INDEX, OCI_MANIFEST, DOCKER_LIST, DOCKER_MANIFEST } from "./media.js";

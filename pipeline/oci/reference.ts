@@ -13,7 +13,14 @@ export interface ImageReference {
   ref: string;
 }
 
-const REFERENCE = /^([a-z0-9.-]+(?::\d+)?|\[[0-9a-f:]+\](?::\d+)?)\/([a-z0-9._/-]+):([\w][\w.-]{0,127})$/;
+/** A registry as references name it: a host (or bracketed IPv6 address) and an optional port. */
+const REGISTRY = /[a-z0-9.-]+(?::\d+)?|\[[0-9a-f:]+\](?::\d+)?/;
+const REFERENCE = new RegExp(`^(${REGISTRY.source})\\/([a-z0-9._/-]+):([\\w][\\w.-]{0,127})$`);
+
+/** Whether `value` is a registry the way an image reference names one (`registry.k8s.io`, `127.0.0.1:5000`). */
+export function isRegistryName(value: string): boolean {
+  return new RegExp(`^(?:${REGISTRY.source})$`).test(value);
+}
 
 export function parseImageReference(ref: string): ImageReference {
   const match = REFERENCE.exec(ref.trim());

@@ -3,7 +3,8 @@
 // them (401 + WWW-Authenticate: Bearer realm,service,scope → GET the realm → retry once);
 // redirects (blob storage) followed by hand so the Authorization header never leaves the
 // registry's own origin. A mirror over HTTP is the same API under <mirror>/<registry>; a mirror
-// directory is read from disk at the same paths, so a static web server can serve it.
+// directory is read from disk at the same paths, so a static web server can serve it. A registry
+// mirror (--registry-mirror) is a registry in its own right: the same API at its own /v2/.
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import path from "node:path";
@@ -12,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { WorkError } from "../errors/index.js";
 import { redactUrls } from "../fetch/redact.js";
 import { registryBaseUrl } from "./reference.js";
+import type { RegistryMirrors } from "./registry-mirrors.js";
 
 export type ContentKind = "manifests" | "blobs";
 
@@ -191,8 +193,21 @@ class DirectoryMirror implements RegistrySource {
   }
 }
 
-/** Where an image's content is read from: its registry, or the mirror's copy of it. */
-export function registrySource(registry: string, repository: string, mirror?: string): RegistrySource {
+/** Where images come from: a mirror tree for every registry, and registry mirrors for some. */
+export interface ImageSources {
+  mirror?: string | undefined;
+  registryMirrors?: RegistryMirrors | undefined;
+}
+
+/**
+ * Where an image's content is read from: the registry mirror of its registry (which takes
+ * precedence, as a containerd hosts.toml mirror does), else the mirror tree's copy, else the
+ * registry itself.
+ */
+export function registrySource(registry: string, repository: string, sources: ImageSources = {}): RegistrySource {
+  const registryMirror = sources.registryMirrors?.get(registry);
+  if (registryMirror !== undefined) return new HttpRegistry(registryMirror, repository);
+  const mirror = sources.mirror;
   if (!mirror) return new HttpRegistry(registryBaseUrl(registry), repository);
   if (/^https?:\/\//i.test(mirror)) return new HttpRegistry(`${mirror.replace(/\/+$/, "")}/${registry}`, repository);
   const dir = mirror.startsWith("file:") ? fileURLToPath(mirror) : path.resolve(mirror);

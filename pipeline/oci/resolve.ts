@@ -70,7 +70,7 @@ async function readManifest(source: RegistrySource, reference: string, label: st
 
 export async function resolveImage(ref: string, arches: readonly Arch[], context: DownloadContext): Promise<ResolvedImage> {
   const parsed = parseImageReference(ref);
-  const source = registrySource(parsed.registry, parsed.repository, context.mirror);
+  const source = registrySource(parsed.registry, parsed.repository, context);
   const index = await readManifest(source, parsed.tag, `${ref} index`, context);
   const doc = parseImageDocument(index.bytes);
   if (doc.kind !== "index") {

@@ -6,7 +6,7 @@ import { readFile } from "node:fs/promises";
 import { WorkError } from "../errors/index.js";
 import { downloadContext, type RetryPolicy } from "../fetch/index.js";
 import { loadManifests, parseManifest, type Arch, type Kind } from "../manifest/index.js";
-import { parseImageReference, resolveImage, type ResolvedImage } from "../oci/index.js";
+import { parseImageReference, resolveImage, type RegistryMirrors, type ResolvedImage } from "../oci/index.js";
 import { writeAtomically } from "./pin.js";
 
 export interface PinImageOptions {
@@ -18,6 +18,8 @@ export interface PinImageOptions {
   cacheDir: string;
   /** A mirror holding the tag (mirror export writes manifests/<tag>); default the registry itself. */
   mirror?: string | undefined;
+  /** Registry → a registry mirror that resolves the tag instead (ahead of `mirror` for that registry). */
+  registryMirrors?: RegistryMirrors | undefined;
   signal?: AbortSignal | undefined;
   retry?: RetryPolicy | undefined;
   timeoutMs?: number | undefined;

@@ -16,6 +16,7 @@ import { bakePaths, baseImagePath, imageRecord, resolveBase, resolveIdentity, ru
 import type { Manifest } from "../manifest/load.js";
 import type { Arch } from "../manifest/schema.js";
 import type { AwsSettings } from "../packer/index.js";
+import type { RegistryMirrors } from "../oci/registry-mirrors.js";
 import type { FetchProgressOptions } from "../progress/fetch.js";
 import { taskListOptions, TrackedTasks, usePlainProgress } from "../progress/index.js";
 import type { Signer } from "../provenance/keys.js";
@@ -54,6 +55,8 @@ export interface RunSummary {
 
 export interface RunOptions {
   mirror?: string | undefined;
+  /** Container images: registry → registry mirror (build --registry-mirror). */
+  registryMirrors?: RegistryMirrors | undefined;
   /** Entries worked on at once. */
   jobs: number;
   allowUntested?: boolean | undefined;
@@ -302,7 +305,7 @@ export async function executePlan(plan: BuildPlan, runOptions: RunOptions, deps:
     try {
       const summary = await deps.fetch(
         manifests,
-        { cache: plan.options.cache, mirror: options.mirror, concurrency: FETCH_CONCURRENCY, baseImage: bakes.some((e) => e.target === "qemu" && plan.options.base === "cloud"), images: true, plain: options.plain },
+        { cache: plan.options.cache, mirror: options.mirror, registryMirrors: options.registryMirrors, concurrency: FETCH_CONCURRENCY, baseImage: bakes.some((e) => e.target === "qemu" && plan.options.base === "cloud"), images: true, plain: options.plain },
         options.signal,
       );
       fetched = summary.artifacts;

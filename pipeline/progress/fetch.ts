@@ -4,12 +4,15 @@ import { Listr } from "listr2";
 import { formatBytes } from "../cli/output.js";
 import { fetchArtifacts, jobLabel, planFetch, planImageJobs, type FetchEvent, type FetchSummary } from "../fetch/index.js";
 import type { Manifest } from "../manifest/index.js";
+import type { RegistryMirrors } from "../oci/index.js";
 import { taskListOptions, usePlainProgress } from "./renderer.js";
 import { TrackedTasks } from "./tracked.js";
 
 export interface FetchProgressOptions {
   cache: string;
   mirror?: string | undefined;
+  /** Container images only: registry → registry mirror. */
+  registryMirrors?: RegistryMirrors | undefined;
   concurrency: number;
   /** Also fetch each manifest's Debian base image. */
   baseImage?: boolean | undefined;
@@ -25,7 +28,8 @@ export async function fetchWithProgress(manifests: readonly Manifest[], options:
   const plain = usePlainProgress({ plain: Boolean(options.plain) });
   const board = new TrackedTasks(jobs.map((job) => ({ key: job.integrity, title: jobLabel(job) })));
   const total = jobs.reduce((sum, job) => sum + job.size, 0);
-  const heading = `fetch ${jobs.length} artifacts (${formatBytes(total)})${options.mirror ? ` from ${options.mirror}` : ""}`;
+  const registryMirrors = [...(options.registryMirrors ?? [])].map(([registry, url]) => `${registry} images from ${url}`);
+  const heading = `fetch ${jobs.length} artifacts (${formatBytes(total)})${options.mirror ? ` from ${options.mirror}` : ""}${registryMirrors.length > 0 ? `; ${registryMirrors.join(", ")}` : ""}`;
   let parent: { title: string } | undefined;
   let downloaded = 0;
   const lastPaint = new Map<string, number>();
@@ -74,6 +78,7 @@ export async function fetchWithProgress(manifests: readonly Manifest[], options:
       manifests,
       cacheDir: options.cache,
       mirror: options.mirror,
+      registryMirrors: options.registryMirrors,
       concurrency: options.concurrency,
       includeBaseImage: options.baseImage,
       images: options.images,

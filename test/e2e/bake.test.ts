@@ -1,9 +1,10 @@
-// End-to-end bake: stand-in artifacts served on 127.0.0.1, a Debian 13 base built from the
-// archive, real Packer + QEMU (TCG): both kinds in one `build` call, then both boot-tested side
-// by side (knc by build's own boot step through GRUB, provider local; knd by direct kernel boot
-// from its images.json record through testImage, provider aws), then `inspect` of each image and
-// a no-op second call. Names the baked images in baked-images.json for the opt-in direct boot of
-// knc (direct-boot.test.ts).
+// End-to-end bake: stand-in artifacts served on 127.0.0.1, the stand-in pause image from a real
+// distribution registry on 127.0.0.1 (Debian's docker-registry, pushed with skopeo, reached with
+// --registry-mirror), a Debian 13 base built from the archive, real Packer + QEMU (TCG): both
+// kinds in one `build` call, then both boot-tested side by side (knc by build's own boot step
+// through GRUB, provider local; knd by direct kernel boot from its images.json record through
+// testImage, provider aws), then `inspect` of each image and a no-op second call. Names the baked
+// images in baked-images.json for the opt-in direct boot of knc (direct-boot.test.ts).
 import { generateKeyPairSync } from "node:crypto";
 import { mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -11,13 +12,18 @@ import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findBootRecord, prepareDirectBoot } from "../../pipeline/boot/direct-boot.js";
 import { CHECK_NAMES, testImage } from "../../pipeline/boot/index.js";
+import { contentPath } from "../../pipeline/cache/index.js";
 import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
 import { safeRemove } from "../../pipeline/fs/safe-remove.js";
 import type { InspectReport } from "../../pipeline/inspect/index.js";
+import { digestToIntegrity } from "../../pipeline/manifest/digest.js";
 import { loadManifest, loadManifests } from "../../pipeline/manifest/load.js";
+import { parseImageReference } from "../../pipeline/oci/index.js";
 import type { ImageRecord, ImagesFile } from "../../pipeline/publish/index.js";
 import { podplaneManifestPath } from "../../pipeline/publish/podplane-manifest.js";
 import { generateStandinMirror } from "../fixtures/standins/index.js";
+import type { StandinImage } from "../fixtures/standins/pause-image.js";
+import { startRealRegistry, type RealRegistry } from "../oci/real-registry.js";
 import { statementErrors } from "../provenance/schema.js";
 import { cycloneDxValidator, spdxValidator } from "../sbom/schemas.js";
 
@@ -56,6 +62,10 @@ const ALWAYS: Record<(typeof KINDS)[number], string[]> = {
 let server: ResultPromise | undefined;
 let mirrorUrl = "";
 let manifestsDir = "";
+let registry: RealRegistry | undefined;
+/** `--registry-mirror REGISTRY=URL` for each registry the stand-in images name (registry.k8s.io). */
+let registryMirrorArgs: string[] = [];
+let images: StandinImage[] = [];
 const built = new Map<string, { record: ImageRecord; seconds: number }>();
 
 function cli(args: string[], timeout = 30 * 60_000) {
@@ -69,11 +79,11 @@ function cli(args: string[], timeout = 30 * 60_000) {
  * is baked once and booted once, and each boot flow runs once.
  */
 function matrixArgs(): string[] {
-  return ["build", "--kind", KINDS.join(","), "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--skip-test", "--signing-key", SIGNING_KEY, "--json"];
+  return ["build", "--kind", KINDS.join(","), "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, ...registryMirrorArgs, "--cache", CACHE_DIR, "--out", E2E_DIR, "--skip-test", "--signing-key", SIGNING_KEY, "--json"];
 }
 
 function bootTestArgs(kind: string): string[] {
-  return ["build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, "--cache", CACHE_DIR, "--out", E2E_DIR, "--signing-key", SIGNING_KEY, "--json"];
+  return ["build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", manifestsDir, "--mirror", mirrorUrl, ...registryMirrorArgs, "--cache", CACHE_DIR, "--out", E2E_DIR, "--signing-key", SIGNING_KEY, "--json"];
 }
 
 /** One entry of build --json. */
@@ -90,6 +100,37 @@ interface BuildResult {
   image: ImageRecord | null;
 }
 
+/** Every digest of an image: its index, and per platform the manifest, config and layers. */
+function imageDigests(image: StandinImage): string[] {
+  return [image.index.digest, ...Object.values(image.platforms).flatMap((p) => [p.manifest.digest, p.config.digest, ...p.layers.map((l) => l.digest)])];
+}
+
+/** What the amd64 bake needs of an image: the index and the amd64 manifest, config and layers. */
+function amd64Digests(image: StandinImage): string[] {
+  const p = image.platforms.amd64;
+  return [image.index.digest, p.manifest.digest, p.config.digest, ...p.layers.map((l) => l.digest)];
+}
+
+/**
+ * The stand-in images come from a real registry only: pushed there with skopeo, absent from the
+ * mirror tree (generated without them), and evicted from the cache (which outlives runs), so the
+ * first build must fetch them through --registry-mirror or fail.
+ */
+async function serveImagesFromRegistry(standins: StandinImage[], mirrorDir: string): Promise<void> {
+  const registryDir = path.join(E2E_DIR, "registry");
+  await safeRemove(registryDir);
+  registry = await startRealRegistry(registryDir);
+  const registries = new Set<string>();
+  for (const image of standins) {
+    const ref = parseImageReference(image.image);
+    await registry.pushLayout(image.layoutDir, ref.repository, ref.tag);
+    registries.add(ref.registry);
+    await expect(stat(path.join(mirrorDir, ref.registry, "v2", ref.repository)), `${image.image} must not be in the mirror tree`).rejects.toThrow(/ENOENT/);
+    for (const digest of imageDigests(image)) await rm(contentPath(CACHE_DIR, digestToIntegrity(digest)), { force: true });
+  }
+  registryMirrorArgs = [...registries].flatMap((name) => ["--registry-mirror", `${name}=${registry?.url ?? ""}`]);
+}
+
 function buildDoc(stdout: unknown): { ok: boolean; seconds: number; results: BuildResult[] } {
   return JSON.parse(String(stdout)) as { ok: boolean; seconds: number; results: BuildResult[] };
 }
@@ -104,8 +145,11 @@ beforeAll(async () => {
   const key = generateKeyPairSync("ed25519");
   await writeFile(SIGNING_KEY, key.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
   await writeFile(SIGNING_PUB, key.publicKey.export({ type: "spki", format: "pem" }));
-  const fixture = await generateStandinMirror({ dir: path.join(E2E_DIR, "fixture"), kinds: [...KINDS], arches: ["amd64"] });
+  const fixture = await generateStandinMirror({ dir: path.join(E2E_DIR, "fixture"), kinds: [...KINDS], arches: ["amd64"], imagesInMirror: false });
   manifestsDir = fixture.manifestsDir;
+  images = fixture.images;
+  expect(images.map((i) => i.image)).toEqual([expect.stringMatching(/^registry\.k8s\.io\/pause:/)]);
+  await serveImagesFromRegistry(images, fixture.mirrorDir);
   server = execa("node", [CLI, "mirror", "serve", fixture.mirrorDir, "--port", "0", "--json"], { stdin: "ignore", reject: false, buffer: false });
   mirrorUrl = await new Promise<string>((resolve, reject) => {
     let text = "";
@@ -121,9 +165,10 @@ beforeAll(async () => {
 afterAll(async () => {
   server?.kill("SIGINT");
   await server;
+  await registry?.stop();
 });
 
-describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap base, TCG)", () => {
+describe.sequential("bake knd and knc from the fixture mirror and a local registry (qemu, debootstrap base, TCG)", () => {
   it("builds knd and knc in one build call", async () => {
     const started = Date.now();
     const result = await cli(matrixArgs(), 60 * 60_000);
@@ -132,6 +177,8 @@ describe.sequential("bake knd and knc from the fixture mirror (qemu, debootstrap
     expect(doc.ok).toBe(true);
     expect(doc.results.map((r) => [r.kind, r.action, r.result])).toEqual(KINDS.map((kind) => [kind, "bake", "built"]));
     const seconds = (Date.now() - started) / 1000;
+    // Evicted from the cache and absent from the mirror tree before the build: the registry served them.
+    for (const image of images) for (const digest of amd64Digests(image)) expect((await stat(contentPath(CACHE_DIR, digestToIntegrity(digest)))).isFile(), `${image.image} ${digest} fetched`).toBe(true);
     for (const kind of KINDS) {
       const image = doc.results.find((r) => r.kind === kind)?.image;
       expect(image?.kind).toBe(kind);

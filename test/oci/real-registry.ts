@@ -11,9 +11,12 @@ export interface RealRegistry {
   registry: string;
   url: string;
   push(image: FixtureImage, repository: string, tag: string): Promise<void>;
+  /** Pushes the image an OCI image layout names `tag` (its index and every manifest, digests kept). */
+  pushLayout(layoutDir: string, repository: string, tag: string): Promise<void>;
+  /** Where the registry's filesystem storage keeps a blob (or manifest) by digest. */
+  blobFile(digest: string): string;
   stop(): Promise<void>;
 }
-
 
 export async function startRealRegistry(dir: string): Promise<RealRegistry> {
   const port = await freePort();
@@ -49,14 +52,23 @@ export async function startRealRegistry(dir: string): Promise<RealRegistry> {
     }
     await new Promise((r) => setTimeout(r, 100));
   }
+  const pushLayout = async (layout: string, repository: string, tag: string) => {
+    // --all --preserve-digests: the registry holds the very index and manifests built here
+    await execa("skopeo", ["copy", "--all", "--preserve-digests", "--dest-tls-verify=false", `oci:${layout}:${tag}`, `docker://127.0.0.1:${port}/${repository}:${tag}`]);
+  };
   return {
     registry: `127.0.0.1:${port}`,
     url,
     async push(image, repository, tag) {
       const layout = path.join(dir, `layout-${repository.replaceAll("/", "-")}-${tag}`);
       await writeOciLayout(layout, image, tag);
-      // --all --preserve-digests: the registry holds the very index and manifests built here
-      await execa("skopeo", ["copy", "--all", "--preserve-digests", "--dest-tls-verify=false", `oci:${layout}:${tag}`, `docker://127.0.0.1:${port}/${repository}:${tag}`]);
+      await pushLayout(layout, repository, tag);
+    },
+    pushLayout,
+    blobFile(digest) {
+      // distribution's filesystem driver: docker/registry/v2/blobs/<algorithm>/<first two hex>/<hex>/data
+      const [algorithm = "", hex = ""] = digest.split(":");
+      return path.join(dir, "storage", "docker", "registry", "v2", "blobs", algorithm, hex.slice(0, 2), hex, "data");
     },
     async stop() {
       child.kill("SIGTERM");
