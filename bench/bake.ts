@@ -5,8 +5,10 @@
 //
 //   npx vite-node bench/bake.ts [--dir DIR] [--pad BYTES] [--kinds knd,knc] [--skip-cold]
 //
-// Writes DIR/bake-results.json and prints a Markdown table for BENCHMARKS.md.
-import { mkdir, readdir, rm, stat, writeFile } from "node:fs/promises";
+// Writes DIR/bake-results.json and prints Markdown tables for BENCHMARKS.md: the steps, where
+// each bake's Packer time went (bench/bake-phases.ts, from the build's Packer log), the sizes.
+import { mkdir, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { execa, type ResultPromise } from "execa";
@@ -14,6 +16,7 @@ import { PROJECT_ROOT } from "../pipeline/cli/options.js";
 import { formatBytes } from "../pipeline/cli/output.js";
 import type { ImageRecord } from "../pipeline/publish/index.js";
 import { generateStandinMirror } from "../test/fixtures/standins/index.js";
+import { bakePhases, type BakePhase } from "./bake-phases.js";
 
 const CLI = path.join(PROJECT_ROOT, "bin", "podplane-images.js");
 const { values } = parseArgs({
@@ -36,6 +39,10 @@ interface Row {
   inspect: number;
   total: number;
   imageBytes: number;
+  /** Where the Packer time went (baked rows only). */
+  phases?: BakePhase[];
+  /** Host load average (1 min) when the build started and when it ended. */
+  load?: [number, number];
 }
 
 async function timedCli(args: string[]) {
@@ -82,10 +89,13 @@ async function main(): Promise<void> {
         const out = path.join(dir, `out-${run}`);
         if (i === 0) await rm(out, { recursive: true, force: true });
         const args = ["build", "--kind", kind, "--arch", "amd64", "--target", "qemu", "--base", "debootstrap", "--manifests", fixture.manifestsDir, "--mirror", mirror, "--cache", cache, "--out", out, "--skip-test", "--json"];
+        const loadBefore = os.loadavg()[0] ?? 0;
         const build = await timedCli(args);
+        const load: [number, number] = [loadBefore, os.loadavg()[0] ?? 0];
         const doc = buildResult(build.stdout);
+        const phases = bakePhases(await readFile(path.join(out, "logs", `${doc.image.name}.log`), "utf8"));
         const inspect = await timedCli(["inspect", doc.image.qemu?.path ?? "", "--json"]);
-        rows.push({ kind, run, base: doc.steps.base ?? 0, fetch: doc.steps.fetch ?? 0, packer: doc.steps.packer ?? 0, inspect: inspect.seconds, total: build.seconds, imageBytes: doc.image.size });
+        rows.push({ kind, run, base: doc.steps.base ?? 0, fetch: doc.steps.fetch ?? 0, packer: doc.steps.packer ?? 0, inspect: inspect.seconds, total: build.seconds, imageBytes: doc.image.size, phases, load });
         if (run === "warm") {
           const noop = await timedCli(args);
           // In a shared working tree vmconfig can change between the two builds: then it is no no-op.
@@ -111,6 +121,13 @@ async function main(): Promise<void> {
   const f = (n: number) => (n === 0 ? "–" : `${n.toFixed(1)} s`);
   console.log("| kind | run | base | fetch | packer | inspect | build wall |\n|---|---|---|---|---|---|---|");
   for (const r of rows) console.log(`| ${r.kind} | ${r.run} | ${f(r.base)} | ${f(r.fetch)} | ${f(r.packer)} | ${f(r.inspect)} | ${f(r.total)} |`);
+  const baked = rows.filter((r) => r.phases);
+  if (baked.length > 0) {
+    console.log(`\n| Packer phase (s) | ${baked.map((r) => `${r.kind} ${r.run}`).join(" | ")} |\n|---|${baked.map(() => "---:").join("|")}|`);
+    const names = [...new Set(baked.flatMap((r) => (r.phases ?? []).map((p) => p.name)))];
+    for (const name of names) console.log(`| ${name} | ${baked.map((r) => String(r.phases?.find((p) => p.name === name)?.seconds ?? "–")).join(" | ")} |`);
+    console.log(`| host load (1 min) at start → end | ${baked.map((r) => (r.load ? `${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}` : "–")).join(" | ")} |`);
+  }
   console.log("\n| kind | qcow2 | base qcow2 | artifacts | overhead vs base + artifacts |\n|---|---|---|---|---|");
   for (const s of sizes) console.log(`| ${s.kind} | ${formatBytes(s.image)} | ${formatBytes(s.base)} | ${formatBytes(s.artifacts)} | ${s.overheadPercent}% |`);
 }

@@ -32,6 +32,7 @@ import { AWS_DPKG_STATUS_FILE, imagePackagesOf, writeImageSbom, type SbomFiles }
 import { writeStage, writeStageIso, type Stage } from "../stage/index.js";
 import { packVmconfig, type PackedVmconfig } from "../vmconfig/index.js";
 import { awsBase, cloudBase, type BaseChoice, type BaseKind } from "./base-choice.js";
+import { buildVmBoot, type BuildVmBoot } from "./build-vm-boot.js";
 import { fileSha256 } from "./file-digest.js";
 import { computeInputHash, imageName } from "./input-hash.js";
 
@@ -168,6 +169,15 @@ export async function runPackerBake(
     const seed = await writeBuildSeed(paths.packerDir, `bake-${identity.inputHash.slice(0, 12)}`);
     const stageIso = await writeStageIso({ stageDir: paths.stageDir, outFile: path.join(paths.packerDir, "stage.iso"), signal: s.signal });
     const checksum = baseImage === identity.base.path ? identity.base.digest : s.manifest.baseImage.digest;
+    const directBoot = await buildVmBoot({ base: baseImage, baseDigest: checksum, cacheDir: s.cacheDir, arch: s.manifest.arch, signal: s.signal }).then(
+      (boot): BuildVmBoot => boot,
+      (error: unknown) => {
+        if (s.signal?.aborted) throw error;
+        onProgress({ kind: "message", text: `the build VM boots through GRUB: no kernel to boot directly (${error instanceof Error ? error.message : String(error)})` });
+        return undefined;
+      },
+    );
+    if (directBoot) onProgress({ kind: "message", text: `the build VM boots the base's kernel directly (${directBoot.cmdline})` });
     qemu = {
       baseImage,
       baseImageChecksum: checksum,
@@ -177,6 +187,7 @@ export async function runPackerBake(
       stageIso,
       sshUsername: seed.user,
       sshPrivateKeyFile: seed.privateKeyFile,
+      directBoot,
     };
   }
   await writeVarFile(paths.packerDir, {

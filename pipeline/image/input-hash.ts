@@ -6,8 +6,10 @@ import type { Manifest } from "../manifest/load.js";
 /**
  * Bump when the pipeline changes what it puts into an image in a way no other input shows.
  * 2: the manifest's container images joined the hashed document.
+ * 3: the build VM runs only the cloud-init modules the bake needs (pipeline/packer/seed.ts), so
+ *    no per-instance config/final module (locale, apt, GRUB debconf) ran before the image is taken.
  */
-export const IMAGE_FORMAT_VERSION = 2;
+export const IMAGE_FORMAT_VERSION = 3;
 export const SHORT_HASH_LENGTH = 12;
 
 export interface ImageInputs {

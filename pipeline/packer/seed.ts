@@ -55,6 +55,26 @@ export function seedUserData(user: string, publicKey: string, hostKey?: SeedHost
   ].join("\n");
 }
 
+/**
+ * The cloud-init modules the build VM runs: the build user and its SSH access, the root file
+ * system grown to the disk, the build hostname (cleanup-image.sh takes it out again). Nothing of
+ * the config and final stages (locale, apt and GRUB debconf settings, key fingerprints to the
+ * console, the final message): those are per-instance modules, which every instance of the image
+ * runs on its own first boot anyway (the cleanup resets cloud-init), and in the build VM they ran
+ * beside install.sh on its single vCPU.
+ */
+export const BUILD_VM_MODULES = {
+  cloud_init_modules: ["growpart", "resizefs", "set_hostname", "update_hostname", "update_etc_hosts", "users-groups", "ssh"],
+  cloud_config_modules: [],
+  cloud_final_modules: [],
+} as const;
+
+/** The build VM's user-data: seedUserData's access, and only the modules the bake needs. */
+export function buildSeedUserData(user: string, publicKey: string): string {
+  const modules = Object.entries(BUILD_VM_MODULES).map(([stage, list]) => `${stage}: [${list.join(", ")}]`);
+  return `${seedUserData(user, publicKey)}${modules.join("\n")}\n`;
+}
+
 export async function writeBuildSeed(dir: string, instanceId: string, user = BUILD_USER): Promise<BuildSeed> {
   const seedDir = path.join(dir, "seed");
   await mkdir(seedDir, { recursive: true });
@@ -63,7 +83,7 @@ export async function writeBuildSeed(dir: string, instanceId: string, user = BUI
   const publicKey = await readFile(`${privateKeyFile}.pub`, "utf8");
   const userData = path.join(seedDir, "user-data");
   const metaData = path.join(seedDir, "meta-data");
-  await writeFile(userData, seedUserData(user, publicKey));
+  await writeFile(userData, buildSeedUserData(user, publicKey));
   await writeFile(metaData, `instance-id: ${instanceId}\nlocal-hostname: ${BUILD_HOSTNAME}\n`);
   return { files: [userData, metaData], privateKeyFile, user };
 }

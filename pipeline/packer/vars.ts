@@ -20,10 +20,12 @@ export interface QemuSettings {
   outputDir: string;
   accelerator: "kvm" | "tcg";
   seedFiles: string[];
-  /** The stage directory as an ISO9660 image: the build VM's read-only second CD. */
+  /** The stage directory as an ISO9660 image: the build VM's read-only virtio disk. */
   stageIso: string;
   sshUsername: string;
   sshPrivateKeyFile: string;
+  /** The base's kernel, initrd and command line for a direct kernel boot; absent: GRUB boots it. */
+  directBoot?: { kernel: string; initrd: string; cmdline: string } | undefined;
   memory?: number;
   cpus?: number;
   diskSize?: string;
@@ -90,6 +92,13 @@ export function packerVariables(v: BakeVariables): Record<string, unknown> {
       cpu_model: v.qemu.accelerator === "kvm" ? "host" : "max",
       seed_files: v.qemu.seedFiles,
       stage_iso: v.qemu.stageIso,
+      direct_boot_args: v.qemu.directBoot
+        ? [
+            ["-kernel", v.qemu.directBoot.kernel],
+            ["-initrd", v.qemu.directBoot.initrd],
+            ["-append", v.qemu.directBoot.cmdline],
+          ]
+        : [],
       ssh_username: v.qemu.sshUsername,
       ssh_private_key_file: v.qemu.sshPrivateKeyFile,
       memory: v.qemu.memory ?? 2048,

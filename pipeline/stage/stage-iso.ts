@@ -1,10 +1,11 @@
-// The stage directory as a read-only ISO9660 image for the qemu build VM (its second CD): the
-// guest mounts it instead of receiving ≈500 MB over SSH, whose crypto is slow under TCG.
+// The stage directory as a read-only ISO9660 image for the qemu build VM (a read-only virtio disk,
+// see packer/podplane.pkr.hcl.hbs): the guest mounts it instead of receiving ≈500 MB over SSH,
+// whose crypto is slow under TCG.
 import { rm } from "node:fs/promises";
 import { execa } from "execa";
 import { WorkError } from "../errors/index.js";
 
-/** Volume ID of the stage CD; the guest finds it with `blkid -L`. */
+/** Volume ID of the stage disk; the guest finds it with `blkid -L`. */
 export const STAGE_ISO_LABEL = "PODPLANE_STAGE";
 
 export interface StageIsoOptions {

@@ -2,7 +2,8 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { TEMPLATE_SOURCE, packerVariables, renderTemplate, sourceName, templateDigest, type BakeVariables } from "../../pipeline/packer/index.js";
+import { parse } from "yaml";
+import { TEMPLATE_SOURCE, buildSeedUserData, packerVariables, renderTemplate, seedUserData, sourceName, templateDigest, type BakeVariables } from "../../pipeline/packer/index.js";
 
 async function source(): Promise<string> {
   return readFile(TEMPLATE_SOURCE, "utf8");
@@ -40,19 +41,26 @@ describe("template rendering", () => {
     expect(hcl).toContain("DATASOURCES='${var.datasources}'");
   });
 
-  it("qemu reads the stage from a read-only CD, only aws uploads it over SSH", async () => {
+  it("qemu reads the stage from a read-only virtio disk, only aws uploads it over SSH", async () => {
     const hcl = renderTemplate(await source(), { modern: false });
-    expect(hcl).toContain('["-cdrom", var.stage_iso]');
-    // A -drive or -device in qemuargs would replace Packer's own disk and NIC arguments.
-    expect(hcl).not.toMatch(/\["-(drive|device)"/);
-    expect(hcl).toMatch(/only = \["qemu.podplane"\]\s*inline = \[\s*"sudo mkdir -p \$\{var.remote_stage_dir\} && sudo mount -o ro -t iso9660 \\"\$\(sudo blkid -L \$\{var.stage_label\}\)\\" \$\{var.remote_stage_dir\}/);
+    // Read-only at both layers (the raw format node and the file under it), commas escaped for QEMU.
+    expect(hcl).toContain('["-blockdev", "driver=raw,node-name=stage,read-only=on,file.driver=file,file.read-only=on,file.filename=${replace(var.stage_iso, ",", ",,")}"]');
+    // In the last PCI slot, so that SeaBIOS still boots the image's disk; no CD any more.
+    expect(hcl).toContain('["-device", "virtio-blk-pci,drive=stage,addr=0x1f"]');
+    expect(hcl).not.toContain("-cdrom");
+    // A -drive would replace Packer's own disks; a -device replaces its NIC, so the NIC is named.
+    expect(hcl).not.toMatch(/\["-drive"/);
+    expect(hcl).toContain('["-device", "${var.net_device},netdev=user.0"],\n  ], var.direct_boot_args)');
+    expect(hcl).toContain(`only = ["qemu.podplane"]\n    inline = [\n      "sudo sh -c 'mkdir -p \${var.remote_stage_dir} && mount -o ro -t iso9660 \\"$(blkid -L \${var.stage_label})\\" \${var.remote_stage_dir}' && mkdir -p \${var.remote_scripts_dir}",`);
     const stageUpload = /provisioner "file" \{\s*only\s*= \["amazon-ebs.podplane"\]\s*source\s*= "\$\{var.stage_dir\}\/"/;
     expect(hcl).toMatch(stageUpload);
     expect(hcl.match(/source\s*= "\$\{var.stage_dir\}\/"/g)).toHaveLength(1);
     // The mounted stage is let go before the cleanup removes its directory; then a forced poweroff.
     expect(hcl).toMatch(/umount \\"\$STAGE\\"; \} && bash \\"\$BAKE_DIR\/cleanup-image.sh\\" && bash \\"\$BAKE_DIR\/validate-image.sh\\"/);
-    // 5 s for Packer's shutdown_command session; without AccuracySec systemd fires it up to 1 min late.
-    expect(hcl).toContain("systemd-run --quiet --on-active=5 --timer-property=AccuracySec=100ms systemctl poweroff --force");
+    // The poweroff fires when Packer's shutdown_command (as the removed build user) touches a file
+    // in a world-writable directory on /run (tmpfs: nothing reaches the image); a 60 s timer backs it.
+    expect(hcl).toContain("install -d -m 1777 /run/podplane-bake && systemd-run --quiet --path-property=PathExists=/run/podplane-bake/poweroff systemctl poweroff --force && systemd-run --quiet --on-active=60 --timer-property=AccuracySec=1s systemctl poweroff --force");
+    expect(hcl).toContain('shutdown_command = "touch /run/podplane-bake/poweroff"');
   });
 
   it("for modern Packer: required_plugins for qemu and amazon, IMDSv2 required", async () => {
@@ -78,6 +86,17 @@ describe("packerVariables", () => {
     expect(vars).toMatchObject({ accelerator: "tcg", cpu_model: "max", base_image: "/c/base.qcow2", base_image_checksum: "sha256:ab", build_user: "packer", qemu_binary: "qemu-system-x86_64", seed_files: ["/w/seed/user-data", "/w/seed/meta-data"], stage_iso: "/w/stage.iso" });
     expect(vars).not.toHaveProperty("aws_region");
     expect(vars.datasources).toBe("NoCloud, None");
+  });
+
+  it("qemu: the base's kernel, initrd and command line as -kernel/-initrd/-append when given, else none (GRUB boots)", () => {
+    const qemu = { baseImage: "/b", baseImageChecksum: "none", outputDir: "/o", accelerator: "tcg" as const, seedFiles: [], stageIso: "/s", sshUsername: "packer", sshPrivateKeyFile: "/k" };
+    expect(packerVariables({ ...common, target: "qemu", qemu }).direct_boot_args).toEqual([]);
+    const directBoot = { kernel: "/c/vmlinuz", initrd: "/c/initrd.img", cmdline: "root=PARTUUID=abcd-01 ro console=ttyS0,115200" };
+    expect(packerVariables({ ...common, target: "qemu", qemu: { ...qemu, directBoot } }).direct_boot_args).toEqual([
+      ["-kernel", "/c/vmlinuz"],
+      ["-initrd", "/c/initrd.img"],
+      ["-append", "root=PARTUUID=abcd-01 ro console=ttyS0,115200"],
+    ]);
   });
 
   it("qemu: one vCPU under TCG (no multi-threaded TCG in the build VM), the asked number under KVM", () => {
@@ -118,5 +137,18 @@ describe("templateDigest", () => {
     expect(second).not.toBe(first);
     await writeFile(path.join(dir, "scripts", "validate-image.sh"), "");
     expect(await templateDigest(dir)).not.toBe(second);
+  });
+});
+
+describe("the build VM's seed", () => {
+  it("keeps the build user's access and runs only the init modules the bake needs", () => {
+    const text = buildSeedUserData("packer", "ssh-ed25519 AAAA build");
+    expect(text.startsWith(seedUserData("packer", "ssh-ed25519 AAAA build"))).toBe(true);
+    const doc = parse(text) as Record<string, unknown>;
+    expect(doc.cloud_init_modules).toEqual(["growpart", "resizefs", "set_hostname", "update_hostname", "update_etc_hosts", "users-groups", "ssh"]);
+    expect(doc.cloud_config_modules).toEqual([]);
+    expect(doc.cloud_final_modules).toEqual([]);
+    // The boot test's seed (same function underneath) runs every module.
+    expect(seedUserData("podplane", "ssh-ed25519 AAAA test")).not.toContain("_modules");
   });
 });

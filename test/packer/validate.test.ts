@@ -50,6 +50,23 @@ describe("packer validate (installed Packer)", () => {
     await expect(packerValidate("qemu", { dir, logPath: path.join(dir, "log") })).resolves.toBeUndefined();
   });
 
+  it("accepts the qemu build with a direct kernel boot of the base", async () => {
+    const dir = await tempDir("pkv-qemu-direct-");
+    const packer = await detectPacker();
+    await writeTemplate(dir, { modern: packer.modern });
+    await writeFile(path.join(dir, "base.qcow2"), "");
+    const seed = await writeBuildSeed(dir, "iid-validate");
+    const directBoot = { kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), cmdline: "root=PARTUUID=0a1b2c3d-01 ro console=tty0 console=ttyS0,115200" };
+    await writeVarFile(dir, {
+      ...common,
+      stageDir: dir,
+      manifestPath: path.join(dir, "m.json"),
+      target: "qemu",
+      qemu: { baseImage: path.join(dir, "base.qcow2"), baseImageChecksum: "none", outputDir: path.join(dir, "out"), accelerator: "tcg", seedFiles: seed.files, stageIso: path.join(dir, "stage,1.iso"), sshUsername: seed.user, sshPrivateKeyFile: seed.privateKeyFile, directBoot },
+    });
+    await expect(packerValidate("qemu", { dir, logPath: path.join(dir, "log") })).resolves.toBeUndefined();
+  });
+
   it("renders templates that `packer fmt` leaves as they are (both flavours)", async () => {
     for (const modern of [false, true]) {
       const dir = await tempDir("pkv-fmt-");
