@@ -45,8 +45,23 @@ import { formatTimings } from "./configure-timings.js";
 const REAL_KNC_BYTES = 530_000_000;
 const SSH_TIMEOUT_MS = 600_000;
 
+const USAGE = `usage: npx vite-node bench/boot.bench.ts [options]   (after npm run build)
+Boots a baked image and the plain base with boot-time install side by side (BENCHMARKS.md "boot").
+  --runs N           runs per arm, alternating (default 3)
+  --arms A[,B]       install, baked, or both in the order given (default install,baked)
+  --kind knc|knd     image kind (default knc)
+  --baked IMAGE      a baked qcow2 (default: bake one with build --base debootstrap)
+  --base IMAGE       the plain base qcow2 (default: the debootstrap base from --cache)
+  --pad BYTES        stand-in padding for the bake and the install arm's mirror (default ${REAL_KNC_BYTES})
+  --accel tcg|kvm    QEMU accelerator (default tcg)
+  --cache DIR        artifact cache (default $PODPLANE_IMAGES_CACHE or ~/.cache/podplane-images)
+  --work DIR         results and scratch (default .cache/bench-boot)
+  --trace-rerun      keep a bash -x trace of one more no-op configure.sh run
+`;
+
 const { values: args } = parseArgs({
   options: {
+    help: { type: "boolean", short: "h", default: false },
     baked: { type: "string" },
     base: { type: "string" },
     kind: { type: "string", default: "knc" },
@@ -59,6 +74,11 @@ const { values: args } = parseArgs({
     work: { type: "string", default: path.join(PROJECT_ROOT, ".cache", "bench-boot") },
   },
 });
+
+if (args.help) {
+  process.stdout.write(USAGE);
+  process.exit(0);
+}
 
 function log(line: string): void {
   process.stderr.write(`bench boot: ${line}\n`);
