@@ -29,6 +29,15 @@ export interface BuildVmBootOptions {
 
 const RECORD = "boot.json";
 
+/**
+ * The base's own command line, plus what only the build VM wants: no fsck of a root file system
+ * that Packer has just checked by digest (systemd-fsck-root cost tens of seconds under TCG). The
+ * baked image keeps its GRUB and its command line and checks its file systems on its own boots.
+ */
+function buildVmCmdline(baseCmdline: string): string {
+  return `${baseCmdline} fsck.mode=skip`;
+}
+
 async function digest(file: string, algorithm: "sha256" | "sha512" = "sha256"): Promise<string> {
   const hash = createHash(algorithm);
   for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
@@ -47,7 +56,7 @@ async function cached(dir: string): Promise<BuildVmBoot | undefined> {
   const initrd = path.join(dir, saved.initrd);
   const [k, i] = await Promise.all([digest(kernel).catch(() => ""), digest(initrd).catch(() => "")]);
   if (k !== saved.boot.kernel.digest || i !== saved.boot.initrd.digest) return undefined;
-  return { kernel, initrd, cmdline: saved.boot.cmdline };
+  return { kernel, initrd, cmdline: buildVmCmdline(saved.boot.cmdline) };
 }
 
 /** Kernel, initrd and command line of the base (extracted on first use, checked on every use). */

@@ -10,8 +10,8 @@ setup() {
   vmconfig_setup
 }
 
-# A knc boot where kubelet waited for its inputs; then containerd's env changes and kubelet's
-# condition holds.
+# A knc boot where kubelet waited for its inputs; then KUBE_LOG_LEVEL changes (the env of the
+# three running control-plane services, and of kubelet) and kubelet's condition holds.
 both_pending() {
   install_kind knc
   write_user_data
@@ -19,7 +19,13 @@ both_pending() {
   bash "$BIN/configure.sh" 2>/dev/null
   rm -f "$STUB_STATE/condition-fails"
   clear_calls
-  sed -i "s/^REGISTRY_HOSTNAME=.*/REGISTRY_HOSTNAME='registry.example.test'/" "$PODPLANE_ROOT/opt/podplane/etc/mutable.env"
+  local mutable="$PODPLANE_ROOT/opt/podplane/etc/mutable.env"
+  cp "$PODPLANE_ROOT/opt/podplane/state/kube-apiserver.digest" "$BATS_TEST_TMPDIR/kube-apiserver.digest.before"
+  if grep -q "^KUBE_LOG_LEVEL=" "$mutable"; then
+    sed -i "s/^KUBE_LOG_LEVEL=.*/KUBE_LOG_LEVEL='4'/" "$mutable"
+  else
+    echo "KUBE_LOG_LEVEL='4'" >>"$mutable"
+  fi
 }
 
 @test "starts and restarts in one run: both issued, both waited for" {
@@ -27,8 +33,8 @@ both_pending() {
   run --separate-stderr bash "$BIN/configure.sh"
   [ "$status" -eq 0 ]
   [ "$(units_called start)" = kubelet ]
-  [ "$(units_called restart)" = containerd ]
-  [[ "$stderr" == *"started: kubelet; restarted: containerd;"* ]]
+  [ "$(units_called restart)" = "$(sorted "kube-apiserver kube-scheduler kube-controller-manager")" ]
+  [[ "$stderr" == *"started: kubelet; restarted: kube-apiserver kube-scheduler kube-controller-manager;"* ]]
 }
 
 @test "a start that fails alongside a restart: named, the restart still done and recorded" {
@@ -38,6 +44,7 @@ both_pending() {
   [ "$status" -eq 1 ]
   [[ "$stderr" == *"kubelet.service did not start"* ]]
   [[ "$stderr" == *"failed to start, restart or stop: kubelet"* ]]
-  [ "$(units_called restart)" = containerd ]
-  [ -f "$PODPLANE_ROOT/opt/podplane/state/containerd.digest" ]
+  [ "$(units_called restart)" = "$(sorted "kube-apiserver kube-scheduler kube-controller-manager")" ]
+  # the restart's new inputs recorded
+  ! cmp -s "$BATS_TEST_TMPDIR/kube-apiserver.digest.before" "$PODPLANE_ROOT/opt/podplane/state/kube-apiserver.digest"
 }
