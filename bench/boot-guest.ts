@@ -7,7 +7,7 @@ import { checkServices, GUEST, RUNTIME_GLOBS, serviceUsers, unitOf, type CheckCo
 import { deliveryScript } from "../pipeline/boot/deliver.js";
 import type { DeliveryFile } from "../pipeline/boot/delivery.js";
 import { probeGuest } from "../pipeline/boot/probe.js";
-import type { SshClient, SshResult } from "../pipeline/boot/ssh.js";
+import { runRetryingSshDrops, type SshClient, type SshResult } from "../pipeline/boot/ssh.js";
 import { allServiceNames } from "../pipeline/boot/vmconfig-spec.js";
 import { DELIVERY_EVENT, type GuestTimings } from "./boot-phases.js";
 import type { ConfigureRerun } from "./boot-report.js";
@@ -29,12 +29,7 @@ export function ensureOk(result: SshResult, what: string): SshResult {
 
 /** cloud-init done without errors (the user-data, and with it the first configure.sh, exited 0) and systemd running. */
 export async function waitForFirstBoot(ssh: SshClient): Promise<void> {
-  const wait = () => ssh.run(`sudo -n timeout ${CLOUD_INIT_TIMEOUT_S} cloud-init status --wait --long`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
-  let status = await wait();
-  // Exit 255 is ssh's own: cloud-init's config stage restarts sshd under us on a slow boot (seen
-  // once: the session dropped without output). The wait is idempotent, so ask again; a failure of
-  // cloud-init itself is never 255.
-  for (let retry = 0; status.exitCode === 255 && retry < 3; retry++) status = await wait();
+  const status = await runRetryingSshDrops(ssh, `sudo -n timeout ${CLOUD_INIT_TIMEOUT_S} cloud-init status --wait --long`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
   if (status.exitCode !== 0) {
     const output = await ssh.run("sudo -n tail -n 15 /var/log/cloud-init-output.log", { timeoutMs: 60_000 });
     const kind = status.exitCode === 2 ? "finished with recoverable errors" : status.exitCode === 124 ? `did not finish within ${CLOUD_INIT_TIMEOUT_S} s` : "failed";

@@ -48,7 +48,7 @@ import { guestForward, startCountingListener, startSentinel } from "./listeners.
 import { probeGuest, probeRuntime, type GuestSnapshot, type ProbeRequest } from "./probe.js";
 import type { DirectBoot, Vm } from "./qemu.js";
 import { startTestVm } from "./session.js";
-import { waitForSsh, type SshClient } from "./ssh.js";
+import { runRetryingSshDrops, waitForSsh, type SshClient } from "./ssh.js";
 import {
   formatUserDataEnv,
   invalidUpdates,
@@ -122,8 +122,8 @@ const ROTATED = "kubelet.server";
 
 /** Waits for cloud-init and for systemd to finish starting up; returns what it saw. */
 async function waitForBoot(ssh: SshClient): Promise<string> {
-  const cloudInit = await ssh.run(`sudo -n timeout ${CLOUD_INIT_TIMEOUT_S} cloud-init status --wait >/dev/null; sudo -n cloud-init status`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
-  const system = await ssh.run("timeout 300 systemctl is-system-running --wait", { timeoutMs: 330_000 });
+  const cloudInit = await runRetryingSshDrops(ssh, `sudo -n timeout ${CLOUD_INIT_TIMEOUT_S} cloud-init status --wait >/dev/null; sudo -n cloud-init status`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
+  const system = await runRetryingSshDrops(ssh, "timeout 300 systemctl is-system-running --wait", { timeoutMs: 330_000 });
   return `${cloudInit.stdout.trim()}; system ${system.stdout.trim()}`;
 }
 

@@ -90,6 +90,25 @@ export function sshClient(options: { port: number | Promise<number>; privateKey:
   };
 }
 
+/** How often an idempotent command is asked again when ssh itself failed under it. */
+const SSH_DROP_RETRIES = 3;
+
+/**
+ * Runs an idempotent command (a wait, a status query) and asks again, up to three times, when
+ * ssh itself exits 255: on a first boot cloud-init's config stage may restart sshd under an open
+ * session (its set-passwords module writes sshd's config and restarts it), which drops the
+ * session without output. A command's own failure is never 255 here, so it is returned as is.
+ */
+export async function runRetryingSshDrops(client: SshClient, command: string, options: { timeoutMs: number; retryDelayMs?: number }): Promise<SshResult> {
+  const runOptions = { timeoutMs: options.timeoutMs };
+  let result = await client.run(command, runOptions);
+  for (let retry = 0; result.exitCode === 255 && retry < SSH_DROP_RETRIES; retry++) {
+    await new Promise((resolve) => setTimeout(resolve, options.retryDelayMs ?? 2000));
+    result = await client.run(command, runOptions);
+  }
+  return result;
+}
+
 /** Waits until ssh answers (exit 0 of `true`); fails early when `alive()` turns false. */
 export async function waitForSsh(
   client: SshClient,
