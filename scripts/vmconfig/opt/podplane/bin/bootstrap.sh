@@ -92,8 +92,10 @@ wait_for_address() {
       ((waited == 0)) || log "an IPv4 address arrived on $NETDEV after ${waited} polls"
       return 0
     fi
-    ((SECONDS < deadline)) || break
+    # Said before the deadline check: bash's SECONDS counts whole seconds, so a slow first scan
+    # can reach the deadline at once, and the journal must still say what was waited for.
     ((waited > 0)) || log "waiting up to ${ADDRESS_WAIT_SECONDS} s for an IPv4 address on ${NETDEV:-the default route device}"
+    ((SECONDS < deadline)) || break
     waited=$((waited + 1))
     sleep "$ADDRESS_POLL_SECONDS"
   done
