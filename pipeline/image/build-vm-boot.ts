@@ -5,12 +5,12 @@
 // boots through it. Extracted once per base digest into the cache; every reuse re-checks both
 // files against the digests read from the base.
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { createHash, randomUUID } from "node:crypto";
-import { createReadStream } from "node:fs";
+import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
 import { extractBootFiles, readBootRecord, type BootRecord } from "../inspect/index.js";
 import type { Arch } from "../manifest/schema.js";
+import { fileDigest } from "./file-digest.js";
 
 export interface BuildVmBoot {
   kernel: string;
@@ -38,12 +38,6 @@ function buildVmCmdline(baseCmdline: string): string {
   return `${baseCmdline} fsck.mode=skip`;
 }
 
-async function digest(file: string, algorithm: "sha256" | "sha512" = "sha256"): Promise<string> {
-  const hash = createHash(algorithm);
-  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) hash.update(chunk as Buffer);
-  return `${algorithm}:${hash.digest("hex")}`;
-}
-
 /** The cached files, if both are there and still match the record's digests. */
 async function cached(dir: string): Promise<BuildVmBoot | undefined> {
   let saved: { boot: BootRecord; kernel: string; initrd: string };
@@ -54,7 +48,7 @@ async function cached(dir: string): Promise<BuildVmBoot | undefined> {
   }
   const kernel = path.join(dir, saved.kernel);
   const initrd = path.join(dir, saved.initrd);
-  const [k, i] = await Promise.all([digest(kernel).catch(() => ""), digest(initrd).catch(() => "")]);
+  const [k, i] = await Promise.all([fileDigest(kernel).catch(() => ""), fileDigest(initrd).catch(() => "")]);
   if (k !== saved.boot.kernel.digest || i !== saved.boot.initrd.digest) return undefined;
   return { kernel, initrd, cmdline: buildVmCmdline(saved.boot.cmdline) };
 }
@@ -69,7 +63,7 @@ export async function buildVmBoot(o: BuildVmBootOptions): Promise<BuildVmBoot> {
   const hit = await cached(dir);
   if (hit) return hit;
   // The entry is named by the digest: only a base that has it may fill it.
-  const actual = await digest(o.base, algorithm);
+  const actual = await fileDigest(o.base, algorithm);
   if (actual !== o.baseDigest) throw new WorkError("EBASE", `${o.base} is ${actual}, expected ${o.baseDigest}`, { base: o.base, expected: o.baseDigest, actual });
   const workParent = path.join(o.cacheDir, "tmp");
   // Concurrent bakes of one base (build --jobs) each extract into their own scratch directory.
