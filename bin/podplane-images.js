@@ -1,5 +1,5 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled CLI lives in dist/ (npm run build).
-import { main } from "../dist/cli/main.js";
+import { launch } from "../dist/cli/launch.js";
 
-process.exitCode = await main(process.argv);
+process.exitCode = await launch(process.argv);

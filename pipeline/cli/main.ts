@@ -4,11 +4,12 @@ import { Command, CommanderError } from "commander";
 import { describeError, exitCodeFor } from "../errors/index.js";
 import { COMMANDS, type CommandEntry } from "../commands/index.js";
 import { printError, printJson } from "./output.js";
+import { PROGRAM } from "./root-help.js";
 
 function rootProgram(): Command {
-  return new Command("podplane-images")
-    .description("Bake the Debian VM images Podplane clusters run on: fetch verified artifacts, pack vmconfig, bake with Packer, boot-test, publish.")
-    .version("0.1.0")
+  return new Command(PROGRAM.name)
+    .description(PROGRAM.description)
+    .version(PROGRAM.version)
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride();
 }
@@ -37,7 +38,7 @@ export async function buildProgram(): Promise<Command> {
  * other command is only named with its summary, which is all the root --help and commander's
  * "unknown command" suggestions need.
  */
-async function programFor(args: readonly string[]): Promise<Command> {
+export async function programFor(args: readonly string[]): Promise<Command> {
   const program = rootProgram();
   const wanted = commandNamed(args);
   for (const entry of COMMANDS) {
