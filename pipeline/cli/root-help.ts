@@ -30,7 +30,7 @@ export function rootRequest(args: readonly string[]): "help" | "version" | undef
 function wrap(text: string, width: number): string[] {
   const chunks = text.match(/\s*\S+/g) ?? [""];
   const lines: string[] = [];
-  let line = chunks[0]!;
+  let line = chunks[0];
   for (const chunk of chunks.slice(1)) {
     if (line.length + chunk.length <= width) {
       line += chunk;
