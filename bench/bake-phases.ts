@@ -1,7 +1,9 @@
-// Where a qemu bake's time goes, from the Packer log the build writes (`<out>/logs/<name>.log`:
-// `packer build -machine-readable`, one `<unix seconds>,<target>,<type>,<data...>` line per
-// event). Each phase runs from the first line matching its start to the first later line matching
-// the next phase's start; Packer stamps whole seconds, so each figure is ±1 s.
+// Where a qemu bake's time goes, from the log the build writes (`<out>/logs/<name>.log`): `packer
+// build -machine-readable`, one `<unix seconds>,<target>,<type>,<data...>` line per event, and the
+// build VM's console lines the build adds in the same shape as they arrive ("build VM: ..."; the
+// VM bakes by itself, Packer only waits for its power-off). Each phase runs from the first line
+// matching its start to the first later line matching the next phase's start; the stamps are
+// whole seconds, so each figure is ±1 s.
 
 export interface BakePhase {
   name: string;
@@ -10,17 +12,16 @@ export interface BakePhase {
 
 /** The phases in order, each named by the event that starts it. */
 const MARKS: ReadonlyArray<{ name: string; start: RegExp }> = [
-  { name: "before the VM (base checksum and copy, seed CD, resize)", start: /./ },
-  { name: "boot to SSH", start: /Starting VM/ },
-  { name: "stage mount", start: /Connected to SSH!/ },
-  { name: "scripts upload", start: /Uploading .*podplane-bake/ },
-  { name: "install.sh: verify digests", start: /Provisioning with shell script/ },
+  { name: "before the VM (base checksum and copy, resize)", start: /./ },
+  { name: "boot to the bake (kernel, initrd, systemd's early boot)", start: /Starting VM/ },
+  { name: "root file system grown, vmconfig unpacked", start: /podplane-bake: \[[\d.]+\] started/ },
+  { name: "install.sh: artifacts present (digests checked on the host)", start: /podplane-bake: \[[\d.]+\] install\.sh/ },
   { name: "install.sh: binaries and archives", start: /podplane-install: verified \d+ artifacts/ },
   { name: "install.sh: dpkg -i, image import", start: /podplane-install: (dpkg -i|the \d+ \.deb packages)/ },
   { name: "install.sh: vmconfig tree, users", start: /podplane-import-images: imported/ },
   { name: "install.sh: units, installed.json", start: /podplane-install: users:/ },
   { name: "cleanup + validate", start: /podplane-install: installed kn[dc]:/ },
-  { name: "poweroff", start: /Gracefully halting virtual machine/ },
+  { name: "poweroff", start: /podplane-bake: \[[\d.]+\] ok/ },
   { name: "qcow2 conversion", start: /Converting hard drive/ },
   { name: "end", start: /Running post-processor|Builds finished/ },
 ];
@@ -55,7 +56,7 @@ export function bakePhases(log: string): BakePhase[] {
     found.push({ name: mark.name, time: event.time });
     from = index + 1;
   }
-  if (!found.some((f) => f.name === "boot to SSH")) throw new Error("the Packer log has no VM start");
+  if (!found.some((f) => f.name.startsWith("boot to the bake"))) throw new Error("the Packer log has no VM start");
   if (found.at(-1)?.name !== "end") throw new Error("the Packer log has no end of the build");
   return found.slice(0, -1).map((f, i) => ({ name: f.name, seconds: (found[i + 1] as { time: number }).time - f.time }));
 }

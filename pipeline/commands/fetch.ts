@@ -1,4 +1,5 @@
 // `fetch`: bring every artifact of the selected manifests into the verified cache.
+import path from "node:path";
 import { Option, type Command } from "commander";
 import { defaultCacheDir, defaultMirror, DEFAULT_MANIFESTS_DIR, parseArches, parseKinds, parsePositiveInt } from "../cli/options.js";
 import { formatBytes, printJson, printLine } from "../cli/output.js";
@@ -35,7 +36,8 @@ export function addSelectionOptions(command: Command): Command {
 }
 
 export function addCacheOption(command: Command): Command {
-  return command.addOption(new Option("--cache <dir>", "content-addressed cache directory (env PODPLANE_IMAGES_CACHE)").default(defaultCacheDir()));
+  // Absolute from here on: Packer resolves a relative base image path against its own directory.
+  return command.addOption(new Option("--cache <dir>", "content-addressed cache directory (env PODPLANE_IMAGES_CACHE)").default(defaultCacheDir()).argParser((dir) => path.resolve(dir)));
 }
 
 export function addMirrorOption(command: Command): Command {

@@ -1,7 +1,7 @@
 // One bake: kind × arch × target. Resolves the image identity (base, vmconfig, template →
 // input hash → name), stages, runs Packer and makes the images.json record. The steps are
 // plain functions; the build plan (pipeline/plan) decides which bakes run and runs them.
-import { mkdir, rename, rm, stat } from "node:fs/promises";
+import { appendFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { buildDebootstrapBase } from "../base/index.js";
 import { WorkError } from "../errors/index.js";
@@ -17,8 +17,8 @@ import {
   probeAccelerator,
   readLastBuild,
   parseAmiArtifactId,
+  datasourcesFor,
   templateDigest,
-  writeBuildSeed,
   writeTemplate,
   writeVarFile,
   type AwsSettings,
@@ -29,10 +29,12 @@ import type { ImageRecord, ImageTestRecord } from "../publish/index.js";
 import { bootRecordOf, withMounted } from "../inspect/index.js";
 import { writePodplaneManifest, type OsBoot } from "../publish/podplane-manifest.js";
 import { AWS_DPKG_STATUS_FILE, imagePackagesOf, writeImageSbom, type SbomFiles } from "../sbom/index.js";
-import { writeStage, writeStageIso, type Stage } from "../stage/index.js";
+import { verifyStageIso, writeStage, writeStageIso, type Stage } from "../stage/index.js";
 import { packVmconfig, type PackedVmconfig } from "../vmconfig/index.js";
 import { awsBase, cloudBase, type BaseChoice, type BaseKind } from "./base-choice.js";
-import { buildVmBoot, type BuildVmBoot } from "./build-vm-boot.js";
+import { followConsole, requireBakeSuccess } from "./bake-result.js";
+import { writeBakeScripts } from "./bake-scripts.js";
+import { buildVmBoot } from "./build-vm-boot.js";
 import { fileSha256 } from "./file-digest.js";
 import { computeInputHash, imageName } from "./input-hash.js";
 
@@ -63,6 +65,8 @@ export interface BakePaths {
   packerDir: string;
   outputDir: string;
   logPath: string;
+  /** The qemu build VM's serial console: the guest's whole bake, line by line. */
+  serialLogPath: string;
   manifestPath: string;
   imagesDir: string;
 }
@@ -75,6 +79,7 @@ export function bakePaths(outDir: string, name: string): BakePaths {
     packerDir: path.join(workDir, "packer"),
     outputDir: path.join(workDir, "packer", "output"),
     logPath: path.join(outDir, "logs", `${name}.log`),
+    serialLogPath: path.join(outDir, "logs", `${name}.console.log`),
     manifestPath: path.join(workDir, "packer", "packer-manifest.json"),
     imagesDir: path.join(outDir, "images"),
   };
@@ -143,10 +148,35 @@ function sbomInputs(s: BakeSettings, identity: Identity) {
   return { name: identity.name, target: s.target, manifest: s.manifest, vmconfigDigest: identity.vmconfig.digest, base: identity.base, workParent: path.join(s.cacheDir, "tmp"), signal: s.signal };
 }
 
+/** Lines of the build VM's console worth a progress line: the bake's own steps and its scripts'. */
+const CONSOLE_PROGRESS = /^(podplane-[a-z-]+|cleanup-image|validate-image): /;
+
+/**
+ * `packer build` of the qemu source while the build VM's console is followed: its bake's lines
+ * become progress (Packer itself only waits for the power-off) and go into the bake's log in
+ * Packer's machine-readable shape, stamped when they arrived (bench/bake-phases.ts reads them).
+ */
+async function packerBuildFollowingConsole(runOptions: Parameters<typeof packerBuild>[1], paths: BakePaths, onProgress: (progress: Progress) => void): Promise<void> {
+  let logged = Promise.resolve();
+  const follower = followConsole(paths.serialLogPath, (line) => {
+    if (!CONSOLE_PROGRESS.test(line)) return;
+    onProgress({ kind: "message", text: line });
+    const stamped = `${String(Math.floor(Date.now() / 1000))},podplane.qemu.podplane,ui,message,    build VM: ${line.replaceAll(",", "%!(PACKER_COMMA)")}\n`;
+    logged = logged.then(() => appendFile(paths.logPath, stamped)).catch(() => undefined);
+  });
+  try {
+    await packerBuild("qemu", runOptions);
+  } finally {
+    await follower.stop();
+    await logged;
+  }
+}
+
 /** Renders the template and var file, validates, builds; returns what Packer made. */
 export async function runPackerBake(
   s: BakeSettings,
   identity: Identity,
+  stage: Stage,
   baseImage: string | undefined,
   onProgress: (progress: Progress) => void,
 ): Promise<PackerResult> {
@@ -166,28 +196,23 @@ export async function runPackerBake(
     const choice = await probeAccelerator({ image: baseImage, cacheDir: s.cacheDir, signal: s.signal });
     accelerator = choice.accelerator;
     onProgress({ kind: "message", text: `accelerator ${choice.accelerator} (${choice.reason})` });
-    const seed = await writeBuildSeed(paths.packerDir, `bake-${identity.inputHash.slice(0, 12)}`);
-    const stageIso = await writeStageIso({ stageDir: paths.stageDir, outFile: path.join(paths.packerDir, "stage.iso"), signal: s.signal });
+    const bakeScripts = await writeBakeScripts(path.join(paths.packerDir, "bake-scripts"), s.manifest.kind, datasourcesFor("qemu"));
+    const stageIso = await writeStageIso({ stageDir: paths.stageDir, extraDirs: [bakeScripts], outFile: path.join(paths.packerDir, "stage.iso"), signal: s.signal });
+    await verifyStageIso(stageIso, stage.artifacts, s.signal);
     const checksum = baseImage === identity.base.path ? identity.base.digest : s.manifest.baseImage.digest;
-    const directBoot = await buildVmBoot({ base: baseImage, baseDigest: checksum, cacheDir: s.cacheDir, arch: s.manifest.arch, signal: s.signal }).then(
-      (boot): BuildVmBoot => boot,
-      (error: unknown) => {
-        if (s.signal?.aborted) throw error;
-        onProgress({ kind: "message", text: `the build VM boots through GRUB: no kernel to boot directly (${error instanceof Error ? error.message : String(error)})` });
-        return undefined;
-      },
-    );
-    if (directBoot) onProgress({ kind: "message", text: `the build VM boots the base's kernel directly (${directBoot.cmdline})` });
+    // The bake runs from the build VM's command line: a base whose kernel cannot be read from its
+    // disk cannot be baked here (there is no other way in: no SSH).
+    const directBoot = await buildVmBoot({ base: baseImage, baseDigest: checksum, cacheDir: s.cacheDir, arch: s.manifest.arch, signal: s.signal });
+    onProgress({ kind: "message", text: `the build VM boots the base's kernel directly and bakes by itself (console: ${paths.serialLogPath})` });
+    await rm(paths.serialLogPath, { force: true });
     qemu = {
       baseImage,
       baseImageChecksum: checksum,
       outputDir: paths.outputDir,
       accelerator: choice.accelerator,
-      seedFiles: seed.files,
       stageIso,
-      sshUsername: seed.user,
-      sshPrivateKeyFile: seed.privateKeyFile,
       directBoot,
+      serialLog: paths.serialLogPath,
     };
   }
   await writeVarFile(paths.packerDir, {
@@ -208,7 +233,12 @@ export async function runPackerBake(
   try {
     if (packer.modern) await packerInit(runOptions);
     await packerValidate(s.target, runOptions);
-    await packerBuild(s.target, runOptions);
+    if (s.target === "qemu") {
+      await packerBuildFollowingConsole(runOptions, paths, onProgress);
+      await requireBakeSuccess(paths.serialLogPath);
+    } else {
+      await packerBuild(s.target, runOptions);
+    }
     const build = await readLastBuild(paths.manifestPath);
     if (s.target === "aws") {
       const amis = parseAmiArtifactId(build.artifactId);

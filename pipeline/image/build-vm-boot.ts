@@ -1,7 +1,8 @@
 // The build VM boots its base by direct kernel boot (-kernel/-initrd/-append): the kernel, the
 // initrd and the command line GRUB would load, read from the base's own grub.cfg and root
 // (pipeline/inspect's os.boot reading), without GRUB reading ≈ 40 MB through the BIOS disk
-// services, which is slow under TCG. The image is not changed by it: its disk keeps its GRUB and
+// services, which is slow under TCG, and with a command line of ours, which is how the bake runs
+// at all (no SSH: see BAKE_COMMAND). The image is not changed by it: its disk keeps its GRUB and
 // boots through it. Extracted once per base digest into the cache; every reuse re-checks both
 // files against the digests read from the base.
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -10,6 +11,7 @@ import path from "node:path";
 import { WorkError } from "../errors/index.js";
 import { extractBootFiles, readBootRecord, type BootRecord } from "../inspect/index.js";
 import type { Arch } from "../manifest/schema.js";
+import { STAGE_ISO_LABEL } from "../stage/stage-iso.js";
 import { fileDigest } from "./file-digest.js";
 
 export interface BuildVmBoot {
@@ -29,13 +31,44 @@ export interface BuildVmBootOptions {
 
 const RECORD = "boot.json";
 
+/** Where the build VM mounts its stage disk; the bake's scripts are in BAKE_DIR on it. */
+export const BUILD_VM_STAGE = "/run/podplane-stage";
+export const BAKE_DIR = "podplane-bake";
+
+/**
+ * What the build VM's boot runs instead of reaching multi-user.target (systemd-run-generator:
+ * the unit becomes the boot's target, so no cloud-init, sshd or getty starts): mount the stage
+ * disk found by its label and run the bake from it, everything on the serial console. systemd
+ * powers the VM off when it ends, either way; Packer waits for that (communicator "none").
+ * Neither `%` nor `$` may appear: the command becomes a unit's ExecStart, where both expand.
+ */
+const BAKE_COMMAND = [
+  "exec >/dev/console 2>&1",
+  "udevadm settle",
+  `mkdir -p ${BUILD_VM_STAGE}`,
+  `mount -o ro -t iso9660 /dev/disk/by-label/${STAGE_ISO_LABEL} ${BUILD_VM_STAGE}`,
+  `exec /bin/bash ${BUILD_VM_STAGE}/${BAKE_DIR}/build-vm.sh`,
+].join(" && ");
+
 /**
  * The base's own command line, plus what only the build VM wants: no fsck of a root file system
- * that Packer has just checked by digest (systemd-fsck-root cost tens of seconds under TCG). The
- * baked image keeps its GRUB and its command line and checks its file systems on its own boots.
+ * that Packer has just checked by digest (systemd-fsck-root cost tens of seconds under TCG), no
+ * cloud-init, and the bake as the boot's only job. The baked image keeps its GRUB and its
+ * command line and checks its file systems on its own boots.
  */
-function buildVmCmdline(baseCmdline: string): string {
-  return `${baseCmdline} fsck.mode=skip`;
+export function buildVmCmdline(baseCmdline: string): string {
+  return [
+    baseCmdline,
+    "fsck.mode=skip",
+    "cloud-init=disabled",
+    // Nothing the bake needs: name resolution (the bake has no network) and timers (apt's,
+    // e2scrub's, fstrim's must not fire inside a build VM).
+    "systemd.mask=systemd-resolved.service",
+    "systemd.mask=timers.target",
+    `systemd.run="/bin/sh -c '${BAKE_COMMAND}'"`,
+    "systemd.run_success_action=poweroff",
+    "systemd.run_failure_action=poweroff",
+  ].join(" ");
 }
 
 /** The cached files, if both are there and still match the record's digests. */

@@ -19,13 +19,14 @@ export interface QemuSettings {
   baseImageChecksum: string;
   outputDir: string;
   accelerator: "kvm" | "tcg";
-  seedFiles: string[];
-  /** The stage directory as an ISO9660 image: the build VM's read-only virtio disk. */
+  /** The stage directory and the bake's scripts as an ISO9660 image: the build VM's read-only virtio disk. */
   stageIso: string;
-  sshUsername: string;
-  sshPrivateKeyFile: string;
-  /** The base's kernel, initrd and command line for a direct kernel boot; absent: GRUB boots it. */
-  directBoot?: { kernel: string; initrd: string; cmdline: string } | undefined;
+  /** The base's kernel and initrd, and the command line that makes the bake the boot's only job. */
+  directBoot: { kernel: string; initrd: string; cmdline: string };
+  /** Where QEMU writes the build VM's serial console. */
+  serialLog: string;
+  /** Packer's shutdown_timeout: how long the build VM may take to bake and power itself off. */
+  bakeTimeout?: string;
   memory?: number;
   cpus?: number;
   diskSize?: string;
@@ -69,6 +70,11 @@ export function buildVmCpus(qemu: Pick<QemuSettings, "accelerator" | "cpus">): n
   return qemu.accelerator === "tcg" ? 1 : (qemu.cpus ?? 2);
 }
 
+/** cloud-init's datasource_list for an image of the target (cleanup-image.sh writes it). */
+export function datasourcesFor(target: Target): string {
+  return target === "qemu" ? "NoCloud, None" : "Ec2, None";
+}
+
 export function packerVariables(v: BakeVariables): Record<string, unknown> {
   const vars: Record<string, unknown> = {
     kind: v.kind,
@@ -80,8 +86,9 @@ export function packerVariables(v: BakeVariables): Record<string, unknown> {
     scripts_dir: v.scriptsDir,
     manifest_path: v.manifestPath,
     tags: v.tags,
-    build_user: v.target === "qemu" ? (v.qemu?.sshUsername ?? "packer") : "admin",
-    datasources: v.target === "qemu" ? "NoCloud, None" : "Ec2, None",
+    // aws's SSH user, removed by the cleanup; the qemu build VM logs no one in.
+    build_user: v.target === "qemu" ? "" : "admin",
+    datasources: datasourcesFor(v.target),
   };
   if (v.qemu) {
     Object.assign(vars, {
@@ -90,17 +97,14 @@ export function packerVariables(v: BakeVariables): Record<string, unknown> {
       output_dir: v.qemu.outputDir,
       accelerator: v.qemu.accelerator,
       cpu_model: v.qemu.accelerator === "kvm" ? "host" : "max",
-      seed_files: v.qemu.seedFiles,
       stage_iso: v.qemu.stageIso,
-      direct_boot_args: v.qemu.directBoot
-        ? [
-            ["-kernel", v.qemu.directBoot.kernel],
-            ["-initrd", v.qemu.directBoot.initrd],
-            ["-append", v.qemu.directBoot.cmdline],
-          ]
-        : [],
-      ssh_username: v.qemu.sshUsername,
-      ssh_private_key_file: v.qemu.sshPrivateKeyFile,
+      direct_boot_args: [
+        ["-kernel", v.qemu.directBoot.kernel],
+        ["-initrd", v.qemu.directBoot.initrd],
+        ["-append", v.qemu.directBoot.cmdline],
+      ],
+      serial_log: v.qemu.serialLog,
+      bake_timeout: v.qemu.bakeTimeout ?? "40m",
       memory: v.qemu.memory ?? 2048,
       cpus: buildVmCpus(v.qemu),
       disk_size: v.qemu.diskSize ?? "4G",

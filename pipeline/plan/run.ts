@@ -177,7 +177,7 @@ async function bake(entry: PlanEntry, ctx: EntryContext, clock: StepClock): Prom
     }
     const stage = await clock.time("stage", () => stageFor(s, identity, ctx.fetched));
     ctx.report(`staged ${stage.artifacts.length} artifacts (${formatBytes(stage.bytes)}) + vmconfig`);
-    result = await clock.time("packer", () => runPackerBake(s, identity, baseImagePath(s, identity, ctx.fetched), (progress) => ctx.report(`packer: ${progress.text.split("\n")[0] ?? ""}`)));
+    result = await clock.time("packer", () => runPackerBake(s, identity, stage, baseImagePath(s, identity, ctx.fetched), (progress) => ctx.report(`packer: ${progress.text.split("\n")[0] ?? ""}`)));
     ctx.report(`packer build: ${result.qemu ? formatBytes(result.qemu.size) : Object.entries(result.amis ?? {}).map(([r, a]) => `${r}:${a}`).join(", ")} in ${result.seconds.toFixed(0)} s${result.accelerator ? ` (${result.accelerator})` : ""}`);
     if (entry.target === "qemu" && !o.skipTest) {
       // Beside the bake log, not in the work dir: a failed test's serial log and report must outlive the cleanup below.

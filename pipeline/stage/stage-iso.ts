@@ -10,6 +10,8 @@ export const STAGE_ISO_LABEL = "PODPLANE_STAGE";
 
 export interface StageIsoOptions {
   stageDir: string;
+  /** Directories whose contents join the stage's at the disk's root (the bake's scripts). */
+  extraDirs?: readonly string[];
   outFile: string;
   label?: string;
   signal?: AbortSignal;
@@ -17,7 +19,7 @@ export interface StageIsoOptions {
 
 /** `genisoimage` with Rock Ridge (-r: upstream file names kept, files world-readable). */
 export function stageIsoArgs(o: StageIsoOptions): string[] {
-  return ["-quiet", "-r", "-input-charset", "utf-8", "-V", o.label ?? STAGE_ISO_LABEL, "-o", o.outFile, o.stageDir];
+  return ["-quiet", "-r", "-input-charset", "utf-8", "-V", o.label ?? STAGE_ISO_LABEL, "-o", o.outFile, o.stageDir, ...(o.extraDirs ?? [])];
 }
 
 export async function writeStageIso(o: StageIsoOptions): Promise<string> {

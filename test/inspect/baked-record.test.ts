@@ -10,6 +10,7 @@ import { bakePaths, imageRecord, resolveBase, resolveIdentity, runPackerBake, ty
 import { fileSha256 } from "../../pipeline/image/file-digest.js";
 import { loadManifest, loadManifests } from "../../pipeline/manifest/index.js";
 import { IS_ROOT, NEEDS_ROOT } from "../fs/mount-fixtures.js";
+import { writeCachedBase } from "../helpers/fake-build.js";
 import { FAKE_PACKER_DIR, tempDir } from "../packer/fake-packer.js";
 
 describe.skipIf(!IS_ROOT)(`a qemu bake records the image's direct kernel boot (${NEEDS_ROOT})`, () => {
@@ -19,15 +20,14 @@ describe.skipIf(!IS_ROOT)(`a qemu bake records the image's direct kernel boot ($
     if (!manifest) throw new Error("no knd amd64 manifest");
     vi.stubEnv("FAKE_PACKER_MODE", "ok");
     vi.stubEnv("PODPLANE_ACCEL", "tcg");
-    const s: BakeSettings = { manifest, target: "qemu", base: "cloud", outDir: path.join(dir, "out"), cacheDir: path.join(dir, "cache"), packerBin: path.join(FAKE_PACKER_DIR, "packer") };
+    const s: BakeSettings = { manifest, target: "qemu", base: "debootstrap", outDir: path.join(dir, "out"), cacheDir: path.join(dir, "cache"), packerBin: path.join(FAKE_PACKER_DIR, "packer") };
+    await writeCachedBase(s.cacheDir);
     const identity = await resolveIdentity(s, await resolveBase(s));
     const stage = bakePaths(s.outDir, identity.name).stageDir;
     await mkdir(stage, { recursive: true });
     await writeFile(path.join(stage, "artifacts.tsv"), "");
-    const base = path.join(dir, "base.qcow2");
-    await writeFile(base, "base");
 
-    const result = await runPackerBake(s, identity, base, () => undefined);
+    const result = await runPackerBake(s, identity, { dir: stage, artifacts: [], bytes: 0, images: [] }, identity.base.path, () => undefined);
     const qcow2 = result.qemu?.path ?? "";
     const raw = path.join(dir, "disk.raw");
     await execa("qemu-img", ["convert", "-O", "raw", qcow2, raw]);

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { parse } from "yaml";
-import { TEMPLATE_SOURCE, buildSeedUserData, packerVariables, renderTemplate, seedUserData, sourceName, templateDigest, type BakeVariables } from "../../pipeline/packer/index.js";
+import { TEMPLATE_SOURCE, packerVariables, renderTemplate, sourceName, templateDigest, type BakeVariables } from "../../pipeline/packer/index.js";
 
 async function source(): Promise<string> {
   return readFile(TEMPLATE_SOURCE, "utf8");
@@ -29,10 +29,7 @@ describe("template rendering", () => {
     expect(hcl).not.toContain("required_plugins");
     expect(hcl).not.toContain("metadata_options");
     expect(hcl).not.toContain("imds_support");
-    // Packer's own template expression survives handlebars untouched.
-    // SSH to a passwordless-sudo user: forwarded on the loopback interface only, never on all interfaces.
-    expect(hcl).toContain('"user,id=user.0,restrict=on,hostfwd=tcp:127.0.0.1:{{ .SSHHostPort }}-:22"');
-    expect(hcl).not.toMatch(/hostfwd=tcp::/);
+    // No display on any interface but the loopback one.
     expect(hcl).toMatch(/vnc_bind_address\s+= "127\.0\.0\.1"/);
     expect(hcl).toContain("encrypt_boot = true");
     expect(hcl).toContain('post-processor "manifest"');
@@ -41,26 +38,29 @@ describe("template rendering", () => {
     expect(hcl).toContain("DATASOURCES='${var.datasources}'");
   });
 
-  it("qemu reads the stage from a read-only virtio disk, only aws uploads it over SSH", async () => {
+  it("qemu reads the stage from a read-only virtio disk and bakes without a communicator; only aws uploads over SSH", async () => {
     const hcl = renderTemplate(await source(), { modern: false });
     // Read-only at both layers (the raw format node and the file under it), commas escaped for QEMU.
     expect(hcl).toContain('["-blockdev", "driver=raw,node-name=stage,read-only=on,file.driver=file,file.read-only=on,file.filename=${replace(var.stage_iso, ",", ",,")}"]');
-    // In the last PCI slot, so that SeaBIOS still boots the image's disk; no CD any more.
+    // In the last PCI slot, so that the image's own disk stays the first; no CD any more.
     expect(hcl).toContain('["-device", "virtio-blk-pci,drive=stage,addr=0x1f"]');
     expect(hcl).not.toContain("-cdrom");
     // A -drive would replace Packer's own disks; a -device replaces its NIC, so the NIC is named.
     expect(hcl).not.toMatch(/\["-drive"/);
     expect(hcl).toContain('["-device", "${var.net_device},netdev=user.0"],\n  ], var.direct_boot_args)');
-    expect(hcl).toContain(`only = ["qemu.podplane"]\n    inline = [\n      "sudo sh -c 'mkdir -p \${var.remote_stage_dir} && mount -o ro -t iso9660 \\"$(blkid -L \${var.stage_label})\\" \${var.remote_stage_dir}' && mkdir -p \${var.remote_scripts_dir}",`);
-    const stageUpload = /provisioner "file" \{\s*only\s*= \["amazon-ebs.podplane"\]\s*source\s*= "\$\{var.stage_dir\}\/"/;
-    expect(hcl).toMatch(stageUpload);
+    // No SSH into the build VM: no communicator, no forward, no seed; Packer waits for its power-off.
+    const qemuSource = hcl.slice(hcl.indexOf('source "qemu" "podplane"'), hcl.indexOf('source "amazon-ebs" "podplane"'));
+    expect(qemuSource).toContain('communicator     = "none"');
+    expect(qemuSource).toContain("shutdown_timeout = var.bake_timeout");
+    expect(qemuSource).not.toMatch(/ssh_|hostfwd|cd_files|shutdown_command/);
+    expect(qemuSource).toContain('["-netdev", "user,id=user.0,restrict=on"]');
+    expect(qemuSource).toContain('["-serial", "file:${var.serial_log}"]');
+    // Every provisioner is aws's.
+    const provisioners = hcl.match(/provisioner "[a-z]+" \{[^]*?\n {2}\}/g) ?? [];
+    expect(provisioners.length).toBeGreaterThan(3);
+    for (const block of provisioners) expect(block).toMatch(/^provisioner "[a-z]+" \{\s*only\s*= \["amazon-ebs.podplane"\]/);
     expect(hcl.match(/source\s*= "\$\{var.stage_dir\}\/"/g)).toHaveLength(1);
-    // The mounted stage is let go before the cleanup removes its directory; then a forced poweroff.
-    expect(hcl).toMatch(/umount \\"\$STAGE\\"; \} && bash \\"\$BAKE_DIR\/cleanup-image.sh\\" && bash \\"\$BAKE_DIR\/validate-image.sh\\"/);
-    // The poweroff fires when Packer's shutdown_command (as the removed build user) touches a file
-    // in a world-writable directory on /run (tmpfs: nothing reaches the image); a 60 s timer backs it.
-    expect(hcl).toContain("install -d -m 1777 /run/podplane-bake && systemd-run --quiet --path-property=PathExists=/run/podplane-bake/poweroff systemctl poweroff --force && systemd-run --quiet --on-active=60 --timer-property=AccuracySec=1s systemctl poweroff --force");
-    expect(hcl).toContain('shutdown_command = "touch /run/podplane-bake/poweroff"');
+    expect(hcl).toMatch(/bash \\"\$BAKE_DIR\/cleanup-image.sh\\" && bash \\"\$BAKE_DIR\/validate-image.sh\\"/);
   });
 
   it("for modern Packer: required_plugins for qemu and amazon, IMDSv2 required", async () => {
@@ -77,33 +77,29 @@ describe("template rendering", () => {
 });
 
 describe("packerVariables", () => {
-  it("qemu: TCG uses -cpu max, the seed and key, the build user packer", () => {
-    const vars = packerVariables({
-      ...common,
-      target: "qemu",
-      qemu: { baseImage: "/c/base.qcow2", baseImageChecksum: "sha256:ab", outputDir: "/w/out", accelerator: "tcg", seedFiles: ["/w/seed/user-data", "/w/seed/meta-data"], stageIso: "/w/stage.iso", sshUsername: "packer", sshPrivateKeyFile: "/w/key" },
-    });
-    expect(vars).toMatchObject({ accelerator: "tcg", cpu_model: "max", base_image: "/c/base.qcow2", base_image_checksum: "sha256:ab", build_user: "packer", qemu_binary: "qemu-system-x86_64", seed_files: ["/w/seed/user-data", "/w/seed/meta-data"], stage_iso: "/w/stage.iso" });
+  const directBoot = { kernel: "/c/vmlinuz", initrd: "/c/initrd.img", cmdline: "root=PARTUUID=abcd-01 ro console=ttyS0,115200 systemd.run=x" };
+  const qemu = { baseImage: "/c/base.qcow2", baseImageChecksum: "sha256:ab", outputDir: "/w/out", accelerator: "tcg" as const, stageIso: "/w/stage.iso", directBoot, serialLog: "/o/logs/x.console.log" };
+
+  it("qemu: TCG uses -cpu max; the stage disk, the console log; no build user", () => {
+    const vars = packerVariables({ ...common, target: "qemu", qemu });
+    expect(vars).toMatchObject({ accelerator: "tcg", cpu_model: "max", base_image: "/c/base.qcow2", base_image_checksum: "sha256:ab", build_user: "", qemu_binary: "qemu-system-x86_64", stage_iso: "/w/stage.iso", serial_log: "/o/logs/x.console.log", bake_timeout: "40m" });
     expect(vars).not.toHaveProperty("aws_region");
     expect(vars.datasources).toBe("NoCloud, None");
   });
 
-  it("qemu: the base's kernel, initrd and command line as -kernel/-initrd/-append when given, else none (GRUB boots)", () => {
-    const qemu = { baseImage: "/b", baseImageChecksum: "none", outputDir: "/o", accelerator: "tcg" as const, seedFiles: [], stageIso: "/s", sshUsername: "packer", sshPrivateKeyFile: "/k" };
-    expect(packerVariables({ ...common, target: "qemu", qemu }).direct_boot_args).toEqual([]);
-    const directBoot = { kernel: "/c/vmlinuz", initrd: "/c/initrd.img", cmdline: "root=PARTUUID=abcd-01 ro console=ttyS0,115200" };
-    expect(packerVariables({ ...common, target: "qemu", qemu: { ...qemu, directBoot } }).direct_boot_args).toEqual([
+  it("qemu: the base's kernel, initrd and the bake's command line as -kernel/-initrd/-append", () => {
+    expect(packerVariables({ ...common, target: "qemu", qemu }).direct_boot_args).toEqual([
       ["-kernel", "/c/vmlinuz"],
       ["-initrd", "/c/initrd.img"],
-      ["-append", "root=PARTUUID=abcd-01 ro console=ttyS0,115200"],
+      ["-append", "root=PARTUUID=abcd-01 ro console=ttyS0,115200 systemd.run=x"],
     ]);
   });
 
   it("qemu: one vCPU under TCG (no multi-threaded TCG in the build VM), the asked number under KVM", () => {
-    const qemu = { baseImage: "/b", baseImageChecksum: "none", outputDir: "/o", seedFiles: [], stageIso: "/s", sshUsername: "packer", sshPrivateKeyFile: "/k", cpus: 4 };
-    expect(packerVariables({ ...common, target: "qemu", qemu: { ...qemu, accelerator: "tcg" } }).cpus).toBe(1);
-    expect(packerVariables({ ...common, target: "qemu", qemu: { ...qemu, accelerator: "kvm" } }).cpus).toBe(4);
-    expect(packerVariables({ ...common, target: "qemu", qemu: { ...qemu, cpus: undefined, accelerator: "kvm" } }).cpus).toBe(2);
+    const asked = { ...qemu, cpus: 4 };
+    expect(packerVariables({ ...common, target: "qemu", qemu: { ...asked, accelerator: "tcg" } }).cpus).toBe(1);
+    expect(packerVariables({ ...common, target: "qemu", qemu: { ...asked, accelerator: "kvm" } }).cpus).toBe(4);
+    expect(packerVariables({ ...common, target: "qemu", qemu: { ...asked, cpus: undefined, accelerator: "kvm" } }).cpus).toBe(2);
   });
 
   it("aws: the official Debian 13 AMI of the arch, regions, sharing, tags; the build user admin", () => {
@@ -137,18 +133,5 @@ describe("templateDigest", () => {
     expect(second).not.toBe(first);
     await writeFile(path.join(dir, "scripts", "validate-image.sh"), "");
     expect(await templateDigest(dir)).not.toBe(second);
-  });
-});
-
-describe("the build VM's seed", () => {
-  it("keeps the build user's access and runs only the init modules the bake needs", () => {
-    const text = buildSeedUserData("packer", "ssh-ed25519 AAAA build");
-    expect(text.startsWith(seedUserData("packer", "ssh-ed25519 AAAA build"))).toBe(true);
-    const doc = parse(text) as Record<string, unknown>;
-    expect(doc.cloud_init_modules).toEqual(["growpart", "resizefs", "set_hostname", "update_hostname", "update_etc_hosts", "users-groups", "ssh"]);
-    expect(doc.cloud_config_modules).toEqual([]);
-    expect(doc.cloud_final_modules).toEqual([]);
-    // The boot test's seed (same function underneath) runs every module.
-    expect(seedUserData("podplane", "ssh-ed25519 AAAA test")).not.toContain("_modules");
   });
 });

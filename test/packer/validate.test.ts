@@ -3,7 +3,8 @@ import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { PROVISIONER_SCRIPTS_DIR, detectPacker, packerValidate, writeBuildSeed, writeTemplate, writeVarFile } from "../../pipeline/packer/index.js";
+import { buildVmCmdline } from "../../pipeline/image/build-vm-boot.js";
+import { PROVISIONER_SCRIPTS_DIR, detectPacker, packerValidate, writeTemplate, writeVarFile } from "../../pipeline/packer/index.js";
 import { tempDir } from "./fake-packer.js";
 
 const common = {
@@ -34,35 +35,18 @@ describe("packer validate (installed Packer)", () => {
     await expect(packerValidate("aws", { dir, logPath: path.join(dir, "log"), env })).resolves.toBeUndefined();
   });
 
-  it("accepts the qemu build", async () => {
+  it("accepts the qemu build: the base's kernel booted directly with the bake on its command line, no communicator", async () => {
     const dir = await tempDir("pkv-qemu-");
     const packer = await detectPacker();
     await writeTemplate(dir, { modern: packer.modern });
     await writeFile(path.join(dir, "base.qcow2"), "");
-    const seed = await writeBuildSeed(dir, "iid-validate");
+    const directBoot = { kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), cmdline: buildVmCmdline("root=PARTUUID=0a1b2c3d-01 ro console=tty0 console=ttyS0,115200") };
     await writeVarFile(dir, {
       ...common,
       stageDir: dir,
       manifestPath: path.join(dir, "m.json"),
       target: "qemu",
-      qemu: { baseImage: path.join(dir, "base.qcow2"), baseImageChecksum: "none", outputDir: path.join(dir, "out"), accelerator: "tcg", seedFiles: seed.files, stageIso: path.join(dir, "stage.iso"), sshUsername: seed.user, sshPrivateKeyFile: seed.privateKeyFile },
-    });
-    await expect(packerValidate("qemu", { dir, logPath: path.join(dir, "log") })).resolves.toBeUndefined();
-  });
-
-  it("accepts the qemu build with a direct kernel boot of the base", async () => {
-    const dir = await tempDir("pkv-qemu-direct-");
-    const packer = await detectPacker();
-    await writeTemplate(dir, { modern: packer.modern });
-    await writeFile(path.join(dir, "base.qcow2"), "");
-    const seed = await writeBuildSeed(dir, "iid-validate");
-    const directBoot = { kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), cmdline: "root=PARTUUID=0a1b2c3d-01 ro console=tty0 console=ttyS0,115200" };
-    await writeVarFile(dir, {
-      ...common,
-      stageDir: dir,
-      manifestPath: path.join(dir, "m.json"),
-      target: "qemu",
-      qemu: { baseImage: path.join(dir, "base.qcow2"), baseImageChecksum: "none", outputDir: path.join(dir, "out"), accelerator: "tcg", seedFiles: seed.files, stageIso: path.join(dir, "stage,1.iso"), sshUsername: seed.user, sshPrivateKeyFile: seed.privateKeyFile, directBoot },
+      qemu: { baseImage: path.join(dir, "base.qcow2"), baseImageChecksum: "none", outputDir: path.join(dir, "out"), accelerator: "tcg", stageIso: path.join(dir, "stage,1.iso"), directBoot, serialLog: path.join(dir, "console.log") },
     });
     await expect(packerValidate("qemu", { dir, logPath: path.join(dir, "log") })).resolves.toBeUndefined();
   });

@@ -60,7 +60,7 @@ describe("build writes each image's provenance (fake packer)", () => {
       expect(deps.find((d) => d.name === "vmconfig.tar.gz")?.digest).toEqual({ sha256: record.vmconfigDigest.slice(7) });
       if (record.target === "qemu") {
         expect(params).toEqual({ kind: "knd", arch: "amd64", os: "debian-13", target: "qemu", base: "debootstrap" });
-        expect(deps.find((d) => d.name === "base-image")).toMatchObject({ uri: source, digest: { sha256: "c".repeat(64) } });
+        expect(deps.find((d) => d.name === "base-image")).toMatchObject({ uri: source, digest: { sha256: record.baseImage.digest.slice(7) } });
         expect(statement.predicate.runDetails.byproducts).toEqual([expect.objectContaining({ name: "podplane-manifest", uri: `file://${record.podplaneManifest ?? ""}` })]);
       } else {
         expect(params).toEqual({ kind: "knd", arch: "amd64", os: "debian-13", target: "aws", aws: { region: "eu-west-1", amiRegions: ["us-east-1"] } });
