@@ -2,7 +2,6 @@ import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
-import { parse } from "yaml";
 import { TEMPLATE_SOURCE, packerVariables, renderTemplate, sourceName, templateDigest, type BakeVariables } from "../../pipeline/packer/index.js";
 
 async function source(): Promise<string> {

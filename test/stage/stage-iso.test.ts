@@ -60,9 +60,12 @@ describe("the stage disk with the bake's scripts, checked on the host", () => {
     const dir = await tempDir();
     const artifacts = await stageWith(dir, "kubelet bytez");
     const iso = await writeStageIso({ stageDir: path.join(dir, "stage"), outFile: path.join(dir, "stage.iso") });
-    await expect(verifyStageIso(iso, artifacts)).rejects.toMatchObject({ code: "EINTEGRITY", message: expect.stringMatching(/kubelet \(artifacts\/kubelet\/kubelet\): expected sha256:[0-9a-f]{64}, found sha256:/) });
+    await expect(verifyStageIso(iso, artifacts)).rejects.toMatchObject({ code: "EINTEGRITY" });
+    await expect(verifyStageIso(iso, artifacts)).rejects.toThrow(/kubelet \(artifacts\/kubelet\/kubelet\): expected sha256:[0-9a-f]{64}, found sha256:/);
     // A file the ISO does not hold at all.
-    await expect(verifyStageIso(iso, [{ ...artifacts[0]!, relativePath: "artifacts/kubelet/missing" }])).rejects.toMatchObject({ code: expect.stringMatching(/^E(STAGEISO|INTEGRITY)$/) });
+    const missing = artifacts.map((a) => ({ ...a, relativePath: "artifacts/kubelet/missing" }));
+    const error = (await verifyStageIso(iso, missing).catch((e: unknown) => e)) as { code?: string };
+    expect(["ESTAGEISO", "EINTEGRITY"]).toContain(error.code);
   });
 
   it("bake.env takes only datasource names (no YAML, no shell)", () => {
