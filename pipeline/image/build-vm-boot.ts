@@ -39,7 +39,10 @@ export const BAKE_DIR = "podplane-bake";
  * What the build VM's boot runs instead of reaching multi-user.target (systemd-run-generator:
  * the unit becomes the boot's target, so no cloud-init, sshd or getty starts): mount the stage
  * disk found by its label and run the bake from it, everything on the serial console. systemd
- * powers the VM off when it ends, either way; Packer waits for that (communicator "none").
+ * powers the VM off when it ends, either way; Packer waits for that (communicator "none"). The
+ * power-off is forced (no unit stopped one by one; processes killed, file systems unmounted or
+ * read-only, as `systemctl poweroff --force`): an orderly stop would run units' stop actions after
+ * the cleanup, e.g. systemd-random-seed writing a seed every instance would share.
  * Neither `%` nor `$` may appear: the command becomes a unit's ExecStart, where both expand.
  */
 const BAKE_COMMAND = [
@@ -66,8 +69,8 @@ export function buildVmCmdline(baseCmdline: string): string {
     "systemd.mask=systemd-resolved.service",
     "systemd.mask=timers.target",
     `systemd.run="/bin/sh -c '${BAKE_COMMAND}'"`,
-    "systemd.run_success_action=poweroff",
-    "systemd.run_failure_action=poweroff",
+    "systemd.run_success_action=poweroff-force",
+    "systemd.run_failure_action=poweroff-force",
   ].join(" ");
 }
 

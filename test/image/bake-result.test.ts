@@ -48,7 +48,7 @@ describe("the build VM's command line", () => {
 
   it("keeps the base's own and makes the bake the boot's only job, powering off either way", () => {
     expect(cmdline.startsWith("root=PARTUUID=0a1b2c3d-01 ro console=tty0 console=ttyS0,115200 ")).toBe(true);
-    for (const word of ["fsck.mode=skip", "cloud-init=disabled", "systemd.run_success_action=poweroff", "systemd.run_failure_action=poweroff", "systemd.mask=systemd-resolved.service"]) {
+    for (const word of ["fsck.mode=skip", "cloud-init=disabled", "systemd.run_success_action=poweroff-force", "systemd.run_failure_action=poweroff-force", "systemd.mask=systemd-resolved.service"]) {
       expect(cmdline.split(" ")).toContain(word);
     }
     const run = /systemd\.run="([^"]+)"/.exec(cmdline)?.[1] ?? "";
