@@ -13,15 +13,16 @@ export interface BakePhase {
 /** The phases in order, each named by the event that starts it. */
 const MARKS: ReadonlyArray<{ name: string; start: RegExp }> = [
   { name: "before the VM (base checksum and copy, resize)", start: /./ },
-  { name: "boot to the bake (kernel, initrd, systemd's early boot)", start: /Starting VM/ },
+  { name: "boot to the bake (kernel, initrd)", start: /Starting VM/ },
   { name: "root file system grown, vmconfig unpacked", start: /podplane-bake: \[[\d.]+\] started/ },
   { name: "install.sh: artifacts present (digests checked on the host)", start: /podplane-bake: \[[\d.]+\] install\.sh/ },
   { name: "install.sh: binaries and archives", start: /podplane-install: verified \d+ artifacts/ },
   { name: "install.sh: dpkg -i, image import", start: /podplane-install: (dpkg -i|the \d+ \.deb packages)/ },
   { name: "install.sh: vmconfig tree, users", start: /podplane-import-images: imported/ },
   { name: "install.sh: units, installed.json", start: /podplane-install: users:/ },
-  { name: "cleanup + validate", start: /podplane-install: installed kn[dc]:/ },
-  { name: "poweroff", start: /podplane-bake: \[[\d.]+\] ok/ },
+  // To the VM's end: the power-off comes a fraction of a second after the bake's `ok`, whose
+  // console line can reach the log after Packer's next event.
+  { name: "update jobs, cleanup + validate, power-off", start: /podplane-install: installed kn[dc]:/ },
   { name: "qcow2 conversion", start: /Converting hard drive/ },
   { name: "end", start: /Running post-processor|Builds finished/ },
 ];

@@ -2,7 +2,7 @@
 // initrd and the command line GRUB would load, read from the base's own grub.cfg and root
 // (pipeline/inspect's os.boot reading), without GRUB reading ≈ 40 MB through the BIOS disk
 // services, which is slow under TCG, and with a command line of ours, which is how the bake runs
-// at all (no SSH: see BAKE_COMMAND). The image is not changed by it: its disk keeps its GRUB and
+// at all (no SSH, no systemd: see BAKE_COMMAND). The image is not changed by it: its disk keeps its GRUB and
 // boots through it. Extracted once per base digest into the cache; every reuse re-checks both
 // files against the digests read from the base.
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
@@ -36,42 +36,34 @@ export const BUILD_VM_STAGE = "/run/podplane-stage";
 export const BAKE_DIR = "podplane-bake";
 
 /**
- * What the build VM's boot runs instead of reaching multi-user.target (systemd-run-generator:
- * the unit becomes the boot's target, so no cloud-init, sshd or getty starts): mount the stage
- * disk found by its label and run the bake from it, everything on the serial console. systemd
- * powers the VM off when it ends, either way; Packer waits for that (communicator "none"). The
- * power-off is forced (no unit stopped one by one; processes killed, file systems unmounted or
- * read-only, as `systemctl poweroff --force`): an orderly stop would run units' stop actions after
- * the cleanup, e.g. systemd-random-seed writing a seed every instance would share.
- * Neither `%` nor `$` may appear: the command becomes a unit's ExecStart, where both expand.
+ * The build VM's init (the base's initrd hands over to it instead of systemd: `init=/bin/sh` and,
+ * after `--`, its arguments): mount the stage disk found by its label, run the bake from it with
+ * everything on the serial console, then power off whatever the outcome: the file systems synced
+ * and the root read-only first, then the kernel's own power-off (sysrq `o`), so no service of the
+ * image ever starts or stops (an orderly shutdown ran systemd-random-seed's save after the
+ * cleanup: a seed every instance would share). Under TCG, systemd's early boot alone took 30-40 s
+ * of a bake; packer/scripts/build-vm.sh mounts what the install needs itself. Packer waits for the
+ * power-off (communicator "none"). Neither `=` nor a double quote may appear: the kernel splits
+ * init's arguments at the one and ends the argument at the other.
  */
 const BAKE_COMMAND = [
   "exec >/dev/console 2>&1",
-  "udevadm settle",
-  `mkdir -p ${BUILD_VM_STAGE}`,
-  `mount -o ro -t iso9660 /dev/disk/by-label/${STAGE_ISO_LABEL} ${BUILD_VM_STAGE}`,
-  `exec /bin/bash ${BUILD_VM_STAGE}/${BAKE_DIR}/build-vm.sh`,
-].join(" && ");
+  `mkdir -p ${BUILD_VM_STAGE} && mount -o ro -t iso9660 $(blkid -L ${STAGE_ISO_LABEL}) ${BUILD_VM_STAGE} && /bin/bash ${BUILD_VM_STAGE}/${BAKE_DIR}/build-vm.sh`,
+  "sync",
+  "mount -o remount,ro /",
+  "echo o >/proc/sysrq-trigger",
+  // Should the power-off not come, init must not exit (a kernel panic): wait for it.
+  "sleep 60",
+].join("; ");
 
 /**
  * The base's own command line, plus what only the build VM wants: no fsck of a root file system
- * that Packer has just checked by digest (systemd-fsck-root cost tens of seconds under TCG), no
- * cloud-init, and the bake as the boot's only job. The baked image keeps its GRUB and its
- * command line and checks its file systems on its own boots.
+ * that Packer has just checked by digest, a reboot on a kernel panic (QEMU runs with -no-reboot,
+ * so a panic ends the VM instead of baking again), and the bake as init. The baked image keeps
+ * its GRUB and its command line and boots through systemd as always.
  */
 export function buildVmCmdline(baseCmdline: string): string {
-  return [
-    baseCmdline,
-    "fsck.mode=skip",
-    "cloud-init=disabled",
-    // Nothing the bake needs: name resolution (the bake has no network) and timers (apt's,
-    // e2scrub's, fstrim's must not fire inside a build VM).
-    "systemd.mask=systemd-resolved.service",
-    "systemd.mask=timers.target",
-    `systemd.run="/bin/sh -c '${BAKE_COMMAND}'"`,
-    "systemd.run_success_action=poweroff-force",
-    "systemd.run_failure_action=poweroff-force",
-  ].join(" ");
+  return [baseCmdline, "fsck.mode=skip", "panic=1", "init=/bin/sh", "--", "-c", `"${BAKE_COMMAND}"`].join(" ");
 }
 
 /** The cached files, if both are there and still match the record's digests. */

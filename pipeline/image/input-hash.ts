@@ -8,7 +8,7 @@ import type { Manifest } from "../manifest/load.js";
  * 2: the manifest's container images joined the hashed document.
  * 3: the build VM runs only the cloud-init modules the bake needs (pipeline/packer/seed.ts), so
  *    no per-instance config/final module (locale, apt, GRUB debconf) ran before the image is taken.
- * 4: the build VM bakes by itself (packer/scripts/build-vm.sh as systemd.run=): no cloud-init,
+ * 4: the build VM bakes by itself (packer/scripts/build-vm.sh run by the boot's init): no systemd, cloud-init,
  *    sshd or build user ran in it at all, and the stage's digests are checked on the host.
  */
 export const IMAGE_FORMAT_VERSION = 4;

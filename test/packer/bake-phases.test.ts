@@ -29,15 +29,14 @@ describe("bakePhases", () => {
   it("splits a knc bake at each phase's first event, in order", () => {
     expect(bakePhases(log(knc))).toEqual([
       { name: "before the VM (base checksum and copy, resize)", seconds: 2 },
-      { name: "boot to the bake (kernel, initrd, systemd's early boot)", seconds: 40 },
+      { name: "boot to the bake (kernel, initrd)", seconds: 40 },
       { name: "root file system grown, vmconfig unpacked", seconds: 5 },
       { name: "install.sh: artifacts present (digests checked on the host)", seconds: 1 },
       { name: "install.sh: binaries and archives", seconds: 27 },
       { name: "install.sh: dpkg -i, image import", seconds: 10 },
       { name: "install.sh: vmconfig tree, users", seconds: 11 },
       { name: "install.sh: units, installed.json", seconds: 11 },
-      { name: "cleanup + validate", seconds: 7 },
-      { name: "poweroff", seconds: 2 },
+      { name: "update jobs, cleanup + validate, power-off", seconds: 9 },
       { name: "qcow2 conversion", seconds: 7 },
     ]);
   });
@@ -47,6 +46,15 @@ describe("bakePhases", () => {
     expect(phases.find((p) => p.name === "install.sh: vmconfig tree, users")).toBeUndefined();
     expect(phases.find((p) => p.name === "install.sh: dpkg -i, image import")?.seconds).toBe(21);
     expect(phases.reduce((sum, p) => sum + p.seconds, 0)).toBe(123);
+  });
+
+  it("takes the conversion from Packer's line even when the bake's last console line reached the log after it", () => {
+    const late = knc.filter(([, , text]) => !text.includes("] ok"));
+    late.splice(late.findIndex(([, , text]) => text.includes("Converting")) + 1, 0, [116, VM, "podplane-bake: [110.9] ok"]);
+    expect(bakePhases(log(late)).slice(-2)).toEqual([
+      { name: "update jobs, cleanup + validate, power-off", seconds: 9 },
+      { name: "qcow2 conversion", seconds: 7 },
+    ]);
   });
 
   it("refuses a log without a VM start or an end", () => {
