@@ -1,6 +1,6 @@
 // How the host knows a qemu bake succeeded: the build VM has no communicator, and it powers off
-// whether its bake succeeded or not (packer/scripts/build-vm.sh runs as systemd.run=), so Packer's
-// own success says only that the VM stopped. The bake's last line on the serial console,
+// whether its bake succeeded or not (packer/scripts/build-vm.sh runs from the boot's init,
+// pipeline/image/build-vm-boot.ts), so Packer's own success says only that the VM stopped. The bake's last line on the serial console,
 // `podplane-bake: [<uptime>] ok`, is the proof; without it the bake fails with the console's last
 // lines and nothing is published.
 import { open, readFile } from "node:fs/promises";
@@ -8,9 +8,14 @@ import { WorkError } from "../errors/index.js";
 
 const BAKE_LINE = /^podplane-bake: \[[\d.]+\] (.*)$/;
 
-/** The console's lines, without the carriage returns a serial console adds. */
+/** One console line without the carriage returns a serial console adds around it. */
+function consoleLine(raw: string): string {
+  return raw.replace(/\r+$/, "").replace(/^\r+/, "");
+}
+
+/** The console's lines, each as consoleLine gives it. */
 export function consoleLines(text: string): string[] {
-  return text.split("\n").map((line) => line.replace(/\r+$/, "").replace(/^\r+/, ""));
+  return text.split("\n").map(consoleLine);
 }
 
 /** Whether the bake's last word on the console is `ok`, and what it said last otherwise. */
@@ -57,7 +62,7 @@ export function followConsole(file: string, onLine: (line: string) => void, inte
       offset += bytesRead;
       const parts = (partial + buffer.subarray(0, bytesRead).toString("utf8")).split("\n");
       partial = parts.pop() ?? "";
-      for (const line of parts) onLine(line.replace(/\r+$/, "").replace(/^\r+/, ""));
+      for (const line of parts) onLine(consoleLine(line));
     } finally {
       await handle.close();
     }
@@ -73,7 +78,7 @@ export function followConsole(file: string, onLine: (line: string) => void, inte
       clearInterval(timer);
       await running;
       await readNew().catch(() => undefined);
-      if (partial) onLine(partial.replace(/\r+$/, ""));
+      if (partial) onLine(consoleLine(partial));
       partial = "";
     },
   };
