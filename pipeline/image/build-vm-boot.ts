@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
 import { extractBootFiles, readBootRecord, type BootRecord } from "../inspect/index.js";
+import { parseDigest } from "../manifest/digest.js";
 import type { Arch } from "../manifest/schema.js";
 import { STAGE_ISO_LABEL } from "../stage/stage-iso.js";
 import { fileDigest } from "./file-digest.js";
@@ -83,11 +84,10 @@ async function cached(dir: string): Promise<BuildVmBoot | undefined> {
 
 /** Kernel, initrd and command line of the base (extracted on first use, checked on every use). */
 export async function buildVmBoot(o: BuildVmBootOptions): Promise<BuildVmBoot> {
-  const match = /^(sha256|sha512):([0-9a-f]{16})[0-9a-f]+$/.exec(o.baseDigest);
-  const algorithm = match?.[1] as "sha256" | "sha512" | undefined;
-  const hex = match?.[2];
-  if (!algorithm || !hex) throw new WorkError("EBASE", `not a base image digest: ${o.baseDigest}`, { digest: o.baseDigest });
-  const dir = path.join(o.cacheDir, "build-vm-boot", `${o.arch}-${hex}`);
+  const parsed = parseDigest(o.baseDigest);
+  if (!parsed) throw new WorkError("EBASE", `not a base image digest: ${o.baseDigest}`, { digest: o.baseDigest });
+  const { algorithm } = parsed;
+  const dir = path.join(o.cacheDir, "build-vm-boot", `${o.arch}-${parsed.hex.slice(0, 16)}`);
   const hit = await cached(dir);
   if (hit) return hit;
   // The entry is named by the digest: only a base that has it may fill it.

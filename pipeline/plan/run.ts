@@ -8,6 +8,7 @@ import path from "node:path";
 import { Listr } from "listr2";
 import type { ImageTestReport, TestImageOptions } from "../boot/index.js";
 import { formatBytes } from "../cli/output.js";
+import { eachLimit } from "../concurrency/each-limit.js";
 import { withReleaseNotes } from "../diff/release-notes.js";
 import { WorkError } from "../errors/index.js";
 import type { FetchedArtifact, FetchSummary } from "../fetch/index.js";
@@ -267,18 +268,10 @@ async function resolvePendingBases(plan: BuildPlan, options: RunOptions & { plai
 
 /** Runs `work` over `items`, at most `jobs` at a time, in order; stops taking new ones once `signal` aborts. */
 async function pool<T>(items: readonly T[], jobs: number, signal: AbortSignal, work: (item: T) => Promise<void>, cancelled: (item: T) => void): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const item = items[next++] as T;
-      if (signal.aborted) {
-        cancelled(item);
-        continue;
-      }
-      await work(item);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
+  await eachLimit(items, jobs, async (item) => {
+    if (signal.aborted) cancelled(item);
+    else await work(item);
+  });
 }
 
 export async function executePlan(plan: BuildPlan, runOptions: RunOptions, deps: RunDeps = DEFAULT_RUN_DEPS): Promise<RunSummary> {

@@ -5,7 +5,9 @@
 // cache and the stage is made of hard links to it; this checks what was finally written.
 import { createHash } from "node:crypto";
 import { execa } from "execa";
+import { eachLimit } from "../concurrency/each-limit.js";
 import { WorkError } from "../errors/index.js";
+import { parseDigest } from "../manifest/digest.js";
 import type { StagedArtifact } from "./write-stage.js";
 
 /** The digest of one file inside the ISO (`isoinfo -x` with its Rock Ridge path), as `<alg>:<hex>`. */
@@ -20,17 +22,13 @@ async function digestInIso(iso: string, relativePath: string, algorithm: string,
 
 /** Throws EINTEGRITY naming every artifact whose bytes in the ISO do not match its pin. */
 export async function verifyStageIso(iso: string, artifacts: readonly StagedArtifact[], signal?: AbortSignal, concurrency = 4): Promise<void> {
-  const queue = [...artifacts];
   const bad: string[] = [];
-  const worker = async (): Promise<void> => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const algorithm = next.digest.split(":")[0] ?? "";
-      if (algorithm !== "sha256" && algorithm !== "sha512") throw new WorkError("ESTAGE", `${next.name}: not a sha256/sha512 digest: ${next.digest}`, { name: next.name });
-      const found = await digestInIso(iso, next.relativePath, algorithm, signal);
-      if (found !== next.digest) bad.push(`${next.name} (${next.relativePath}): expected ${next.digest}, found ${found}`);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(concurrency, artifacts.length) }, worker));
+  await eachLimit(artifacts, concurrency, async (artifact) => {
+    const parsed = parseDigest(artifact.digest);
+    if (!parsed) throw new WorkError("ESTAGE", `${artifact.name}: not a sha256/sha512 digest: ${artifact.digest}`, { name: artifact.name });
+    const found = await digestInIso(iso, artifact.relativePath, parsed.algorithm, signal);
+    if (found !== artifact.digest) bad.push(`${artifact.name} (${artifact.relativePath}): expected ${artifact.digest}, found ${found}`);
+  });
   if (bad.length > 0) {
     throw new WorkError("EINTEGRITY", `the stage disk ${iso} does not hold the pinned bytes: ${bad.join("; ")}`, { iso, mismatches: bad });
   }
