@@ -18,6 +18,7 @@ import {
   readLastBuild,
   parseAmiArtifactId,
   datasourcesFor,
+  escapePacker,
   templateDigest,
   writeTemplate,
   writeVarFile,
@@ -161,7 +162,7 @@ async function packerBuildFollowingConsole(runOptions: Parameters<typeof packerB
   const follower = followConsole(paths.serialLogPath, (line) => {
     if (!CONSOLE_PROGRESS.test(line)) return;
     onProgress({ kind: "message", text: line });
-    const stamped = `${String(Math.floor(Date.now() / 1000))},podplane.qemu.podplane,ui,message,    build VM: ${line.replaceAll(",", "%!(PACKER_COMMA)")}\n`;
+    const stamped = `${String(Math.floor(Date.now() / 1000))},podplane.qemu.podplane,ui,message,    build VM: ${escapePacker(line)}\n`;
     logged = logged.then(() => appendFile(paths.logPath, stamped)).catch(() => undefined);
   });
   try {

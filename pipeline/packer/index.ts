@@ -1,6 +1,6 @@
 // Public API of the Packer driver: version detection, template and var file, runs, outputs.
 export { probeAccelerator, KERNEL_RUNNING, type Accelerator, type AcceleratorChoice, type ProbeOptions } from "./accelerator.js";
-export { describeEvent, meaningfulLine, parseMachineLine, unescapePacker, type PackerEvent, type Progress, type ProgressKind } from "./machine-readable.js";
+export { describeEvent, escapePacker, meaningfulLine, parseMachineLine, unescapePacker, type PackerEvent, type Progress, type ProgressKind } from "./machine-readable.js";
 export { parseAmiArtifactId, parsePackerManifest, readLastBuild, type PackerManifestBuild } from "./manifest.js";
 export { packerBuild, packerInit, packerValidate, type PackerRunOptions } from "./run.js";
 export { PACKER_DIR, PROVISIONER_SCRIPTS_DIR, TEMPLATE_FILE_NAME, TEMPLATE_SOURCE, renderTemplate, templateDigest, writeTemplate, type TemplateContext } from "./template.js";

@@ -7,6 +7,11 @@ export interface PackerEvent {
   data: string[];
 }
 
+/** The reverse of unescapePacker for one line of data (a comma would split the field). */
+export function escapePacker(value: string): string {
+  return value.replaceAll(",", "%!(PACKER_COMMA)");
+}
+
 export function unescapePacker(value: string): string {
   return value.replaceAll("%!(PACKER_COMMA)", ",").replaceAll("\\n", "\n").replaceAll("\\r", "\r");
 }

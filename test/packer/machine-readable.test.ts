@@ -1,10 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { describeEvent, meaningfulLine, parseMachineLine } from "../../pipeline/packer/index.js";
+import { describeEvent, escapePacker, meaningfulLine, parseMachineLine } from "../../pipeline/packer/index.js";
 
 describe("machine-readable output", () => {
   it("parses timestamp, target, type and unescaped data", () => {
     const event = parseMachineLine("1732521600,podplane.qemu.podplane,ui,say,==> podplane.qemu.podplane: a%!(PACKER_COMMA) b\\nc");
     expect(event).toEqual({ timestamp: 1732521600, target: "podplane.qemu.podplane", type: "ui", data: ["say", "==> podplane.qemu.podplane: a, b\nc"] });
+  });
+
+  it("escapes a console line so that it stays one data field (the bake log's build VM lines)", () => {
+    const line = "podplane-install: installed knc: 17 artifacts, 15 units";
+    expect(parseMachineLine(`1,podplane.qemu.podplane,ui,message,${escapePacker(line)}`)?.data).toEqual(["message", line]);
   });
 
   it("turns ui, artifact and error events into progress", () => {

@@ -59,15 +59,14 @@ read_artifacts() {
 # boot-time install) are always hashed here.
 verify_artifacts() {
   local i algo expected found bad=0
+  for i in "${!ART_NAME[@]}"; do
+    [[ -f "${ART_PATH[i]}" ]] || die "${ART_NAME[i]}: ${ART_PATH[i]} is missing from the stage"
+  done
   if [[ "${PODPLANE_STAGE_VERIFIED_BY_HOST:-}" == 1 ]]; then
-    for i in "${!ART_NAME[@]}"; do
-      [[ -f "${ART_PATH[i]}" ]] || die "${ART_NAME[i]}: ${ART_PATH[i]} is missing from the stage"
-    done
     log "verified ${#ART_NAME[@]} artifacts (digests checked by the host on the read-only stage disk)"
     return 0
   fi
   for i in "${!ART_NAME[@]}"; do
-    [[ -f "${ART_PATH[i]}" ]] || die "${ART_NAME[i]}: ${ART_PATH[i]} is missing from the stage"
     algo=${ART_DIGEST[i]%%:*}
     expected=${ART_DIGEST[i]#*:}
     found=$("${algo}sum" "${ART_PATH[i]}")
