@@ -82,6 +82,21 @@ async function cached(dir: string): Promise<BuildVmBoot | undefined> {
   return { kernel, initrd, cmdline: buildVmCmdline(saved.boot.cmdline) };
 }
 
+/**
+ * Puts a freshly extracted entry in place by renames only: a concurrent bake (build --jobs) may
+ * already be booting from the entry it put there, so a good entry is never removed; only a stale
+ * one (files that no longer match its record) is moved aside first. When another bake's rename
+ * wins, its equally checked copy is the one used.
+ */
+async function installEntry(scratch: string, dir: string): Promise<void> {
+  if (await rename(scratch, dir).then(() => true, () => false)) return;
+  if (await cached(dir)) return;
+  const stale = `${dir}.${randomUUID()}.stale`;
+  await rename(dir, stale).catch(() => undefined);
+  await rm(stale, { recursive: true, force: true });
+  await rename(scratch, dir).catch(() => undefined);
+}
+
 /** Kernel, initrd and command line of the base (extracted on first use, checked on every use). */
 export async function buildVmBoot(o: BuildVmBootOptions): Promise<BuildVmBoot> {
   const parsed = parseDigest(o.baseDigest);
@@ -101,9 +116,7 @@ export async function buildVmBoot(o: BuildVmBootOptions): Promise<BuildVmBoot> {
     const boot = await readBootRecord(o.base, { workParent, arch: o.arch, signal: o.signal });
     const files = await extractBootFiles(o.base, boot, scratch, { workParent, signal: o.signal });
     await writeFile(path.join(scratch, RECORD), `${JSON.stringify({ baseDigest: o.baseDigest, boot, kernel: path.basename(files.kernel), initrd: path.basename(files.initrd) }, null, 2)}\n`);
-    await rm(dir, { recursive: true, force: true });
-    // Another bake may have put its (equally checked) copy there first: then that one is used.
-    await rename(scratch, dir).catch(() => undefined);
+    await installEntry(scratch, dir);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

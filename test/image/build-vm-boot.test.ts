@@ -34,6 +34,16 @@ describe.skipIf(!IS_ROOT)("buildVmBoot (needs root: loop devices, mount)", () =>
     expect(await readFile(again.kernel)).toEqual(kernel);
   });
 
+  it("serves concurrent bakes of one base (build --jobs): every call gets the same checked files, none is pulled away", async () => {
+    const dir = await tempDir();
+    const { file, digest } = await base(dir);
+    const cacheDir = path.join(dir, "cache");
+    const boots = await Promise.all(Array.from({ length: 4 }, () => buildVmBoot({ base: file, baseDigest: digest, cacheDir, arch: "amd64" })));
+    for (const boot of boots) expect(boot).toEqual(boots[0]);
+    expect(await fileSha256(boots[0]!.kernel)).toMatch(/^sha256:/);
+    expect((await readdir(path.join(cacheDir, "build-vm-boot"))).sort()).toEqual([`amd64-${digest.slice(7, 23)}`]);
+  });
+
   it("refuses a base that is not the one its digest names (EBASE), and a malformed digest", async () => {
     const dir = await tempDir();
     const { file } = await base(dir);
