@@ -28,8 +28,12 @@ export async function sweepStaleWork(dir: string, prefix = "."): Promise<string[
     const work = path.join(dir, entry.name);
     const owner = Number((await readFile(path.join(work, OWNER_FILE), "utf8").catch(() => "")).trim());
     if (Number.isInteger(owner) && owner > 0 && isAlive(owner)) continue;
-    // No owner yet may mean "just created by a run that is about to write it".
-    if (!(owner > 0) && Date.now() - (await stat(work)).mtimeMs < 60_000) continue;
+    if (!(owner > 0)) {
+      // No owner yet may mean "just created by a run that is about to write it"; and a directory
+      // gone since the listing was removed by its own run (concurrent mounts in one process).
+      const info = await stat(work).catch(() => undefined);
+      if (!info || Date.now() - info.mtimeMs < 60_000) continue;
+    }
     await safeRemove(work);
     removed.push(work);
   }
