@@ -149,6 +149,16 @@ refused_unchanged() {
   [ -z "$(calls 'systemctl restart')" ]
 }
 
+@test "restart.sh's digest of a service: one line per input file, each its digest (or absent) and one VM path" {
+  boot knc
+  local f
+  for f in "$PODPLANE_ROOT"/opt/podplane/state/*.digest; do
+    # services.tsv's inputs column once split at its commas, never as one comma-joined "path"
+    not grep -Ev '^([0-9a-f]{64}|absent) /[^,]+$' "$f"
+  done
+  grep -qx "absent /opt/crt/kubelet.server.crt" "$PODPLANE_ROOT/opt/podplane/state/kubelet.digest"
+}
+
 @test "a knd VM never gets knc services, even when user-data carries knc variables" {
   install_kind knd
   write_user_data NETSY_BUCKET=b KUBE_API_ETCD_SERVERS=http://10.0.0.1:2379

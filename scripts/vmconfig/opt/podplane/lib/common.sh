@@ -317,23 +317,22 @@ load_variables() {
 }
 
 # load_services KIND: SERVICES (the kind's services in services.tsv order), SERVICE_WHEN[svc]
-# ("always" or NAME=value), SERVICE_USER[svc] (the unit's User=), SERVICE_VARS[svc] and
-# SERVICE_INPUTS[svc] (comma-separated, empty for "-"), read once.
+# ("always" or NAME=value), SERVICE_USER[svc] (the unit's User=) and SERVICE_VARS[svc]
+# (comma-separated, empty for "-"), read once. The inputs column is lib/deliveries.sh's
+# (load_service_inputs), which adds the delivered files to it.
 declare -ga SERVICES=()
-declare -gA SERVICE_WHEN=() SERVICE_USER=() SERVICE_VARS=() SERVICE_INPUTS=()
+declare -gA SERVICE_WHEN=() SERVICE_USER=() SERVICE_VARS=()
 load_services() {
-  local kind=$1 svc kinds when user vars inputs
-  while IFS=$'\t' read -r svc kinds when user vars inputs _; do
+  local kind=$1 svc kinds when user vars
+  while IFS=$'\t' read -r svc kinds when user vars _; do
     [[ -z "$svc" || "$svc" == \#* ]] && continue
     [[ ",$kinds," == *",$kind,"* ]] || continue
     [[ -n "$user" && -n "$when" ]] || die "$SERVICES_TSV: $svc: expected the columns service kinds when user variables inputs"
     [[ "$vars" != - ]] || vars=""
-    [[ "${inputs:--}" != - ]] || inputs=""
     SERVICES+=("$svc")
     SERVICE_WHEN[$svc]=$when
     SERVICE_USER[$svc]=$user
     SERVICE_VARS[$svc]=$vars
-    SERVICE_INPUTS[$svc]=$inputs
   done <"$SERVICES_TSV"
 }
 
