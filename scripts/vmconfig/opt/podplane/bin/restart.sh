@@ -22,42 +22,6 @@ trap 'err_report $LINENO' ERR
 # The states `systemctl is-active` counts as running (it exits 0 for these).
 readonly RUNNING_STATES=" active reloading refreshing "
 
-declare -A DIGEST=()
-
-# compute_digests SERVICE...: DIGEST[svc] = one "<sha256> <path>" line per input of the service:
-# its env file, then SERVICE_INPUTS[svc] (services.tsv's inputs column and the delivered files
-# whose deliveries.tsv row names it), "absent <path>" for one that does not exist yet (so that its
-# arrival restarts the service). One sha256sum call, each file hashed once however many services
-# read it.
-compute_digests() {
-  local svc path i re='^\\?([0-9a-f]{64})  (.*)$'
-  local -a files=() sums=() paths=()
-  local -A sum_of=() listed=()
-  for svc in "$@"; do
-    mapfile -t paths <<<"${SERVICE_ENV_DIR#"$PODPLANE_ROOT"}/$svc.env"$'\n'"${SERVICE_INPUTS[$svc]:-}"
-    for path in "${paths[@]}"; do
-      [[ -n "$path" && -z "${listed[$path]:-}" ]] || continue
-      listed[$path]=1
-      sum_of[$path]=absent
-      [[ ! -f "$PODPLANE_ROOT$path" ]] || files+=("$PODPLANE_ROOT$path")
-    done
-  done
-  if ((${#files[@]} > 0)); then
-    mapfile -t sums < <(sha256sum -- "${files[@]}")
-    ((${#sums[@]} == ${#files[@]})) || die "sha256sum gave ${#sums[@]} digests for ${#files[@]} files (a file changed during the run?)"
-    for i in "${!files[@]}"; do
-      [[ "${sums[i]}" =~ $re ]] || die "unexpected sha256sum output: ${sums[i]}"
-      sum_of[${files[i]#"$PODPLANE_ROOT"}]=${BASH_REMATCH[1]}
-    done
-  fi
-  for svc in "$@"; do
-    mapfile -t paths <<<"${SERVICE_ENV_DIR#"$PODPLANE_ROOT"}/$svc.env"$'\n'"${SERVICE_INPUTS[$svc]:-}"
-    for path in "${paths[@]}"; do
-      [[ -z "$path" ]] || DIGEST[$svc]+="${sum_of[$path]} $path"$'\n'
-    done
-  done
-}
-
 # not_running UNIT...: the units among them that `systemctl is-active` does not count as
 # running, in NOT_RUNNING (one systemctl call for all).
 declare -a NOT_RUNNING=()
@@ -192,7 +156,7 @@ main() {
   start_and_restart
   # A digest is recorded only for a service that is running with it.
   for svc in "${started[@]}" "${restarted[@]}"; do
-    [[ -n "${FAILED[$svc]:-}${WAITING[$svc]:-}" ]] || stage_file "$PP_STATE/$svc.digest" 0600 "${DIGEST[$svc]}"
+    [[ -n "${FAILED[$svc]:-}${WAITING[$svc]:-}" ]] || stage_digest "$svc"
   done
   ((STAGED_COUNT == 0)) || commit_staged
   without_failed started

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Nstance deliveries, shared by nstance-recv-watch.sh (what may be delivered, where it goes) and
-# restart.sh (which files each service reads): share/deliveries.tsv, the inputs column of
-# share/services.tsv, the PEM checks and the owner-aware write of a delivered file. Sourced after
+# restart.sh (which files each service reads, and their digests: install.sh records containerd's
+# too): share/deliveries.tsv, the inputs column of share/services.tsv, the digests of a service's
+# inputs, the PEM checks and the owner-aware write of a delivered file. Sourced after
 # lib/common.sh, never run. Builtins only except where a comment says otherwise: restart.sh runs on
 # every boot and a fork costs tens of milliseconds on an emulated VM.
 # The tables below are used by the scripts that source this file:
@@ -87,6 +88,49 @@ load_service_inputs() {
       SERVICE_INPUTS[$svc]+="${DLV_DEST[i]}"$'\n'
     done
   done
+}
+
+# What a service runs with, as restart.sh records it after a (re)start and compares at every run
+# (and install.sh records for containerd, which starts at boot from the files it writes).
+declare -gA DIGEST=()
+
+# compute_digests SERVICE...: DIGEST[svc] = one "<sha256> <path>" line per input of the service:
+# its env file, then SERVICE_INPUTS[svc] (services.tsv's inputs column and the delivered files
+# whose deliveries.tsv row names it), "absent <path>" for one that does not exist yet (so that its
+# arrival restarts the service). One sha256sum call, each file hashed once however many services
+# read it.
+compute_digests() {
+  local svc path i re='^\\?([0-9a-f]{64})  (.*)$'
+  local -a files=() sums=() paths=()
+  local -A sum_of=() listed=()
+  for svc in "$@"; do
+    mapfile -t paths <<<"${SERVICE_ENV_DIR#"$PODPLANE_ROOT"}/$svc.env"$'\n'"${SERVICE_INPUTS[$svc]:-}"
+    for path in "${paths[@]}"; do
+      [[ -n "$path" && -z "${listed[$path]:-}" ]] || continue
+      listed[$path]=1
+      sum_of[$path]=absent
+      [[ ! -f "$PODPLANE_ROOT$path" ]] || files+=("$PODPLANE_ROOT$path")
+    done
+  done
+  if ((${#files[@]} > 0)); then
+    mapfile -t sums < <(sha256sum -- "${files[@]}")
+    ((${#sums[@]} == ${#files[@]})) || die "sha256sum gave ${#sums[@]} digests for ${#files[@]} files (a file changed during the run?)"
+    for i in "${!files[@]}"; do
+      [[ "${sums[i]}" =~ $re ]] || die "unexpected sha256sum output: ${sums[i]}"
+      sum_of[${files[i]#"$PODPLANE_ROOT"}]=${BASH_REMATCH[1]}
+    done
+  fi
+  for svc in "$@"; do
+    mapfile -t paths <<<"${SERVICE_ENV_DIR#"$PODPLANE_ROOT"}/$svc.env"$'\n'"${SERVICE_INPUTS[$svc]:-}"
+    for path in "${paths[@]}"; do
+      [[ -z "$path" ]] || DIGEST[$svc]+="${sum_of[$path]} $path"$'\n'
+    done
+  done
+}
+
+# stage_digest SERVICE: DIGEST[svc] staged as the service's record, $PP_STATE/<svc>.digest.
+stage_digest() {
+  stage_file "$PP_STATE/$1.digest" 0600 "${DIGEST[$1]}"
 }
 
 # log_error MESSAGE: stderr and, when logger exists, the journal (like die, without exiting).
