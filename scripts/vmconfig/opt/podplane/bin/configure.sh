@@ -208,12 +208,12 @@ applies() {
   [[ "${ENV[${1%%=*}]:-}" == "${1#*=}" ]]
 }
 
-# Each applying service's env file (0640 root:<user>, 0600 root:root for root services) is
-# staged when its text changed; one that no longer applies loses its env file.
+# Each applying service's env file (stage_service_env) is staged when its text changed; one that
+# no longer applies loses its env file.
 APPLYING=()
 write_service_envs() {
-  local svc name text quoted user
-  local -a names wrote=()
+  local svc
+  local -a wrote=()
   for svc in "${SERVICES[@]}"; do
     if ! applies "${SERVICE_WHEN[$svc]}"; then
       [[ ! -f "$SERVICE_ENV_DIR/$svc.env" ]] || {
@@ -223,18 +223,7 @@ write_service_envs() {
       continue
     fi
     APPLYING+=("$svc")
-    IFS=, read -r -a names <<<"${SERVICE_VARS[$svc]}"
-    text=""
-    for name in "${names[@]}"; do
-      quote_double quoted "${ENV[$name]:-}"
-      text+="$name=$quoted"$'\n'
-    done
-    user=${SERVICE_USER[$svc]}
-    if [[ "$user" == root ]]; then
-      stage_file "$SERVICE_ENV_DIR/$svc.env" 0600 "$text" root:root
-    else
-      stage_file "$SERVICE_ENV_DIR/$svc.env" 0640 "$text" "root:$user"
-    fi
+    stage_service_env "$svc"
     ((WRITE_CHANGED == 0)) || wrote+=("$svc")
   done
   ((${#wrote[@]} == 0)) || log "wrote $SERVICE_ENV_DIR/{${wrote[*]}}.env"
@@ -306,7 +295,6 @@ main() {
   write_ssh_keys
   write_oidc_ca
   phase_done identity
-  [[ -d "$SERVICE_ENV_DIR" ]] || install -d -m 0750 "$SERVICE_ENV_DIR"
   write_service_envs
   phase_done env
   run_config_writers

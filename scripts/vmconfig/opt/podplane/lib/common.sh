@@ -213,6 +213,27 @@ quote_double() {
   printf -v "$1" '"%s"' "$_qd"
 }
 
+# stage_service_env SERVICE: /opt/env/<service>.env staged from ENV (the merged variables): one
+# NAME="value" line per variable of its services.tsv row, 0600 root:root for a root service, else
+# 0640 root:<its user>. Makes /opt/env (0750) when it is missing (tmpfiles.d makes it on a VM).
+# Sets WRITE_CHANGED. configure.sh writes every env file with it, install.sh containerd's (which
+# has no variable).
+stage_service_env() {
+  local svc=$1 name quoted text="" user=${SERVICE_USER[$1]}
+  local -a names
+  [[ -d "$SERVICE_ENV_DIR" ]] || install -d -m 0750 "$SERVICE_ENV_DIR"
+  IFS=, read -r -a names <<<"${SERVICE_VARS[$svc]}"
+  for name in "${names[@]}"; do
+    quote_double quoted "${ENV[$name]:-}"
+    text+="$name=$quoted"$'\n'
+  done
+  if [[ "$user" == root ]]; then
+    stage_file "$SERVICE_ENV_DIR/$svc.env" 0600 "$text" root:root
+  else
+    stage_file "$SERVICE_ENV_DIR/$svc.env" 0640 "$text" "root:$user"
+  fi
+}
+
 # unquote VALUE: the inverse of both quote functions and of bare words, without eval.
 # Sets UNQUOTED; returns 1 on anything else: UNQUOTE_OPEN=1 when a quote is left open (the
 # value goes on on the next line), 0 for anything else (a bare special character).
