@@ -36,7 +36,15 @@ containerd_registry_host() {
 }
 
 configure_containerd() {
-  local image preloaded pinned="" q host hosts_dir
+  containerd_config_toml
+  containerd_registry_hosts
+}
+
+# containerd_config_toml: /etc/containerd/config.toml, containerd's one restarting input. With a
+# preloaded sandbox image it reads nothing from ENV, which is why install.sh can write it at bake
+# time (containerd then starts at boot, before the user-data) and configure.sh finds it unchanged.
+containerd_config_toml() {
+  local image preloaded pinned="" q
   local registry=${ENV[REGISTRY_HOSTNAME]:-} enabled=${ENV[REGISTRY_ENABLED]:-true}
   containerd_sandbox_image image preloaded
   if [[ -n "$image" ]]; then
@@ -65,6 +73,11 @@ oom_score = -999
     [plugins.\"io.containerd.cri.v1.images\".registry]
       config_path = \"/etc/containerd/certs.d\"
 " root:root
+}
+
+# containerd_registry_hosts: the cluster registry's hosts.toml (node data: never at bake time).
+containerd_registry_hosts() {
+  local host hosts_dir registry=${ENV[REGISTRY_HOSTNAME]:-} enabled=${ENV[REGISTRY_ENABLED]:-true}
   [[ -n "$registry" ]] || return 0
   hosts_dir=/etc/containerd/certs.d/$registry
   if [[ "$enabled" == true ]]; then
