@@ -5,7 +5,9 @@
 # reads the same whether the units came in one call or many; every systemctl invocation as
 # given goes to $STUB_CALLS (default $STUB_LOG.calls), which is what call counts use. systemctl answers is-active / is-enabled (one line per unit, like
 # systemd: exit 0 when any is active/enabled) from $STUB_STATE/<unit>.active and .enabled
-# marker files, which its start/restart/stop/enable/disable calls maintain; a unit listed in
+# marker files, which its start/restart/stop/enable/disable calls maintain (a unit with a
+# $STUB_STATE/<unit>.activating marker is `activating`, a start under way: a start or restart
+# makes it active); a unit listed in
 # $STUB_STATE/fail-start does not start; one listed in $STUB_STATE/condition-fails is skipped as
 # systemd skips a unit whose ConditionPathExists= does not hold (start exits 0, the unit stays
 # inactive, `show -p ConditionResult` says no). systemd-sysusers adds the users of the files it is
@@ -38,7 +40,13 @@ case "$verb" in
   is-active)
     rc=3
     for u in "${units[@]}"; do
-      if [[ -f "$STUB_STATE/$u.active" ]]; then say active && rc=0; else say inactive; fi
+      if [[ -f "$STUB_STATE/$u.active" ]]; then
+        say active && rc=0
+      elif [[ -f "$STUB_STATE/$u.activating" ]]; then
+        say activating
+      else
+        say inactive
+      fi
     done
     ;;
   is-enabled)
@@ -54,6 +62,7 @@ case "$verb" in
       elif grep -qx "$u" "$STUB_STATE/condition-fails" 2>/dev/null; then
         : # skipped by a ConditionPathExists= that does not hold: inactive, and start exits 0
       else
+        rm -f "$STUB_STATE/$u.activating"
         touch "$STUB_STATE/$u.active"
       fi
     done
@@ -66,7 +75,7 @@ case "$verb" in
       echo
     done
     ;;
-  stop) for u in "${units[@]}"; do rm -f "$STUB_STATE/$u.active"; done ;;
+  stop) for u in "${units[@]}"; do rm -f "$STUB_STATE/$u.active" "$STUB_STATE/$u.activating"; done ;;
   enable) for u in "${units[@]}"; do touch "$STUB_STATE/$u.enabled"; done ;;
   disable) for u in "${units[@]}"; do rm -f "$STUB_STATE/$u.enabled"; done ;;
   *) ;;

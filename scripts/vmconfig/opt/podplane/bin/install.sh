@@ -14,6 +14,8 @@ set -euo pipefail
 
 # shellcheck source=SCRIPTDIR/../lib/common.sh
 source "${BASH_SOURCE[0]%/*}/../lib/common.sh"
+# shellcheck source=SCRIPTDIR/../lib/deliveries.sh
+source "${BASH_SOURCE[0]%/*}/../lib/deliveries.sh"
 trap 'err_report $LINENO' ERR
 
 VMCONFIG_TREE="$(cd "$VMCONFIG_HOME/../.." && pwd)"
@@ -28,6 +30,10 @@ declare -A INSTALLED_PATHS=()
 declare -a UNITS=()
 # The container images imported into containerd: image, platform, index digest, manifest digest.
 declare -a IMAGE_LINES=()
+# The node's merged variables as configure.sh has them: none at bake time. The one config writer
+# run here, containerd_config_toml, reads none when the sandbox image is preloaded, the only case
+# in which it runs here.
+declare -gA ENV=()
 
 usage() {
   echo "usage: install.sh <knd|knc> <stage-dir>" >&2
@@ -392,6 +398,37 @@ write_installed_json() {
   rm -f -- "$PP_STATE/noop.stamp"
 }
 
+# containerd starts at every boot once its env file and config.toml exist (its unit is enabled,
+# WantedBy=multi-user.target, ConditionPathExists= on both). With the sandbox image preloaded,
+# config.toml holds nothing of the node and the env file no variable, so both are written here by
+# configure.sh's own code (stage_service_env, containerd_config_toml), and their digests recorded
+# as restart.sh records a start: the first configure.sh (the user-data) finds containerd running,
+# or still starting, with unchanged inputs, and no longer starts it itself (≈23 s to READY=1
+# under TCG). Podplane's vmconfig writes containerd's config at boot; writing the same config at
+# bake time is a knowing difference, for a faster boot. Without a preloaded sandbox image,
+# config.toml depends on the node's registry: configure.sh writes it at first boot, as before. If
+# configure.sh ever computes other bytes, the digest no longer matches and restart.sh restarts it.
+write_containerd_boot_config() {
+  # shellcheck disable=SC2034 # filled through a nameref: only whether it is preloaded matters here
+  local sandbox preloaded
+  # shellcheck source=/dev/null
+  source "$VMCONFIG_HOME/services/containerd/configure.sh"
+  containerd_sandbox_image sandbox preloaded
+  if [[ "$preloaded" != true ]]; then
+    log "containerd: no preloaded sandbox image: configure.sh writes its config at first boot"
+    return 0
+  fi
+  stage_service_env containerd
+  containerd_config_toml
+  ((STAGED_COUNT == 0)) || commit_staged
+  load_deliveries "$KIND"
+  load_service_inputs "$KIND"
+  compute_digests containerd
+  stage_digest containerd
+  ((STAGED_COUNT == 0)) || commit_staged
+  log "containerd: env file and config.toml written, their digests recorded: it starts at every boot"
+}
+
 main() {
   (($# == 2)) || usage
   KIND=$1
@@ -408,6 +445,7 @@ main() {
   create_users
   enable_units
   write_installed_json
+  write_containerd_boot_config
   log "installed $KIND: ${#ART_NAME[@]} artifacts, ${#UNITS[@]} units"
 }
 

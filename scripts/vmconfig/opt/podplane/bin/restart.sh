@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Brings the kind's services in line with /opt/env: starts a service that is not running,
-# restarts one whose inputs changed since its last start, leaves the rest alone, and stops a
-# service whose env file configure.sh removed. A service's inputs: its /opt/env/<service>.env,
-# the files of its services.tsv inputs column (configs its room writes) and the delivered
-# certificates and keys whose share/deliveries.tsv row names it; their digests are recorded
-# under /opt/podplane/state after a successful (re)start. So a rotated kubelet.server.crt
-# restarts kubelet alone, a rotated ca.crt every service that reads it.
+# restarts one whose inputs changed since its last start (or since its start under way began),
+# leaves the rest alone, and stops a service whose env file configure.sh removed. A service's
+# inputs: its /opt/env/<service>.env, the files of its services.tsv inputs column (configs its
+# room writes) and the delivered certificates and keys whose share/deliveries.tsv row names it;
+# their digests are recorded under /opt/podplane/state after a successful (re)start (containerd's
+# also by install.sh, which writes its inputs at bake time: it starts at boot). So a rotated
+# kubelet.server.crt restarts kubelet alone, a rotated ca.crt every service that reads it.
 # Run by configure.sh with PODPLANE_NOOP_OUT=FILE, it also writes there the lines of configure's
 # no-op stamp it knows (lib/noop.sh): every input of every service and the services it left
 # running.
@@ -23,16 +24,21 @@ trap 'err_report $LINENO' ERR
 readonly RUNNING_STATES=" active reloading refreshing "
 
 # not_running UNIT...: the units among them that `systemctl is-active` does not count as
-# running, in NOT_RUNNING (one systemctl call for all).
+# running, in NOT_RUNNING, and the services among those it calls `activating` (a start under way,
+# e.g. containerd at boot until its READY=1) in ACTIVATING (one systemctl call for all).
 declare -a NOT_RUNNING=()
+declare -A ACTIVATING=()
 not_running() {
   local i
   local -a states=()
   NOT_RUNNING=()
+  ACTIVATING=()
   local -a units=("$@")
   mapfile -t states < <(systemctl is-active -- "$@" || true)
   for i in "${!units[@]}"; do
-    [[ "$RUNNING_STATES" == *" ${states[i]:-unknown} "* ]] || NOT_RUNNING+=("${units[i]}")
+    [[ "$RUNNING_STATES" != *" ${states[i]:-unknown} "* ]] || continue
+    NOT_RUNNING+=("${units[i]}")
+    [[ "${states[i]}" != activating ]] || ACTIVATING[${units[i]%.service}]=1
   done
 }
 
@@ -141,7 +147,15 @@ main() {
   done
   for svc in "${present[@]}"; do
     read_file "$PP_STATE/$svc.digest" old
-    if [[ -n "${down[$svc]:-}" ]]; then
+    if [[ -n "${ACTIVATING[$svc]:-}" && "$old" != "${DIGEST[$svc]}" ]]; then
+      # Its start is under way with inputs other than the recorded ones (containerd starting at
+      # boot from install.sh's config.toml while this run wrote another): it may have read the
+      # old ones, so it is restarted. systemd keeps a restart of an activating unit and runs it
+      # again (job.c: job_type_is_redundant, job_install); a start would only join that job.
+      restarted+=("$svc")
+    elif [[ -n "${down[$svc]:-}" ]]; then
+      # Not running: started. A start under way with the recorded inputs is joined, not redone
+      # (systemd merges the start into the running start job and systemctl waits for it).
       started+=("$svc")
     elif [[ "$old" != "${DIGEST[$svc]}" ]]; then
       restarted+=("$svc")
