@@ -115,7 +115,7 @@ function configureTable(title: string, install: readonly ConfigureTimings[], bak
 export function unitSection(run: ArmRun, label: string): string[] {
   if (!run.units) return [];
   return [
-    `Per unit, ${label} run ${run.run} (systemd's job messages; "start job" is Starting → Started, which for Type=exec is the fork and exec of run.sh and for Type=notify lasts until READY=1; a stand-in's checks-passed time is its interpreter's start-up and its flag/config checks, after the exec):`,
+    `Per unit, ${label} run ${run.run} (systemd's job messages; "at boot" is what systemd did before the user-data's start, asked that many seconds before it; "start job" is Starting → Started, which for Type=exec is the fork and exec of run.sh and for Type=notify lasts until READY=1; a stand-in's checks-passed time is its interpreter's start-up and its flag/config checks, after the exec):`,
     "",
     ...unitTable(run.units),
     "",

@@ -1,6 +1,8 @@
-// Per-unit start breakdown of one benchmark boot: for each service, what systemd did with it in
-// the first configure (user-data) and in the delivery's configure, when it was asked (seconds
-// after the user-data's start, resp. after the delivery), how long its start job took (systemd's
+// Per-unit start breakdown of one benchmark boot: for each service, what systemd did with it at
+// boot before the user-data (containerd starts there from the files install.sh wrote; the others
+// are skipped for their conditions), in the first configure (user-data) and in the delivery's
+// configure, when it was asked (seconds after the user-data's start, negative before it, resp.
+// after the delivery), how long its start job took (systemd's
 // "Starting" → "Started"; for Type=exec that is the fork/exec of run.sh, for Type=notify until
 // READY=1) and, for a stand-in, how long after its exec it had passed its checks (its .starts
 // record: interpreter start-up + flag and config checks). So the report says which unit the
@@ -39,6 +41,8 @@ export interface UnitWindow {
 
 export interface UnitBreakdown {
   unit: string;
+  /** Before the user-data's start, relative to it (absent in results of older benchmark runs). */
+  boot?: UnitWindow;
   firstBoot: UnitWindow;
   delivery: UnitWindow;
 }
@@ -63,7 +67,9 @@ export function unitWindow(jobs: readonly UnitJob[], standin: readonly number[],
   if (first) window.askedAfter = first.at - origin;
   const starting = inside.find((j) => j.what === "starting");
   const startedAll = inside.filter((j) => j.what === "started");
-  const started = starting ? startedAll.find((j) => j.at >= starting.at) : undefined;
+  // Its "Started" may come after the window: a start at boot still under way when the user-data
+  // began is measured to its end.
+  const started = starting ? [...jobs].sort((a, b) => a.at - b.at).find((j) => j.what === "started" && j.at >= starting.at) : undefined;
   if (starting && started) window.startJob = started.at - starting.at;
   const last = startedAll.at(-1);
   if (last) {
@@ -77,8 +83,8 @@ export function unitWindow(jobs: readonly UnitJob[], standin: readonly number[],
 }
 
 /**
- * Every unit's first-boot window (user-data start → delivery) and delivery window (delivery →
- * end), both in guest monotonic seconds (`userDataStart`, `delivered`).
+ * Every unit's boot window (→ user-data start), first-boot window (user-data start → delivery)
+ * and delivery window (delivery → end), in guest monotonic seconds (`userDataStart`, `delivered`).
  */
 export function unitBreakdown(timings: UnitTimings, units: readonly string[], userDataStart: number, delivered: number): UnitBreakdown[] {
   return units.map((unit) => {
@@ -86,6 +92,7 @@ export function unitBreakdown(timings: UnitTimings, units: readonly string[], us
     const standin = timings.standinStarts?.[unit.replace(/\.service$/, "")] ?? [];
     return {
       unit,
+      boot: unitWindow(jobs, standin, userDataStart, Number.NEGATIVE_INFINITY, userDataStart),
       firstBoot: unitWindow(jobs, standin, userDataStart, userDataStart, delivered),
       delivery: unitWindow(jobs, standin, delivered, delivered, Number.POSITIVE_INFINITY),
     };
@@ -94,19 +101,19 @@ export function unitBreakdown(timings: UnitTimings, units: readonly string[], us
 
 const s = (v: number | undefined): string => (v === undefined ? "–" : v.toFixed(1));
 
-function cell(w: UnitWindow): string {
-  if (w.actions.length === 0) return "–";
+function cell(w: UnitWindow | undefined): string {
+  if (!w || w.actions.length === 0) return "–";
   return w.actions.join(", ");
 }
 
 /** The Markdown table of a breakdown. */
 export function unitTable(rows: readonly UnitBreakdown[]): string[] {
   return [
-    "| unit | first boot | asked (s after user-data start) | start job (s) | stand-in checks passed (s after exec) | delivery | asked (s after delivery) | start job (s) | active (s after delivery) | stand-in checks passed (s after exec) |",
-    "|---|---|---:|---:|---:|---|---:|---:|---:|---:|",
+    "| unit | at boot | asked (s after user-data start) | start job (s) | first boot | asked (s after user-data start) | start job (s) | stand-in checks passed (s after exec) | delivery | asked (s after delivery) | start job (s) | active (s after delivery) | stand-in checks passed (s after exec) |",
+    "|---|---|---:|---:|---|---:|---:|---:|---|---:|---:|---:|---:|",
     ...rows.map(
       (r) =>
-        `| ${r.unit} | ${cell(r.firstBoot)} | ${s(r.firstBoot.askedAfter)} | ${s(r.firstBoot.startJob)} | ${s(r.firstBoot.standinReady)} | ${cell(r.delivery)} | ${s(r.delivery.askedAfter)} | ${s(r.delivery.startJob)} | ${s(r.delivery.startedAfter)} | ${s(r.delivery.standinReady)} |`,
+        `| ${r.unit} | ${cell(r.boot)} | ${s(r.boot?.askedAfter)} | ${s(r.boot?.startJob)} | ${cell(r.firstBoot)} | ${s(r.firstBoot.askedAfter)} | ${s(r.firstBoot.startJob)} | ${s(r.firstBoot.standinReady)} | ${cell(r.delivery)} | ${s(r.delivery.askedAfter)} | ${s(r.delivery.startJob)} | ${s(r.delivery.startedAfter)} | ${s(r.delivery.standinReady)} |`,
     ),
   ];
 }

@@ -50,8 +50,27 @@ describe("the breakdown", () => {
     expect(rows[0]?.firstBoot.startJob).toBeCloseTo(2, 6);
     expect(rows[1]?.delivery.standinReady).toBeCloseTo(1, 6);
     const table = unitTable(rows).join("\n");
-    expect(table).toContain("| kubelet.service | skipped | 2.0 | – | – | start | 1.0 | 0.2 | 1.2 | 1.0 |");
-    expect(table).toContain("| zot.service | – | – | – | – | – | – | – | – | – |");
+    expect(table).toContain("| kubelet.service | – | – | – | skipped | 2.0 | – | – | start | 1.0 | 0.2 | 1.2 | 1.0 |");
+    expect(table).toContain("| zot.service | – | – | – | – | – | – | – | – | – | – | – | – |");
+  });
+
+  it("shows a start at boot before the user-data (containerd from install.sh's files), measured to its end after the user-data began", () => {
+    const rows = unitBreakdown(
+      { unitJobs: { "containerd.service": [job(40, "starting"), job(63, "started")], "kubelet.service": [job(41, "skipped"), job(101, "starting"), job(101.2, "started")] } },
+      ["containerd.service", "kubelet.service"],
+      60,
+      100,
+    );
+    expect(rows.map((r) => [r.unit, r.boot?.actions, r.firstBoot.actions, r.delivery.actions])).toEqual([
+      ["containerd.service", ["start"], [], []],
+      ["kubelet.service", ["skipped"], [], ["start"]],
+    ]);
+    expect(rows[0]?.boot?.askedAfter).toBeCloseTo(-20, 6);
+    expect(rows[0]?.boot?.startJob).toBeCloseTo(23, 6);
+    const table = unitTable(rows).join("\n");
+    expect(table).toContain("| containerd.service | start | -20.0 | 23.0 | – | – | – | – | – | – | – | – | – |");
+    // A result written before the boot window existed still makes a table.
+    expect(unitTable([{ unit: "x.service", firstBoot: { actions: [] }, delivery: { actions: [] } }]).join("\n")).toContain("| x.service | – | – | – |");
   });
 
   it("takes restart.sh's summaries from the console and the journal, one per run", () => {
