@@ -28,6 +28,10 @@ async function dirtyRoot(): Promise<string> {
   await put(root, "var/lib/apt/lists/deb.debian.org_InRelease", "x");
   await put(root, "opt/podplane/etc/user-data.env", "SECRET=1\n");
   await put(root, "opt/podplane/share/installed.json", '{"kind":"knd","artifacts":[],"units":[]}\n');
+  // containerd's files install.sh writes when the pause image is preloaded: no node data in them.
+  await put(root, "opt/env/containerd.env", "");
+  await put(root, "etc/containerd/config.toml", "version = 3\n");
+  await put(root, "opt/podplane/state/containerd.digest", `${"0".repeat(64)} /opt/env/containerd.env\n`);
   await put(root, "var/tmp/podplane-stage/artifacts.tsv", "x");
   await put(root, "etc/hostname", "podplane-bake\n");
   await put(root, "etc/hosts", "127.0.0.1 localhost\n127.0.1.1 podplane-bake.localdomain podplane-bake\n::1 localhost ip6-localhost\n");
@@ -112,6 +116,8 @@ describe("bake-time cleanup and validation", () => {
     expect(await readdir(path.join(root, "var/log"))).toEqual(["journal", "syslog"]);
     expect(await readFile(path.join(root, "var/log/syslog"), "utf8")).toBe("");
     expect(await readFile(path.join(root, "opt/podplane/share/installed.json"), "utf8")).toContain('"kind":"knd"');
+    // containerd starts at every boot from these: they stay (the same in every instance).
+    for (const file of ["opt/env/containerd.env", "etc/containerd/config.toml", "opt/podplane/state/containerd.digest"]) await stat(path.join(root, file));
   });
 
   for (const residue of RESIDUES) {
