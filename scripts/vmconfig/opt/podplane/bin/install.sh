@@ -8,7 +8,8 @@
 # (nothing started); creates Podplane's users and groups (systemd-sysusers) and runtime
 # directories (systemd-tmpfiles); imports the stage's container images (images.tsv) into
 # containerd's content store (services/containerd/import-images.sh); records it all in
-# /opt/podplane/share/installed.json.
+# /opt/podplane/share/installed.json; with the pause image preloaded, writes containerd's env file
+# and config.toml, so that it starts at boot (write_containerd_boot_config).
 # Re-running converges.
 set -euo pipefail
 
@@ -421,12 +422,18 @@ write_containerd_boot_config() {
   stage_service_env containerd
   containerd_config_toml
   ((STAGED_COUNT == 0)) || commit_staged
+  record_start_digest containerd
+  log "containerd: env file and config.toml written, their digests recorded: it starts at every boot"
+}
+
+# record_start_digest SERVICE: the record restart.sh keeps of a service it started, made by its
+# own code from the service's inputs as they are now.
+record_start_digest() {
   load_deliveries "$KIND"
   load_service_inputs "$KIND"
-  compute_digests containerd
-  stage_digest containerd
+  compute_digests "$1"
+  stage_digest "$1"
   ((STAGED_COUNT == 0)) || commit_staged
-  log "containerd: env file and config.toml written, their digests recorded: it starts at every boot"
 }
 
 main() {
