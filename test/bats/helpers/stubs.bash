@@ -7,9 +7,8 @@
 # systemd: exit 0 when any is active/enabled) from $STUB_STATE/<unit>.active and .enabled
 # marker files, which its start/restart/stop/enable/disable calls maintain (a unit with a
 # $STUB_STATE/<unit>.activating marker is `activating`, a start under way: a start or restart
-# makes it active); a unit listed in
-# $STUB_STATE/fail-start does not start; one listed in $STUB_STATE/condition-fails is skipped as
-# systemd skips a unit whose ConditionPathExists= does not hold (start exits 0, the unit stays
+# makes it active); a unit listed in $STUB_STATE/fail-start does not start; one listed in
+# $STUB_STATE/condition-fails is skipped as systemd skips a unit whose ConditionPathExists= does not hold (start exits 0, the unit stays
 # inactive, `show -p ConditionResult` says no). systemd-sysusers adds the users of the files it is
 # given to $PODPLANE_ROOT/etc/passwd; systemd-tmpfiles only records its call.
 
