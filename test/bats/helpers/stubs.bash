@@ -3,12 +3,13 @@
 # ("name arg arg ..."), except that systemctl records a unit-changing verb (start, restart,
 # stop, enable, disable) once per unit ("systemctl start kubelet.service"), so that a log
 # reads the same whether the units came in one call or many; every systemctl invocation as
-# given goes to $STUB_CALLS (default $STUB_LOG.calls), which is what call counts use. systemctl answers is-active / is-enabled (one line per unit, like
-# systemd: exit 0 when any is active/enabled) from $STUB_STATE/<unit>.active and .enabled
-# marker files, which its start/restart/stop/enable/disable calls maintain (a unit with a
-# $STUB_STATE/<unit>.activating marker is `activating`, a start under way: a start or restart
-# makes it active); a unit listed in $STUB_STATE/fail-start does not start; one listed in
-# $STUB_STATE/condition-fails is skipped as systemd skips a unit whose ConditionPathExists= does not hold (start exits 0, the unit stays
+# given goes to $STUB_CALLS (default $STUB_LOG.calls), which is what call counts use.
+# systemctl answers is-active / is-enabled (one line per unit, like systemd: exit 0 when any is
+# active/enabled) from $STUB_STATE/<unit>.active and .enabled marker files, which its
+# start/restart/stop/enable/disable calls maintain (a unit with a $STUB_STATE/<unit>.activating
+# marker is `activating`, a start under way: a start or restart makes it active); a unit listed
+# in $STUB_STATE/fail-start does not start; one listed in $STUB_STATE/condition-fails is skipped
+# as systemd skips a unit whose ConditionPathExists= does not hold (start exits 0, the unit stays
 # inactive, `show -p ConditionResult` says no). systemd-sysusers adds the users of the files it is
 # given to $PODPLANE_ROOT/etc/passwd; systemd-tmpfiles only records its call.
 
