@@ -7,6 +7,8 @@ set -euo pipefail
 
 readonly APT_PACKAGES=(
   packer qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64
+  # arm64 on an amd64 host: the base's maintainer scripts run through qemu-user (binfmt_misc)
+  qemu-user-static binfmt-support arch-test
   mmdebstrap e2fsprogs fdisk dosfstools grub-pc-bin util-linux
   genisoimage socat curl jq openssh-client
   # pin verifies upstream's PGP signatures with gpgv (a keyring built from trust/), reads
@@ -43,6 +45,29 @@ install_apt_packages() {
   export DEBIAN_FRONTEND=noninteractive
   apt-get update
   apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# The kernel starts foreign binaries (the arm64 base's maintainer scripts, grub-install) through
+# binfmt_misc: mounted if it is not (containers often lack it), the qemu-aarch64 entry enabled.
+readonly BINFMT_DIR=/proc/sys/fs/binfmt_misc
+enable_binfmt() {
+  if [[ ! -e "$BINFMT_DIR/status" ]]; then
+    log "mounting binfmt_misc on $BINFMT_DIR"
+    mount -t binfmt_misc binfmt_misc "$BINFMT_DIR"
+  fi
+  if [[ "$(uname -m)" == aarch64 ]]; then
+    log "arm64 host: no qemu-aarch64 binfmt entry needed"
+    return
+  fi
+  if ! grep -qx enabled "$BINFMT_DIR/qemu-aarch64" 2>/dev/null; then
+    log "enabling the qemu-aarch64 binfmt entry"
+    update-binfmts --enable qemu-aarch64
+  fi
+  grep -qx enabled "$BINFMT_DIR/qemu-aarch64" || {
+    echo "setup-host: the qemu-aarch64 binfmt entry is still not enabled (see update-binfmts --display qemu-aarch64)" >&2
+    exit 1
+  }
+  log "binfmt qemu-aarch64 enabled ($(sed -n 's/^interpreter //p' "$BINFMT_DIR/qemu-aarch64"))"
 }
 
 moto_works() {
@@ -99,6 +124,7 @@ main() {
     exit 2
   fi
   install_apt_packages
+  enable_binfmt
   install_moto
   fetch_unstable_debs
   log "npm ci"

@@ -2,13 +2,13 @@
 // lay it on a partitioned disk with GRUB, convert to qcow2. Cached by the recipe's input hash;
 // written to a temp name and renamed into place, so a half-built base is never reused.
 import { mkdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
-import os from "node:os";
 import path from "node:path";
 import { WorkError } from "../errors/index.js";
 import { sweepStaleWork, withWorkDir } from "../fs/work-dir.js";
 import { fileSha256 } from "../image/file-digest.js";
 import { runLogged } from "../image/run-logged.js";
 import type { Arch } from "../manifest/schema.js";
+import { assertForeignBaseHost } from "./foreign.js";
 import { BASE_SUITE, CUSTOMIZE_SCRIPT, MAKE_DISK_SCRIPT, baseImageName, baseInputHash, baseRecipe } from "./recipe.js";
 
 export interface BuildBaseOptions {
@@ -36,12 +36,8 @@ interface BaseRecord {
   size: number;
   createdAt: string;
   seconds: number;
-}
-
-function hostArch(): Arch | undefined {
-  if (os.arch() === "x64") return "amd64";
-  if (os.arch() === "arm64") return "arm64";
-  return undefined;
+  rootfsSeconds?: number;
+  diskSeconds?: number;
 }
 
 async function readRecord(file: string, image: string): Promise<BaseRecord | undefined> {
@@ -56,9 +52,6 @@ async function readRecord(file: string, image: string): Promise<BaseRecord | und
 
 export async function buildDebootstrapBase(options: BuildBaseOptions): Promise<BaseImage> {
   const { arch, signal } = options;
-  if (arch !== "amd64" || hostArch() !== "amd64") {
-    throw new WorkError("EUNSUPPORTED", `the debootstrap base is built for amd64 on an amd64 host only (GRUB i386-pc); asked for ${arch} on ${os.arch()}`, { arch });
-  }
   const recipe = await baseRecipe(arch);
   const inputHash = baseInputHash(recipe);
   const dir = path.join(options.cacheDir, "base");
@@ -73,6 +66,9 @@ export async function buildDebootstrapBase(options: BuildBaseOptions): Promise<B
   if (process.getuid?.() !== 0) {
     throw new WorkError("EPERM", "building the debootstrap base needs root (mmdebstrap, loop devices, mount)", {});
   }
+  // A foreign base (arm64 here) runs its maintainer scripts through qemu-user: checked again
+  // here for callers that skipped the build's preflight.
+  await assertForeignBaseHost(arch);
   await mkdir(dir, { recursive: true });
   await sweepStaleWork(dir);
   await rm(logPath, { force: true });
@@ -90,19 +86,21 @@ export async function buildDebootstrapBase(options: BuildBaseOptions): Promise<B
         "--variant=apt",
         `--architectures=${arch}`,
         `--include=${recipe.packages.join(",")}`,
-        `--customize-hook=bash ${CUSTOMIZE_SCRIPT} "$1"`,
+        `--customize-hook=bash ${CUSTOMIZE_SCRIPT} "$1" ${arch}`,
         BASE_SUITE,
         tarball,
         mirror,
       ],
       run,
     );
-    await runLogged("bash", [MAKE_DISK_SCRIPT, tarball, qcow2, String(recipe.diskMiB)], run);
+    // The two halves timed apart: under qemu-user (a foreign base) mmdebstrap dominates.
+    const rootfsSeconds = (Date.now() - started) / 1000;
+    await runLogged("bash", [MAKE_DISK_SCRIPT, tarball, qcow2, String(recipe.diskMiB), recipe.firmware], run);
     await rm(tarball, { force: true });
     const digest = await fileSha256(qcow2);
     const size = (await stat(qcow2)).size;
     const seconds = (Date.now() - started) / 1000;
-    const record: BaseRecord = { name, inputHash, digest, size, createdAt: new Date().toISOString(), seconds };
+    const record: BaseRecord = { name, inputHash, digest, size, createdAt: new Date().toISOString(), seconds, rootfsSeconds, diskSeconds: seconds - rootfsSeconds };
     await writeFile(path.join(work, "record.json"), `${JSON.stringify({ ...record, recipe }, null, 2)}\n`);
     // The image first, its record last: a record is only ever beside a complete image.
     await rename(qcow2, image);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # mmdebstrap customize hook: turns a fresh trixie root into a cloud-init guest that boots
-# cleanly under QEMU. $1 is the root directory. Runs on the host, touches only $1.
+# cleanly under QEMU. $1 is the root directory, $2 the Debian architecture (amd64 or arm64:
+# the serial console's name differs). Runs on the host, touches only $1.
 set -euo pipefail
 
 log() { printf 'customize-rootfs: %s\n' "$*" >&2; }
@@ -35,7 +36,17 @@ CFG
 }
 
 configure_boot() {
-  local root=$1
+  local root=$1 arch=$2
+  if [[ "$arch" == arm64 ]]; then
+    # The virt machine's PL011 UART; GRUB's EFI build uses the firmware console (that UART).
+    cat >"$root/etc/default/grub.d/90-podplane.cfg" <<'CFG'
+GRUB_TIMEOUT=0
+GRUB_CMDLINE_LINUX_DEFAULT=""
+GRUB_CMDLINE_LINUX="console=tty0 console=ttyAMA0,115200 consoleblank=0"
+GRUB_TERMINAL="console"
+CFG
+    return
+  fi
   cat >"$root/etc/default/grub.d/90-podplane.cfg" <<'CFG'
 GRUB_TIMEOUT=0
 GRUB_CMDLINE_LINUX_DEFAULT=""
@@ -56,13 +67,14 @@ clear_identity() {
 }
 
 main() {
-  local root=${1:-}
-  [[ -n "$root" && -d "$root/etc" ]] || die "usage: customize-rootfs.sh ROOTDIR"
+  local root=${1:-} arch=${2:-amd64}
+  [[ -n "$root" && -d "$root/etc" ]] || die "usage: customize-rootfs.sh ROOTDIR [amd64|arm64]"
+  [[ "$arch" == amd64 || "$arch" == arm64 ]] || die "architecture must be amd64 or arm64, not '$arch'"
   mkdir -p "$root/etc/default/grub.d"
   enable_networkd "$root"
   mask_ssh_generator "$root"
   configure_cloud_init "$root"
-  configure_boot "$root"
+  configure_boot "$root" "$arch"
   clear_identity "$root"
   log "done"
 }

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Lays a root tarball onto a partitioned raw disk (MBR, one ext4 partition), installs GRUB
-# from the image's own grub-pc, and converts the disk to a compressed qcow2.
-# Usage: make-disk.sh ROOTFS_TAR OUT_QCOW2 SIZE_MIB
+# Lays a root tarball onto a partitioned raw disk, installs GRUB from the image's own packages,
+# and converts the disk to a compressed qcow2. Two layouts, by FIRMWARE:
+#   bios: MBR, one ext4 partition, grub-pc (amd64 under SeaBIOS).
+#   efi:  GPT, ext4 root as partition 1 and an EFI system partition as partition 15 (the
+#         layout of Debian's cloud images), grub-efi-arm64 installed at the removable path
+#         (EFI/BOOT/BOOTAA64.EFI): UEFI finds it without NVRAM boot entries.
+# Usage: make-disk.sh ROOTFS_TAR OUT_QCOW2 [SIZE_MIB] [bios|efi]
 # Needs root (loop devices, mount). Everything it sets up is torn down on exit.
 set -euo pipefail
 
 readonly TAR=${1:-}
 readonly OUT=${2:-}
 readonly SIZE_MIB=${3:-3072}
+readonly FIRMWARE=${4:-bios}
+readonly ESP_START=2048 ESP_SECTORS=126976 ROOT_START=129024
 WORK=""
 LOOP=""
 MNT=""
@@ -82,30 +88,51 @@ cleanup() {
 partition_disk() {
   local raw=$1
   truncate -s "${SIZE_MIB}M" "$raw"
-  printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk --quiet "$raw"
+  if [[ "$FIRMWARE" == efi ]]; then
+    # sfdisk takes the partition number from the name's trailing digits: root 1, ESP 15.
+    printf 'label: gpt\n%s1 : start=%d, type=L\n%s15 : start=%d, size=%d, type=U\n' \
+      "$raw" "$ROOT_START" "$raw" "$ESP_START" "$ESP_SECTORS" | sfdisk --quiet "$raw"
+  else
+    printf 'label: dos\nstart=2048, type=83, bootable\n' | sfdisk --quiet "$raw"
+  fi
   LOOP=$(losetup --find --show "$raw")
   # No udev here: losetup -P creates no partition nodes, partx -a does.
   partx -a "$LOOP"
   [[ -b "${LOOP}p1" ]] || die "no partition node ${LOOP}p1 after partx -a"
+  if [[ "$FIRMWARE" == efi ]]; then
+    [[ -b "${LOOP}p15" ]] || die "no partition node ${LOOP}p15 after partx -a"
+  fi
+  return 0
 }
 
 write_boot_config() {
-  local uuid=$1 kernel initrd
+  local uuid=$1 esp_uuid=${2:-} kernel initrd console serial
   kernel=$(cd "$MNT/boot" && find . -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' | sort -V | tail -n1)
   initrd=$(cd "$MNT/boot" && find . -maxdepth 1 -name 'initrd.img-*' -printf '%f\n' | sort -V | tail -n1)
   [[ -n "$kernel" && -n "$initrd" ]] || die "no kernel or initrd in /boot of the root tarball"
   printf 'UUID=%s / ext4 rw,discard,errors=remount-ro 0 1\n' "$uuid" >"$MNT/etc/fstab"
+  if [[ -n "$esp_uuid" ]]; then
+    # No fsck pass (the image has no fsck.vfat); nofail: a missing ESP does not stop a boot.
+    printf 'UUID=%s /boot/efi vfat umask=0077,nofail 0 0\n' "$esp_uuid" >>"$MNT/etc/fstab"
+  fi
+  # The virt machine's UART is a PL011 (ttyAMA0); GRUB's EFI build talks through the
+  # firmware's console, which is that UART, so it needs no serial command of its own.
+  if [[ "$FIRMWARE" == efi ]]; then
+    console=ttyAMA0
+    serial=""
+  else
+    console=ttyS0
+    serial=$'serial --speed=115200\nterminal_input console serial\nterminal_output console serial'
+  fi
   # Written by hand: without udev, update-grub would write root=/dev/loopXp1.
   mkdir -p "$MNT/boot/grub"
   cat >"$MNT/boot/grub/grub.cfg" <<CFG
-serial --speed=115200
-terminal_input console serial
-terminal_output console serial
+$serial
 set timeout=0
 search --no-floppy --fs-uuid --set=root $uuid
 menuentry 'Debian GNU/Linux' {
   insmod ext2
-  linux /boot/$kernel root=UUID=$uuid ro console=tty0 console=ttyS0,115200 consoleblank=0
+  linux /boot/$kernel root=UUID=$uuid ro console=tty0 console=$console,115200 consoleblank=0
   initrd /boot/$initrd
 }
 CFG
@@ -116,7 +143,14 @@ install_grub() {
   for m in dev dev/pts proc sys; do
     mount --bind "/$m" "$MNT/$m"
   done
-  run chroot "$MNT" grub-install --target=i386-pc --no-floppy --boot-directory=/boot "$LOOP"
+  if [[ "$FIRMWARE" == efi ]]; then
+    # Under qemu-user (binfmt) on a foreign host. --no-nvram: no efivars here, and the
+    # removable path needs no boot entry.
+    run chroot "$MNT" grub-install --target=arm64-efi --efi-directory=/boot/efi --boot-directory=/boot \
+      --removable --no-nvram --no-floppy
+  else
+    run chroot "$MNT" grub-install --target=i386-pc --no-floppy --boot-directory=/boot "$LOOP"
+  fi
   for m in dev/pts dev proc sys; do
     umount "$MNT/$m"
   done
@@ -124,6 +158,7 @@ install_grub() {
 
 main() {
   [[ -f "$TAR" && -n "$OUT" ]] || die "usage: make-disk.sh ROOTFS_TAR OUT_QCOW2 [SIZE_MIB]"
+  [[ "$FIRMWARE" == bios || "$FIRMWARE" == efi ]] || die "firmware must be bios or efi, not '$FIRMWARE'"
   [[ $(id -u) -eq 0 ]] || die "needs root (loop devices and mount)"
   trap cleanup EXIT
   # A cancelled build (SIGTERM from the pipeline, Ctrl-C, a closed terminal) still unmounts
@@ -134,14 +169,26 @@ main() {
   WORK=$(mktemp -d "$(dirname "$OUT")/.make-disk.XXXXXX")
   MNT="$WORK/mnt"
   mkdir -p "$MNT"
-  local raw="$WORK/disk.raw" uuid
+  local raw="$WORK/disk.raw" uuid esp_uuid=""
   partition_disk "$raw"
   uuid=$(cat /proc/sys/kernel/random/uuid)
   run mkfs.ext4 -q -L root -U "$uuid" "${LOOP}p1"
   mount "${LOOP}p1" "$MNT"
   run tar --numeric-owner --xattrs --xattrs-include='*' -xpf "$TAR" -C "$MNT"
-  write_boot_config "$uuid"
+  if [[ "$FIRMWARE" == efi ]]; then
+    # A FAT volume ID is 8 hex digits; fstab and GRUB spell it XXXX-XXXX.
+    esp_uuid=$(od -An -N4 -tx4 /dev/urandom | tr -d ' \n' | tr 'a-f' 'A-F')
+    run mkfs.vfat -F 32 -n EFI -i "$esp_uuid" "${LOOP}p15" >/dev/null
+    esp_uuid="${esp_uuid:0:4}-${esp_uuid:4:4}"
+    mkdir -p "$MNT/boot/efi"
+    mount "${LOOP}p15" "$MNT/boot/efi"
+  fi
+  write_boot_config "$uuid" "$esp_uuid"
   install_grub
+  if [[ "$FIRMWARE" == efi ]]; then
+    [[ -f "$MNT/boot/efi/EFI/BOOT/BOOTAA64.EFI" ]] || die "grub-install wrote no EFI/BOOT/BOOTAA64.EFI"
+    umount "$MNT/boot/efi"
+  fi
   umount "$MNT"
   partx -d "$LOOP"
   losetup -d "$LOOP"

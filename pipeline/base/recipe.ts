@@ -27,7 +27,8 @@ export function basePackages(arch: Arch): string[] {
     "ca-certificates",
     "iproute2",
     "netbase",
-    "grub-pc",
+    // amd64 boots from SeaBIOS (MBR), arm64 from UEFI (AAVMF on qemu's virt machine).
+    arch === "arm64" ? "grub-efi-arm64" : "grub-pc",
     "e2fsprogs",
     "procps",
     "less",
@@ -39,12 +40,20 @@ export const BASE_SCRIPTS_DIR = path.join(PROJECT_ROOT, "pipeline", "base");
 export const CUSTOMIZE_SCRIPT = path.join(BASE_SCRIPTS_DIR, "customize-rootfs.sh");
 export const MAKE_DISK_SCRIPT = path.join(BASE_SCRIPTS_DIR, "make-disk.sh");
 
+export type BaseFirmware = "bios" | "efi";
+
+export function baseFirmware(arch: Arch): BaseFirmware {
+  return arch === "arm64" ? "efi" : "bios";
+}
+
 export interface BaseRecipe {
   recipeVersion: number;
   suite: string;
   arch: Arch;
   packages: string[];
   diskMiB: number;
+  /** How the disk boots: make-disk.sh's layout (bios: MBR + grub-pc, efi: GPT + ESP + grub-efi). */
+  firmware: BaseFirmware;
   /** sha256 of each script the recipe runs, so editing one rebuilds the base. */
   scripts: Record<string, string>;
 }
@@ -54,7 +63,7 @@ export async function baseRecipe(arch: Arch): Promise<BaseRecipe> {
   for (const file of [CUSTOMIZE_SCRIPT, MAKE_DISK_SCRIPT]) {
     scripts[path.basename(file)] = createHash("sha256").update(await readFile(file)).digest("hex");
   }
-  return { recipeVersion: BASE_RECIPE_VERSION, suite: BASE_SUITE, arch, packages: [...basePackages(arch)].sort(), diskMiB: BASE_DISK_MIB, scripts };
+  return { recipeVersion: BASE_RECIPE_VERSION, suite: BASE_SUITE, arch, packages: [...basePackages(arch)].sort(), diskMiB: BASE_DISK_MIB, firmware: baseFirmware(arch), scripts };
 }
 
 export function baseInputHash(recipe: BaseRecipe): string {

@@ -11,6 +11,7 @@ import { parseDigest } from "../manifest/digest.js";
 import { IMAGES_FILE, type ImageRecord } from "../publish/images-json.js";
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
+import type { Arch } from "../manifest/schema.js";
 import type { DirectBoot } from "./qemu.js";
 
 export interface BootRecordSource {
@@ -30,20 +31,26 @@ async function fileDigest(file: string, algorithm: "sha256" | "sha512"): Promise
   return `${algorithm}:${hash.digest("hex")}`;
 }
 
-function fromImagesJson(image: string, file: string, doc: { images?: unknown }): BootRecordSource {
+function refuseArch(file: string, what: string, found: string, arch: Arch | undefined): void {
+  if (arch && found !== arch) throw new UsageError(`${file}: ${what} is for ${found}, but ${arch} was asked for (--arch): refusing to boot it as ${arch}`, "EARCH");
+}
+
+function fromImagesJson(image: string, file: string, doc: { images?: unknown }, arch: Arch | undefined): BootRecordSource {
   const records = Array.isArray(doc.images) ? (doc.images as ImageRecord[]) : [];
   const resolved = path.resolve(image);
   const name = path.basename(resolved).replace(/\.qcow2$/, "");
   const record = records.find((r) => r.qemu && path.resolve(r.qemu.path) === resolved) ?? records.find((r) => r.target === "qemu" && r.name === name);
   if (!record) throw new UsageError(`${file}: no qemu record of ${image}; pass --boot-record with the images.json or Podplane manifest that describes it`, "ENOBOOTRECORD");
+  refuseArch(file, `the record of ${record.name}`, record.arch, arch);
   if (!record.boot) throw new UsageError(`${file}: the record of ${record.name} has no boot block (baked before os.boot was recorded); rebake it or pass --boot-record`, "ENOBOOTRECORD");
   return { boot: record.boot, from: `${file} (${record.name})` };
 }
 
 /** A lock manifest: os.boot, once its os.image is shown to be this very qcow2 (by digest). */
-async function fromManifest(image: string, file: string, text: string): Promise<BootRecordSource> {
+async function fromManifest(image: string, file: string, text: string, arch: Arch | undefined): Promise<BootRecordSource> {
   const { manifest, problems } = parseManifest(file, text);
   if (!manifest) throw new UsageError(problems.join("\n"), "EMANIFEST");
+  refuseArch(file, "the manifest", manifest.arch, arch);
   const boot = manifest.lock.vmconfig.os.boot;
   if (!boot) throw new UsageError(`${file}: vmconfig.os.boot: expected a direct kernel boot record, found nothing`, "ENOBOOTRECORD");
   const expected = parseDigest(manifest.baseImage.digest);
@@ -56,7 +63,7 @@ async function fromManifest(image: string, file: string, text: string): Promise<
 }
 
 /** The os.boot record for `image` from `file` (default: the build's images.json); bad input is a usage error. */
-export async function findBootRecord(image: string, file = defaultImagesJson(image)): Promise<BootRecordSource> {
+export async function findBootRecord(image: string, file = defaultImagesJson(image), arch?: Arch): Promise<BootRecordSource> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -69,8 +76,8 @@ export async function findBootRecord(image: string, file = defaultImagesJson(ima
   } catch (error) {
     throw new UsageError(`${file}: expected JSON (an images.json or a Podplane manifest), found a syntax error`, "ENOBOOTRECORD", { cause: error });
   }
-  if (doc && typeof doc === "object" && "vmconfig" in doc) return fromManifest(image, file, text);
-  if (doc && typeof doc === "object" && "images" in doc) return fromImagesJson(image, file, doc);
+  if (doc && typeof doc === "object" && "vmconfig" in doc) return fromManifest(image, file, text, arch);
+  if (doc && typeof doc === "object" && "images" in doc) return fromImagesJson(image, file, doc, arch);
   throw new UsageError(`${file}: expected an images.json ({"images": [...]}) or a Podplane manifest ({"vmconfig": ...})`, "ENOBOOTRECORD");
 }
 

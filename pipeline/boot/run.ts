@@ -10,7 +10,9 @@ import path from "node:path";
 import { defaultCacheDir } from "../cli/options.js";
 import { WorkError } from "../errors/index.js";
 import type { Arch, Kind } from "../manifest/schema.js";
-import { probeAccelerator, type Accelerator } from "../packer/accelerator.js";
+import type { Accelerator } from "../packer/accelerator.js";
+import { assertEmulator, chooseAccelerator } from "./emulator.js";
+import { bootTimeScale, recordBootSpeed, scaled, scaleSsh, type TimeScale } from "./speed.js";
 import { renderUserData, type UserDataFormat } from "../userdata/index.js";
 import {
   checkBootstrap,
@@ -121,23 +123,27 @@ export const DOWNLOAD_HOSTS = [
 const ROTATED = "kubelet.server";
 
 /** Waits for cloud-init and for systemd to finish starting up; returns what it saw. */
-async function waitForBoot(ssh: SshClient): Promise<string> {
-  const cloudInit = await runRetryingSshDrops(ssh, `sudo -n timeout ${CLOUD_INIT_TIMEOUT_S} cloud-init status --wait >/dev/null; sudo -n cloud-init status`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
-  const system = await runRetryingSshDrops(ssh, "timeout 300 systemctl is-system-running --wait", { timeoutMs: 330_000 });
+async function waitForBoot(ssh: SshClient, scale: TimeScale): Promise<string> {
+  // The guest-side limits scale too (the host-side ones scale in scaleSsh).
+  const cloudInitS = Math.round(scaled(CLOUD_INIT_TIMEOUT_S, scale));
+  const systemS = Math.round(scaled(300, scale));
+  const cloudInit = await runRetryingSshDrops(ssh, `sudo -n timeout ${cloudInitS} cloud-init status --wait >/dev/null; sudo -n cloud-init status`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
+  const system = await runRetryingSshDrops(ssh, `timeout ${systemS} systemctl is-system-running --wait`, { timeoutMs: 330_000 });
   return `${cloudInit.stdout.trim()}; system ${system.stdout.trim()}`;
 }
 
-async function reboot(ssh: SshClient, vm: Vm, bootId: string, signal: AbortSignal | undefined): Promise<void> {
+async function reboot(ssh: SshClient, vm: Vm, bootId: string, signal: AbortSignal | undefined, scale: TimeScale): Promise<void> {
   await ssh.run("sudo -n systemctl reboot", { timeoutMs: 30_000 }).catch(() => undefined);
   const start = performance.now();
-  while (performance.now() - start < SSH_TIMEOUT_MS) {
+  const limitMs = scaled(SSH_TIMEOUT_MS, scale);
+  while (performance.now() - start < limitMs) {
     if (signal?.aborted) throw new WorkError("EABORTED", "the boot test was cancelled");
     if (!vm.isRunning()) throw new WorkError("EVMEXITED", `the VM stopped during the reboot: ${await vm.exited}`);
     const result = await ssh.run("cat /proc/sys/kernel/random/boot_id", { timeoutMs: 30_000 }).catch(() => undefined);
     if (result?.exitCode === 0 && result.stdout.trim() !== bootId) return;
     await new Promise((resolve) => setTimeout(resolve, 3000));
   }
-  throw new WorkError("ESSHTIMEOUT", `the VM did not come back within ${SSH_TIMEOUT_MS / 1000} s of the reboot`);
+  throw new WorkError("ESSHTIMEOUT", `the VM did not come back within ${limitMs / 1000} s of the reboot`);
 }
 
 interface Inputs {
@@ -184,6 +190,8 @@ function caFileDigest(env: ReadonlyMap<string, string>): string | undefined {
 export async function testImage(options: TestImageOptions): Promise<ImageTestReport> {
   const started = performance.now();
   const progress = options.onProgress ?? (() => undefined);
+  // A missing emulator or firmware is a usage error before anything is written or booted.
+  await assertEmulator(options.arch ?? "amd64");
   const workDir = options.workDir ?? (await mkdtemp(path.join(os.tmpdir(), "podplane-test-image-")));
   await mkdir(workDir, { recursive: true });
   const logPath = path.join(workDir, "serial.log");
@@ -195,7 +203,10 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
   await writeFile(path.join(workDir, "user-data.env"), formatUserDataEnv(userDataEnv), { mode: 0o600 });
   const ctx: CheckContext = { kind: options.kind, spec, userDataEnv, userData, delivered: digestsOf(inputs.files) };
 
-  const accel = options.accel ?? (await probeAccelerator({ image: options.image, cacheDir: defaultCacheDir(), signal: options.signal })).accelerator;
+  const arch = options.arch ?? "amd64";
+  const accel = options.accel ?? (await chooseAccelerator(arch, { image: options.image, cacheDir: defaultCacheDir(), signal: options.signal })).accelerator;
+  const scale = await bootTimeScale(arch, accel, defaultCacheDir());
+  if (scale.factor !== 1) progress(`timeouts ×${scale.factor} (${scale.reason})`);
   const registration = await startCountingListener();
   const agent = await startCountingListener();
   const sentinel = await startSentinel(SENTINEL_PORTS, CANARY_PATH);
@@ -224,7 +235,8 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
     await closeListeners();
     throw error;
   });
-  const { vm, ssh } = session;
+  const { vm } = session;
+  const ssh = scaleSsh(session.ssh, scale);
   const checks: ImageCheck[] = [];
   const done = (check: ImageCheck): void => {
     checks.push(check);
@@ -252,9 +264,10 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
   };
   const failed = (check: ImageCheck, failure: string | undefined): ImageCheck => (failure ? { ...check, ok: false, evidence: `FAIL: ${failure}; ${check.evidence}` } : check);
   try {
-    const sshSeconds = await waitForSsh(ssh, { timeoutMs: SSH_TIMEOUT_MS, alive: () => vm.isRunning(), describeDeath: () => vm.exited, signal: options.signal });
+    const sshSeconds = await waitForSsh(ssh, { timeoutMs: scaled(SSH_TIMEOUT_MS, scale), alive: () => vm.isRunning(), describeDeath: () => vm.exited, signal: options.signal });
     progress(`ssh answered after ${sshSeconds.toFixed(0)} s; waiting for cloud-init`);
-    progress(`boot finished: ${await waitForBoot(ssh)}`);
+    await recordBootSpeed(arch, accel, sshSeconds, defaultCacheDir()).catch(() => undefined);
+    progress(`boot finished: ${await waitForBoot(ssh, scale)}`);
 
     const first = await snapshot();
     done(checkCloudInit(ctx, first));
@@ -319,8 +332,8 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
     done(foldChecks(CHECK_NAMES.hostile, hostile));
 
     progress("rebooting");
-    await reboot(ssh, vm, previous.bootId, options.signal);
-    progress(`back after the reboot: ${await waitForBoot(ssh)}`);
+    await reboot(ssh, vm, previous.bootId, options.signal, scale);
+    progress(`back after the reboot: ${await waitForBoot(ssh, scale)}`);
     const rebooted = await snapshot({ canary: `http://${DOWNLOAD_HOSTS[0]}${CANARY_PATH}` });
     done(checkReboot(ctx, previous, rebooted));
   } catch (error) {

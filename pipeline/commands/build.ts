@@ -86,6 +86,9 @@ export async function runBuild(flags: BuildFlags, signal: AbortSignal, deps?: Pa
     const results: EntryResult[] = plan.entries.map((e) => ({ kind: e.kind, arch: e.arch, os: e.os, target: e.target, name: e.name, inputHash: e.inputHash, action: e.action, result: "skipped", seconds: 0, steps: {}, logPath: null, record: e.existing }));
     return { ok: true, seconds: (Date.now() - started) / 1000, imagesFile: path.join(flags.out, "images.json"), results };
   }
+  // Missing emulators, firmware or qemu-user: exit 2 before anything is fetched or built.
+  const { assertHostReady } = await import("../boot/preflight.js");
+  await assertHostReady(plan.entries.map((e) => ({ arch: e.arch, target: e.target, action: e.action, buildsBase: e.base.digest === null })));
   const { executePlan, DEFAULT_RUN_DEPS } = await import("../plan/run.js");
   const summary = await executePlan(
     plan,

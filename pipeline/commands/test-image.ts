@@ -6,12 +6,13 @@ import { PROVIDERS, testImage, type ImageTestReport, type Provider } from "../bo
 import { defaultCacheDir, parseKind } from "../cli/options.js";
 import { printError, printJson, printLine } from "../cli/output.js";
 import { UsageError } from "../errors/index.js";
-import type { Kind } from "../manifest/schema.js";
+import type { Arch, Kind } from "../manifest/schema.js";
 import { readUserDataEnvFile } from "../boot/test-env.js";
 import { findBootRecord, prepareDirectBoot } from "../boot/direct-boot.js";
 
 interface TestImageFlags {
   kind: Kind;
+  arch: Arch;
   provider: Provider;
   userDataEnv?: string;
   delivery?: string;
@@ -48,6 +49,7 @@ export function register(program: Command): Command {
     .description("Boot an image with the slim user-data and check it comes up configured")
     .argument("<image>", "the qcow2 image to boot (never modified: the VM runs on a throw-away overlay)")
     .requiredOption("--kind <kind>", "knd or knc", parseKind)
+    .addOption(new Option("--arch <arch>", "the image's architecture (arm64 boots under qemu-system-aarch64, UEFI)").choices(["amd64", "arm64"]).default("amd64"))
     .addOption(new Option("--provider <provider>", "PROVIDER_KIND of the generated user-data.env (kube2iam runs only with aws)").choices([...PROVIDERS]).default("local"))
     .option("--user-data-env <file>", "boot with this user-data.env (Podplane's format: NAME='value', multi-line values allowed) instead of a generated one")
     .option("--delivery <dir>", "deliver DIR/recv/* and DIR/keys/* (as under /opt/nstance-agent/) instead of one generated with a throw-away CA")
@@ -82,7 +84,7 @@ image's.`,
       if (flags.bootRecord && !flags.directKernelBoot) throw new UsageError("--boot-record needs --direct-kernel-boot", "EUSAGE");
       // Bad input is a usage error before anything boots.
       if (flags.userDataEnv) await readUserDataEnvFile(path.resolve(flags.userDataEnv));
-      const record = flags.directKernelBoot ? await findBootRecord(file, flags.bootRecord ? path.resolve(flags.bootRecord) : undefined) : undefined;
+      const record = flags.directKernelBoot ? await findBootRecord(file, flags.bootRecord ? path.resolve(flags.bootRecord) : undefined, flags.arch) : undefined;
       const workDir = flags.workDir ? path.resolve(flags.workDir) : record ? await mkdtemp(path.join(os.tmpdir(), "podplane-test-image-")) : undefined;
       let directBoot: Awaited<ReturnType<typeof prepareDirectBoot>> | undefined;
       const bootDir = workDir ? path.join(workDir, "boot") : "";
@@ -96,6 +98,7 @@ image's.`,
         report = await testImage({
           image: file,
           kind: flags.kind,
+          arch: flags.arch,
           provider: flags.provider,
           userDataEnvFile: flags.userDataEnv ? path.resolve(flags.userDataEnv) : undefined,
           deliveryDir: flags.delivery ? path.resolve(flags.delivery) : undefined,

@@ -4,6 +4,7 @@
 import { appendFile, mkdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { buildDebootstrapBase } from "../base/index.js";
+import { assertEmulator, chooseAccelerator } from "../boot/emulator.js";
 import { WorkError } from "../errors/index.js";
 import type { FetchedArtifact } from "../fetch/index.js";
 import type { Manifest } from "../manifest/load.js";
@@ -14,7 +15,6 @@ import {
   packerBuild,
   packerInit,
   packerValidate,
-  probeAccelerator,
   readLastBuild,
   parseAmiArtifactId,
   datasourcesFor,
@@ -194,7 +194,8 @@ export async function runPackerBake(
   let qemu: Parameters<typeof writeVarFile>[1]["qemu"];
   if (s.target === "qemu") {
     if (!baseImage) throw new WorkError("EBASE", "no base image for the qemu target", {});
-    const choice = await probeAccelerator({ image: baseImage, cacheDir: s.cacheDir, signal: s.signal });
+    await assertEmulator(s.manifest.arch);
+    const choice = await chooseAccelerator(s.manifest.arch, { image: baseImage, cacheDir: s.cacheDir, signal: s.signal });
     accelerator = choice.accelerator;
     onProgress({ kind: "message", text: `accelerator ${choice.accelerator} (${choice.reason})` });
     const bakeScripts = await writeBakeScripts(path.join(paths.packerDir, "bake-scripts"), s.manifest.kind, datasourcesFor("qemu"));
