@@ -51,6 +51,24 @@ describe("packer validate (installed Packer)", () => {
     await expect(packerValidate("qemu", { dir, logPath: path.join(dir, "log") })).resolves.toBeUndefined();
   });
 
+  it("accepts the arm64 qemu build: aarch64 virt, the base's kernel booted directly (no firmware)", async () => {
+    const dir = await tempDir("pkv-qemu-arm64-");
+    const packer = await detectPacker();
+    await writeTemplate(dir, { modern: packer.modern });
+    await writeFile(path.join(dir, "base.qcow2"), "");
+    const directBoot = { kernel: path.join(dir, "vmlinuz"), initrd: path.join(dir, "initrd.img"), cmdline: buildVmCmdline("root=PARTUUID=0a1b2c3d-01 ro console=tty0 console=ttyAMA0,115200") };
+    await writeVarFile(dir, {
+      ...common,
+      arch: "arm64",
+      imageName: "podplane-knc-debian-13-arm64-0123456789ab",
+      stageDir: dir,
+      manifestPath: path.join(dir, "m.json"),
+      target: "qemu",
+      qemu: { baseImage: path.join(dir, "base.qcow2"), baseImageChecksum: "none", outputDir: path.join(dir, "out"), accelerator: "tcg", stageIso: path.join(dir, "stage.iso"), directBoot, serialLog: path.join(dir, "console.log") },
+    });
+    await expect(packerValidate("qemu", { dir, logPath: path.join(dir, "log") })).resolves.toBeUndefined();
+  });
+
   it("renders templates that `packer fmt` leaves as they are (both flavours)", async () => {
     for (const modern of [false, true]) {
       const dir = await tempDir("pkv-fmt-");
