@@ -11,6 +11,7 @@ import { execa } from "execa";
 import { WorkError } from "../errors/index.js";
 import type { Arch } from "../manifest/schema.js";
 import type { Accelerator } from "../packer/accelerator.js";
+import { tcgCpuModel } from "../packer/vars.js";
 import { AARCH64_FIRMWARE_CODE } from "./emulator.js";
 
 export interface QemuOptions {
@@ -48,7 +49,7 @@ export function qemuArgs(options: QemuOptions): string[] {
   }
   // TCG runs single-threaded: with one host thread per vCPU (MTTCG), QEMU 7.2 raced the guest
   // kernel's int3-based live code patching and one CI boot died with "Oops: int3" 1.3 s in.
-  const accel = options.accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,thread=single", "-cpu", "max"];
+  const accel = options.accel === "kvm" ? ["-accel", "kvm", "-cpu", "host"] : ["-accel", "tcg,thread=single", "-cpu", tcgCpuModel(options.arch)];
   // arm64: UEFI (the base boots GRUB from its EFI system partition's removable path, so no
   // variable store is needed; -bios maps the code read-only into the first flash bank).
   const machine = options.arch === "arm64" ? ["-machine", "virt", "-bios", AARCH64_FIRMWARE_CODE] : [];

@@ -75,10 +75,10 @@ describe("the accelerator of a foreign guest", () => {
 });
 
 describe("QEMU command line of an arm64 test VM", () => {
-  it("virt machine, UEFI code as firmware, MMIO virtio NIC, -cpu max under TCG; amd64 has none of these", () => {
+  it("virt machine, UEFI code as firmware, MMIO virtio NIC, -cpu max (cheap pointer auth) under TCG; amd64 has none of these", () => {
     const args = qemuArgs({ arch: "arm64", overlay: "/o.qcow2", seedIso: "/s.iso", accel: "tcg" });
     const at = (flag: string): string | undefined => args[args.indexOf(flag) + 1];
-    expect([at("-machine"), at("-bios"), at("-cpu")]).toEqual(["virt", AARCH64_FIRMWARE_CODE, "max"]);
+    expect([at("-machine"), at("-bios"), at("-cpu")]).toEqual(["virt", AARCH64_FIRMWARE_CODE, "max,pauth-impdef=on"]);
     expect(args).toContain("virtio-net-device,netdev=n0");
     expect(args.find((a) => a.startsWith("user,"))).toMatch(/restrict=on/);
     const amd = qemuArgs({ arch: "amd64", overlay: "/o.qcow2", seedIso: "/s.iso", accel: "tcg" });

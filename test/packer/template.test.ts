@@ -79,6 +79,12 @@ describe("packerVariables", () => {
   const directBoot = { kernel: "/c/vmlinuz", initrd: "/c/initrd.img", cmdline: "root=PARTUUID=abcd-01 ro console=ttyS0,115200 systemd.run=x" };
   const qemu = { baseImage: "/c/base.qcow2", baseImageChecksum: "sha256:ab", outputDir: "/w/out", accelerator: "tcg" as const, stageIso: "/w/stage.iso", directBoot, serialLog: "/o/logs/x.console.log" };
 
+  it("arm64 qemu: qemu-system-aarch64 on virt, -cpu max with pauth-impdef; no firmware (the kernel is booted directly)", () => {
+    const vars = packerVariables({ ...common, arch: "arm64", target: "qemu", qemu });
+    expect(vars).toMatchObject({ qemu_binary: "qemu-system-aarch64", qemu_machine: "virt", cpu_model: "max,pauth-impdef=on", accelerator: "tcg" });
+    expect(JSON.stringify(vars)).not.toMatch(/pflash|AAVMF/);
+  });
+
   it("qemu: TCG uses -cpu max; the stage disk, the console log; no build user", () => {
     const vars = packerVariables({ ...common, target: "qemu", qemu });
     expect(vars).toMatchObject({ accelerator: "tcg", cpu_model: "max", base_image: "/c/base.qcow2", base_image_checksum: "sha256:ab", build_user: "", qemu_binary: "qemu-system-x86_64", stage_iso: "/w/stage.iso", serial_log: "/o/logs/x.console.log", bake_timeout: "40m" });
