@@ -9,7 +9,7 @@ readonly APT_PACKAGES=(
   packer qemu-system-x86 qemu-system-arm qemu-utils ovmf qemu-efi-aarch64
   # arm64 on an amd64 host: the base's maintainer scripts run through qemu-user (binfmt_misc)
   qemu-user-static binfmt-support arch-test
-  mmdebstrap e2fsprogs fdisk dosfstools grub-pc-bin util-linux
+  mmdebstrap e2fsprogs fdisk dosfstools mtools grub-pc-bin util-linux
   genisoimage socat curl jq openssh-client
   # pin verifies upstream's PGP signatures with gpgv (a keyring built from trust/), reads
   # Packages.xz; the tests make signing keys with gpg

@@ -3,8 +3,11 @@
 # and converts the disk to a compressed qcow2. Two layouts, by FIRMWARE:
 #   bios: MBR, one ext4 partition, grub-pc (amd64 under SeaBIOS).
 #   efi:  GPT, ext4 root as partition 1 and an EFI system partition as partition 15 (the
-#         layout of Debian's cloud images), grub-efi-arm64 installed at the removable path
-#         (EFI/BOOT/BOOTAA64.EFI): UEFI finds it without NVRAM boot entries.
+#         layout of Debian's cloud images), GRUB's arm64-efi image at the removable path
+#         (EFI/BOOT/BOOTAA64.EFI): UEFI finds it without NVRAM boot entries. The ESP is written
+#         with mtools, never mounted: a build host's kernel may have no vfat (this one has not),
+#         and grub-install insists on a mounted FAT directory, so the image is made with
+#         grub-mkimage, which grub-install runs itself.
 # Usage: make-disk.sh ROOTFS_TAR OUT_QCOW2 [SIZE_MIB] [bios|efi]
 # Needs root (loop devices, mount). Everything it sets up is torn down on exit.
 set -euo pipefail
@@ -138,16 +141,28 @@ menuentry 'Debian GNU/Linux' {
 CFG
 }
 
+# The GRUB modules grub.cfg may insmod, and a core image that finds the root file system by
+# UUID and reads /boot/grub/grub.cfg there. Runs in the image (qemu-user on a foreign host).
+make_efi_image() {
+  local uuid=$1
+  mkdir -p "$MNT/boot/grub/arm64-efi"
+  cp "$MNT"/usr/lib/grub/arm64-efi/*.mod "$MNT"/usr/lib/grub/arm64-efi/*.lst "$MNT/boot/grub/arm64-efi/"
+  # shellcheck disable=SC2016 # $root is GRUB's variable, not the shell's
+  printf 'search --no-floppy --fs-uuid --set=root %s\nset prefix=($root)/boot/grub\n' "$uuid" >"$WORK/early.cfg"
+  cp "$WORK/early.cfg" "$MNT/tmp/podplane-early.cfg"
+  run chroot "$MNT" grub-mkimage -O arm64-efi -o /tmp/BOOTAA64.EFI -p /boot/grub -c /tmp/podplane-early.cfg \
+    part_gpt part_msdos ext2 fat search search_fs_uuid normal linux configfile echo gzio efi_gop
+  mv "$MNT/tmp/BOOTAA64.EFI" "$WORK/BOOTAA64.EFI"
+  rm -f "$MNT/tmp/podplane-early.cfg"
+}
+
 install_grub() {
-  local m
+  local uuid=$1 m
   for m in dev dev/pts proc sys; do
     mount --bind "/$m" "$MNT/$m"
   done
   if [[ "$FIRMWARE" == efi ]]; then
-    # Under qemu-user (binfmt) on a foreign host. --no-nvram: no efivars here, and the
-    # removable path needs no boot entry.
-    run chroot "$MNT" grub-install --target=arm64-efi --efi-directory=/boot/efi --boot-directory=/boot \
-      --removable --no-nvram --no-floppy
+    make_efi_image "$uuid"
   else
     run chroot "$MNT" grub-install --target=i386-pc --no-floppy --boot-directory=/boot "$LOOP"
   fi
@@ -181,13 +196,13 @@ main() {
     run mkfs.vfat -F 32 -n EFI -i "$esp_uuid" "${LOOP}p15" >/dev/null
     esp_uuid="${esp_uuid:0:4}-${esp_uuid:4:4}"
     mkdir -p "$MNT/boot/efi"
-    mount "${LOOP}p15" "$MNT/boot/efi"
   fi
   write_boot_config "$uuid" "$esp_uuid"
-  install_grub
+  install_grub "$uuid"
   if [[ "$FIRMWARE" == efi ]]; then
-    [[ -f "$MNT/boot/efi/EFI/BOOT/BOOTAA64.EFI" ]] || die "grub-install wrote no EFI/BOOT/BOOTAA64.EFI"
-    umount "$MNT/boot/efi"
+    run mmd -i "${LOOP}p15" ::/EFI ::/EFI/BOOT
+    run mcopy -i "${LOOP}p15" "$WORK/BOOTAA64.EFI" ::/EFI/BOOT/BOOTAA64.EFI
+    mdir -i "${LOOP}p15" ::/EFI/BOOT/BOOTAA64.EFI >/dev/null || die "no EFI/BOOT/BOOTAA64.EFI on the ESP after mcopy"
   fi
   umount "$MNT"
   partx -d "$LOOP"
