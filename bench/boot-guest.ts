@@ -27,15 +27,20 @@ export function ensureOk(result: SshResult, what: string): SshResult {
   return result;
 }
 
-/** cloud-init done without errors (the user-data, and with it the first configure.sh, exited 0) and systemd running. */
-export async function waitForFirstBoot(ssh: SshClient): Promise<void> {
-  const status = await runRetryingSshDrops(ssh, `sudo -n timeout ${CLOUD_INIT_TIMEOUT_S} cloud-init status --wait --long`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
+/**
+ * cloud-init done without errors (the user-data, and with it the first configure.sh, exited 0) and
+ * systemd running. `factor` scales the guest-side limits for a slower guest (pipeline/boot/speed.ts;
+ * the host-side ones scale with scaleSsh), as the boot test does.
+ */
+export async function waitForFirstBoot(ssh: SshClient, factor = 1): Promise<void> {
+  const cloudInitS = Math.round(CLOUD_INIT_TIMEOUT_S * factor);
+  const status = await runRetryingSshDrops(ssh, `sudo -n timeout ${cloudInitS} cloud-init status --wait --long`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
   if (status.exitCode !== 0) {
     const output = await ssh.run("sudo -n tail -n 15 /var/log/cloud-init-output.log", { timeoutMs: 60_000 });
-    const kind = status.exitCode === 2 ? "finished with recoverable errors" : status.exitCode === 124 ? `did not finish within ${CLOUD_INIT_TIMEOUT_S} s` : "failed";
+    const kind = status.exitCode === 2 ? "finished with recoverable errors" : status.exitCode === 124 ? `did not finish within ${cloudInitS} s` : "failed";
     throw new Error(`cloud-init ${kind} (exit ${status.exitCode}): ${tail(status.stdout, 8)}; the user-data's last output: ${tail(output.stdout, 15)}`);
   }
-  const system = await ssh.run("timeout 300 systemctl is-system-running --wait", { timeoutMs: 330_000 });
+  const system = await ssh.run(`timeout ${Math.round(300 * factor)} systemctl is-system-running --wait`, { timeoutMs: 330_000 });
   if (system.stdout.trim() !== "running") {
     const failed = await ssh.run("systemctl --failed --no-legend --plain", { timeoutMs: 60_000 });
     throw new Error(`systemd is ${system.stdout.trim() || `? (exit ${system.exitCode})`} after the first boot; failed units: ${tail(failed.stdout, 10) || "none listed"}`);
@@ -72,9 +77,11 @@ export function activeWaitScript(units: readonly string[], seconds = 600): strin
   ].join("\n");
 }
 
-export async function waitActive(ssh: SshClient, units: readonly string[]): Promise<void> {
-  const result = await ssh.run("bash -s", { input: activeWaitScript(units), timeoutMs: STEP_TIMEOUT_MS });
-  if (result.exitCode === 1) throw new Error(`not every service became active within 600 s of the delivery: ${result.stdout.trim().split("\n").filter((l) => !l.endsWith(" active")).join(", ")}`);
+/** `factor` scales the guest-side wait as waitForFirstBoot's. */
+export async function waitActive(ssh: SshClient, units: readonly string[], factor = 1): Promise<void> {
+  const seconds = Math.round(600 * factor);
+  const result = await ssh.run("bash -s", { input: activeWaitScript(units, seconds), timeoutMs: STEP_TIMEOUT_MS });
+  if (result.exitCode === 1) throw new Error(`not every service became active within ${seconds} s of the delivery: ${result.stdout.trim().split("\n").filter((l) => !l.endsWith(" active")).join(", ")}`);
   ensureOk(result, "waiting for the services");
 }
 
