@@ -61,4 +61,6 @@ export interface MethodRun {
   base: BasePhases;
   grub: BakedFigures;
   direct: BakedFigures;
+  /** The host's 1-minute load average as each boot started and ended: on a shared host it moves the figures more than anything else. */
+  load?: Record<MethodArm, { start: number; end: number }>;
 }

@@ -3,7 +3,7 @@
 // header), the per-phase figures of every arm and the ratios, each with both summaries of
 // bench/stats.ts. The ratios say what Podplane's services add to a plain boot: each baked arm's
 // VM start → all services active over the plain base's VM start → cloud-init done.
-import type { MethodRun } from "./boot-method-phases.js";
+import type { MethodArm, MethodRun } from "./boot-method-phases.js";
 import { compareRuns, median, type Comparison } from "./stats.js";
 
 export interface MethodSetup {
@@ -130,6 +130,12 @@ export function setupText(s: MethodSetup): string {
   ].join("\n");
 }
 
+const ARM_NAMES: Record<MethodArm, string> = { base: "plain base", grub: "GRUB", direct: "direct" };
+
+export function loadLine(load: NonNullable<MethodRun["load"]>): string {
+  return (Object.keys(ARM_NAMES) as MethodArm[]).map((arm) => `${ARM_NAMES[arm]} ${load[arm].start.toFixed(1)} → ${load[arm].end.toFixed(1)}`).join(", ");
+}
+
 export function methodMarkdown(setup: MethodSetup, runs: readonly MethodRun[]): string {
   const r = methodRatios(runs);
   const first = runs[0];
@@ -146,6 +152,7 @@ export function methodMarkdown(setup: MethodSetup, runs: readonly MethodRun[]): 
     `- baked by direct kernel boot, the same: ${formatRatio(r.directOverBase)}`,
     `- direct over GRUB, VM start → all services active: ${formatRatio(r.directOverGrub)}`,
     "",
+    ...runs.flatMap((run) => (run.load ? [`Host load (1-minute average) at the start → end of each boot of run ${run.run}: ${loadLine(run.load)}.`, ""] : [])),
     ...(first ? marksTable(first) : []),
   ].join("\n");
 }

@@ -131,22 +131,26 @@ async function main(): Promise<void> {
     deliveryFiles: inputs.files.length,
   };
   log(setupText(setup));
-  const boots: Array<BaseBoot | BakedBoot> = [];
+  const boots: Array<(BaseBoot | BakedBoot) & { load?: { start: number; end: number } }> = [];
   const complete: MethodRun[] = [];
   const results = path.join(work, "boot-method-results.json");
   const save = (): Promise<void> => writeFile(results, `${JSON.stringify({ setup, runs: complete, boots }, null, 2)}\n`);
   for (let run = 1; run <= runs; run++) {
     const got: Partial<Record<MethodArm, BaseBoot | BakedBoot>> = {};
+    const load: Partial<Record<MethodArm, { start: number; end: number }>> = {};
     for (const arm of armOrder(run)) {
+      const start = os.loadavg()[0] ?? Number.NaN;
       const boot = arm === "base" ? await measureBase(ctx, base, run) : await measureBaked(ctx, arm, image, run, arm === "direct" ? directBoot : undefined);
+      load[arm] = { start, end: os.loadavg()[0] ?? Number.NaN };
       got[arm] = boot;
-      boots.push(boot);
+      boots.push({ ...boot, load: load[arm] });
       // Written after every boot: a run cut short keeps what it measured.
       await save();
     }
     const [b, g, d] = [got.base, got.grub, got.direct];
     if (b?.arm !== "base" || g?.arm !== "grub" || d?.arm !== "direct") throw new Error(`run ${run}: an arm is missing`);
-    complete.push({ run, base: b.phases, grub: bakedFigures(g.phases), direct: bakedFigures(d.phases) });
+    const [lb, lg, ld] = [load.base, load.grub, load.direct];
+    complete.push({ run, base: b.phases, grub: bakedFigures(g.phases), direct: bakedFigures(d.phases), ...(lb && lg && ld ? { load: { base: lb, grub: lg, direct: ld } } : {}) });
     await save();
     log(`after run ${run}:\n${[...SUMMARY_HEADER, summaryRow(arch, kind, complete)].join("\n")}`);
   }

@@ -77,10 +77,15 @@ export const SERIAL_PHASES: ReadonlyArray<readonly [string, RegExp]> = [
   ["cloud-init finished", /Cloud-init v\. .* finished at/],
 ];
 
+/** Marks only lines before the kernel's first printk line can show (a direct kernel boot has no GRUB; "grub-common.service" later is not one). */
+const BEFORE_KERNEL = new Set(["firmware (first serial output)", "bootloader (GRUB)"]);
+
 export function serialMarks(serial: readonly SerialLine[]): BootPhases["serialMarks"] {
   const marks: BootPhases["serialMarks"] = [];
+  const kernelIndex = serial.findIndex((l) => PRINTK.test(l.text));
+  const beforeKernel = kernelIndex < 0 ? serial : serial.slice(0, kernelIndex);
   for (const [phase, pattern] of SERIAL_PHASES) {
-    const line = serial.find((l) => pattern.test(l.text));
+    const line = (BEFORE_KERNEL.has(phase) ? beforeKernel : serial).find((l) => pattern.test(l.text));
     if (line) marks.push({ phase, seconds: line.seconds, line: line.text.slice(0, 120) });
   }
   return marks;

@@ -7,8 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
 import { checkBase, recordedBase } from "../../bench/boot-method-base.js";
+import { serialMarks } from "../../bench/boot-phases.js";
 import { armOrder, basePhases, type BakedFigures, type MethodRun } from "../../bench/boot-method-phases.js";
-import { formatRatio, methodRatios, phaseTable, placeholderRow, summaryRow, SUMMARY_HEADER } from "../../bench/boot-method-report.js";
+import { formatRatio, loadLine, methodRatios, methodMarkdown, phaseTable, placeholderRow, summaryRow, SUMMARY_HEADER, type MethodSetup } from "../../bench/boot-method-report.js";
 
 const baked = (toUserData: number, userDataToActive: number, kernelAt = 1): BakedFigures => ({ kernelAt, toUserData, userDataToActive, whole: toUserData + userDataToActive, serialMarks: [] });
 
@@ -50,6 +51,18 @@ describe("the plain base's phases", () => {
     expect(() => basePhases(serial, { events: { cloudInitDone: 40 } })).toThrow(/no userScriptStart event/);
     expect(() => basePhases(serial, { events: { userScriptStart: 40, cloudInitDone: 30 } })).toThrow(/before the user script started/);
     expect(() => basePhases([{ seconds: 1, text: "no stamp" }], { events: { userScriptStart: 1, cloudInitDone: 2 } })).toThrow(/printk/);
+  });
+});
+
+describe("serial marks of a direct kernel boot", () => {
+  it("shows no firmware or GRUB mark when the kernel speaks first, even with grub-common.service later", () => {
+    const direct = [
+      { seconds: 1.6, text: "[    0.000000] Linux version 6.12" },
+      { seconds: 145.5, text: "         Starting grub-common.service - Record successful boot for GRUB..." },
+    ];
+    expect(serialMarks(direct).map((m) => m.phase)).toEqual(["kernel"]);
+    const grub = [{ seconds: 1.1, text: "  Booting `Debian GNU/Linux'" }, ...direct.map((l) => ({ ...l, seconds: l.seconds + 10 }))];
+    expect(serialMarks(grub).find((m) => m.phase === "bootloader (GRUB)")?.seconds).toBe(1.1);
   });
 });
 
@@ -95,6 +108,41 @@ describe("tables", () => {
     expect(cloudInit).toMatch(/\| 55\.0 \(50\.0, 60\.0\) \| – \| – \|$/);
     const whole = table.find((l) => l.includes("VM start → all services active")) ?? "";
     expect(whole).toMatch(/\| – \| 150\.0 \(150\.0, 150\.0\) \| 110\.0 \(120\.0, 100\.0\) \|$/);
+  });
+});
+
+describe("the report", () => {
+  const setup: MethodSetup = {
+    date: "2026-12-01 06:00:00 UTC",
+    commit: "abc1234",
+    arch: "amd64",
+    kind: "knd",
+    provider: "local",
+    runs: 1,
+    order: "base, then GRUB, then direct",
+    qemu: { accel: "tcg,thread=single", cpu: "max", cpus: "2", memoryMiB: "2048", machine: "" },
+    host: { cores: 2, loadBefore: [5.1, 4.6, 3.1], loadAfter: [3.9, 4.2, 3.9] },
+    base: { path: "/b.qcow2", how: "the base" },
+    baked: { path: "/i.qcow2", how: "record" },
+    bootRecord: { from: "images.json", kernel: "/boot/vmlinuz", initrd: "/boot/initrd.img", cmdline: "root=PARTUUID=x ro console=ttyS0" },
+    timeScale: { factor: 1, reason: "native amd64 guest (tcg)" },
+    services: ["containerd", "kubelet"],
+    deliveryFiles: 12,
+  };
+  const load = { base: { start: 5.1, end: 4.2 }, grub: { start: 4.2, end: 3.9 }, direct: { start: 3.9, end: 3.8 } };
+
+  it("says the host load around each boot, in arm order", () => {
+    expect(loadLine(load)).toBe("plain base 5.1 → 4.2, GRUB 4.2 → 3.9, direct 3.9 → 3.8");
+  });
+
+  it("carries the set-up, the summary row, the ratios and the load", () => {
+    const text = methodMarkdown(setup, [{ ...methodRun(1, 50, baked(80, 70), baked(70, 50)), load }]);
+    expect(text).toContain("at abc1234. knd amd64");
+    expect(text).toContain("load average 5.1 4.6 3.1 at the start, 3.9 4.2 3.9 at the end");
+    expect(text).toContain('-append "root=PARTUUID=x ro console=ttyS0"');
+    expect(text).toContain("| amd64, knd (one run) | 50.0 |");
+    expect(text).toContain("direct over GRUB, VM start → all services active: 0.80× (one run)");
+    expect(text).toContain("plain base 5.1 → 4.2");
   });
 });
 
