@@ -10,7 +10,7 @@
 // the cache (PODPLANE_IMAGES_CACHE) the bake and both boots take what docs/arm64.md records.
 import { mkdir, readFile } from "node:fs/promises";
 import path from "node:path";
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findBootRecord, prepareDirectBoot } from "../../pipeline/boot/direct-boot.js";
 import { CHECK_NAMES, testImage } from "../../pipeline/boot/index.js";
@@ -18,13 +18,14 @@ import { PROJECT_ROOT } from "../../pipeline/cli/options.js";
 import { safeRemove } from "../../pipeline/fs/safe-remove.js";
 import type { ImageRecord } from "../../pipeline/publish/index.js";
 import { generateStandinMirror } from "../fixtures/standins/index.js";
+import { serveMirrorWithCli, type MirrorServer } from "./mirror-server.js";
 
 const E2E_DIR = path.resolve(process.env.PODPLANE_E2E_ARM64_DIR ?? path.join(PROJECT_ROOT, ".e2e-arm64"));
 const CACHE_DIR = process.env.PODPLANE_IMAGES_CACHE ?? path.join(E2E_DIR, "cache");
 const CLI = path.join(PROJECT_ROOT, "bin", "podplane-images.js");
 const HOURS = 60 * 60_000;
 
-let server: ResultPromise | undefined;
+let server: MirrorServer | undefined;
 let mirrorUrl = "";
 let manifestsDir = "";
 let record: ImageRecord | undefined;
@@ -35,21 +36,12 @@ beforeAll(async () => {
   for (const output of ["images.json", "images.auto.tfvars.json", "images", "logs", "boot", ".work"]) await safeRemove(path.join(E2E_DIR, output));
   const fixture = await generateStandinMirror({ dir: path.join(E2E_DIR, "fixture"), kinds: ["knd"], arches: ["arm64"] });
   manifestsDir = fixture.manifestsDir;
-  server = execa("node", [CLI, "mirror", "serve", fixture.mirrorDir, "--port", "0", "--json"], { stdin: "ignore", reject: false, buffer: false });
-  mirrorUrl = await new Promise<string>((resolve, reject) => {
-    let text = "";
-    server?.stdout?.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = /http:\/\/127\.0\.0\.1:\d+/.exec(text);
-      if (match) resolve(match[0]);
-    });
-    void server?.then((r) => reject(new Error(`mirror serve exited: ${String(r.stderr ?? "")}`)));
-  });
+  server = await serveMirrorWithCli(CLI, fixture.mirrorDir);
+  mirrorUrl = server.url;
 }, HOURS);
 
 afterAll(async () => {
-  server?.kill("SIGINT");
-  await server;
+  await server?.stop();
 });
 
 describe.skipIf(process.env.PODPLANE_E2E_ARM64 !== "1").sequential("arm64 knd: base, bake and boot test under emulation (PODPLANE_E2E_ARM64=1)", () => {

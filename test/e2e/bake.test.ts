@@ -8,7 +8,7 @@
 import { generateKeyPairSync } from "node:crypto";
 import { mkdir, open, readFile, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { execa, type ResultPromise } from "execa";
+import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findBootRecord, prepareDirectBoot } from "../../pipeline/boot/direct-boot.js";
 import { CHECK_NAMES, testImage } from "../../pipeline/boot/index.js";
@@ -22,6 +22,7 @@ import { parseImageReference } from "../../pipeline/oci/index.js";
 import type { ImageRecord, ImagesFile } from "../../pipeline/publish/index.js";
 import { podplaneManifestPath } from "../../pipeline/publish/podplane-manifest.js";
 import { generateStandinMirror } from "../fixtures/standins/index.js";
+import { serveMirrorWithCli, type MirrorServer } from "./mirror-server.js";
 import type { StandinImage } from "../fixtures/standins/pause-image.js";
 import { startRealRegistry, type RealRegistry } from "../oci/real-registry.js";
 import { statementErrors } from "../provenance/schema.js";
@@ -59,7 +60,7 @@ const ALWAYS: Record<(typeof KINDS)[number], string[]> = {
   knc: ["nstance-agent", "fluent-bit", "containerd", "kubelet", "netsy", "kube-apiserver", "kube-scheduler", "kube-controller-manager"],
 };
 
-let server: ResultPromise | undefined;
+let server: MirrorServer | undefined;
 let mirrorUrl = "";
 let manifestsDir = "";
 let registry: RealRegistry | undefined;
@@ -150,21 +151,12 @@ beforeAll(async () => {
   images = fixture.images;
   expect(images.map((i) => i.image)).toEqual([expect.stringMatching(/^registry\.k8s\.io\/pause:/)]);
   await serveImagesFromRegistry(images, fixture.mirrorDir);
-  server = execa("node", [CLI, "mirror", "serve", fixture.mirrorDir, "--port", "0", "--json"], { stdin: "ignore", reject: false, buffer: false });
-  mirrorUrl = await new Promise<string>((resolve, reject) => {
-    let text = "";
-    server?.stdout?.on("data", (chunk: Buffer) => {
-      text += chunk.toString();
-      const match = /http:\/\/127\.0\.0\.1:\d+/.exec(text);
-      if (match) resolve(match[0]);
-    });
-    void server?.then((r) => reject(new Error(`mirror serve exited: ${String(r.stderr ?? "")}`)));
-  });
+  server = await serveMirrorWithCli(CLI, fixture.mirrorDir);
+  mirrorUrl = server.url;
 });
 
 afterAll(async () => {
-  server?.kill("SIGINT");
-  await server;
+  await server?.stop();
   await registry?.stop();
 });
 
