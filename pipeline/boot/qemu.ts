@@ -12,7 +12,7 @@ import { WorkError } from "../errors/index.js";
 import type { Arch } from "../manifest/schema.js";
 import type { Accelerator } from "../packer/accelerator.js";
 import { tcgCpuModel } from "../packer/vars.js";
-import { AARCH64_FIRMWARE_CODE } from "./emulator.js";
+import { AARCH64_FIRMWARE_CODE, QEMU_SYSTEM } from "./emulator.js";
 
 export interface QemuOptions {
   arch: Arch;
@@ -37,7 +37,7 @@ export interface DirectBoot {
 }
 
 export function qemuBinary(arch: Arch): string {
-  return arch === "arm64" ? "qemu-system-aarch64" : "qemu-system-x86_64";
+  return QEMU_SYSTEM[arch].binary;
 }
 
 /** The QEMU command line (without the binary). Serial goes to stdout, nothing else is shown. */

@@ -2,6 +2,7 @@
 import { writeFile } from "node:fs/promises";
 import path from "node:path";
 import type { Arch, Kind } from "../manifest/schema.js";
+import { QEMU_SYSTEM } from "../boot/emulator.js";
 
 export const TARGETS = ["qemu", "aws"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -56,7 +57,6 @@ export interface BakeVariables {
   aws?: AwsSettings;
 }
 
-const QEMU_BINARY: Record<Arch, string> = { amd64: "qemu-system-x86_64", arm64: "qemu-system-aarch64" };
 const QEMU_MACHINE: Record<Arch, string> = { amd64: "pc", arm64: "virt" };
 const AMI_ARCH: Record<Arch, string> = { amd64: "x86_64", arm64: "arm64" };
 
@@ -117,7 +117,7 @@ export function packerVariables(v: BakeVariables): Record<string, unknown> {
       memory: v.qemu.memory ?? 2048,
       cpus: buildVmCpus(v.qemu),
       disk_size: v.qemu.diskSize ?? "4G",
-      qemu_binary: QEMU_BINARY[v.arch],
+      qemu_binary: QEMU_SYSTEM[v.arch].binary,
       qemu_machine: QEMU_MACHINE[v.arch],
     });
   }
