@@ -235,6 +235,52 @@ hostile_setup() {
   assert_refused service-accounts.pub "the PUBLIC KEY block has no END line"
 }
 
+# pem_agrees NAME FILE: check_pem's whole-text match (pem_matches) accepts FILE only if the line
+# walk (pem_walk) accepts it too; prints "match", "walk" (walk alone accepts) or "refused".
+pem_agrees() {
+  bash -c 'source "$1/lib/common.sh"; source "$1/lib/deliveries.sh"; LC_ALL=C
+    IFS= read -r -d "" text <"$3" || true
+    if pem_matches "$2" "$text"; then
+      pem_walk "$2" "$text" || { echo "pem_matches accepted what pem_walk refuses: $DELIVERY_REASON"; exit 1; }
+      echo match
+    elif pem_walk "$2" "$text"; then echo walk; else echo refused; fi' _ "$PODPLANE_ROOT/opt/podplane" "$1" "$2"
+}
+
+@test "check_pem: a well-formed file is accepted whole; the whole-text match never accepts what the line walk refuses" {
+  boot_fixture knc
+  local f="$BATS_TEST_TMPDIR/pem" name
+  # well formed: the whole-text match decides (no line walk)
+  pem CERTIFICATE >"$f"
+  [ "$(pem_agrees x.crt "$f")" = match ]
+  { echo; pem CERTIFICATE; echo; echo; pem CERTIFICATE; echo; } >"$f"
+  [ "$(pem_agrees x.crt "$f")" = match ]
+  printf '%s' "$(pem 'RSA PUBLIC KEY')" >"$f" # no final newline
+  [ "$(pem_agrees x.pub "$f")" = match ]
+  for name in 'PRIVATE KEY' 'EC PRIVATE KEY' 'RSA PRIVATE KEY'; do
+    pem "$name" >"$f"
+    [ "$(pem_agrees x.key "$f")" = match ]
+  done
+  { printf -- '-----BEGIN CERTIFICATE-----\n%s==\n' "$(printf 'A%.0s' {1..76})"; echo '-----END CERTIFICATE-----'; } >"$f"
+  [ "$(pem_agrees x.crt "$f")" = match ]
+  # refused by both
+  { printf -- '-----BEGIN CERTIFICATE-----\n%s\n' "$(printf 'A%.0s' {1..77})"; echo '-----END CERTIFICATE-----'; } >"$f"
+  [ "$(pem_agrees x.crt "$f")" = refused ]
+  printf -- '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END RSA PUBLIC KEY-----\n' >"$f"
+  [ "$(pem_agrees x.pub "$f")" = refused ]
+  printf -- '-----BEGIN CERTIFICATE-----\n-----END CERTIFICATE-----\n' >"$f"
+  [ "$(pem_agrees x.crt "$f")" = refused ]
+  printf -- '-----BEGIN CERTIFICATE-----\nAA=A\n-----END CERTIFICATE-----\n' >"$f"
+  [ "$(pem_agrees x.crt "$f")" = refused ]
+  { pem 'PRIVATE KEY'; pem 'PRIVATE KEY'; } >"$f"
+  [ "$(pem_agrees x.key "$f")" = refused ]
+  { pem CERTIFICATE; echo trailing; } >"$f"
+  [ "$(pem_agrees x.crt "$f")" = refused ]
+  { pem CERTIFICATE; pem 'EC PRIVATE KEY'; } >"$f"
+  [ "$(pem_agrees x.crt "$f")" = refused ]
+  { printf 'Proc-Type: 4,ENCRYPTED\n'; pem 'RSA PRIVATE KEY'; } >"$f"
+  [ "$(pem_agrees x.key "$f")" = refused ]
+}
+
 @test "refused: a generated key without its certificate, a certificate without its key" {
   hostile_setup
   rm "$RECV/kube-scheduler.client.crt"

@@ -177,18 +177,58 @@ read_delivered() {
 # .pub one or more PUBLIC KEY / RSA PUBLIC KEY blocks, .key exactly one unencrypted PRIVATE KEY,
 # EC PRIVATE KEY or RSA PRIVATE KEY block. A private key in a .crt or .pub (which land in
 # directories every service can read) is refused like any other mismatch. Sets DELIVERY_REASON.
+# A well-formed file is accepted by one whole-text match (pem_matches); only a file that does not
+# match is walked line by line (pem_walk), which decides and names the offending line. The walk
+# costs a bash regex per line: tens of ms per file under an emulated CPU, for every file of
+# every delivery.
 check_pem() {
-  local name=$1 text=$2 line label="" re_labels want n=0 blocks=0 body=0
-  local -a lines
+  # (C ranges in the patterns, whatever the locale)
+  local name=$1 text=$2 LC_ALL=C
   DELIVERY_REASON=""
   case "$name" in
-    *.crt) re_labels='^(CERTIFICATE)$' want="PEM certificates" ;;
-    *.pub) re_labels='^(PUBLIC KEY|RSA PUBLIC KEY)$' want="PEM public keys" ;;
-    *.key) re_labels='^(PRIVATE KEY|EC PRIVATE KEY|RSA PRIVATE KEY)$' want="one PEM private key" ;;
+    *.crt | *.pub | *.key) ;;
     *)
       DELIVERY_REASON="not a .crt, .pub or .key file"
       return 1
       ;;
+  esac
+  pem_matches "$name" "$text" || pem_walk "$name" "$text"
+}
+
+# The PEM labels each suffix may carry, '|'-separated.
+declare -grA PEM_LABELS=([crt]="CERTIFICATE" [pub]="PUBLIC KEY|RSA PUBLIC KEY" [key]="PRIVATE KEY|EC PRIVATE KEY|RSA PRIVATE KEY")
+
+# pem_matches NAME TEXT: succeeds when TEXT is, as a whole, what check_pem accepts for NAME (a
+# .crt/.pub/.key name): blank lines, then blocks of NAME's labels, each BEGIN and END naming the
+# same label, each with base64 lines of at most 76 characters, blank lines between them; one block
+# for a .key. It only ever accepts what pem_walk accepts (test/bats/deliveries.bats checks both on
+# the same texts); a failure says nothing, pem_walk then finds why.
+pem_matches() {
+  local text="${2%$'\n'}"$'\n' nl=$'\n' label block="" re
+  local -a labels
+  IFS='|' read -r -a labels <<<"${PEM_LABELS[${1##*.}]}"
+  for label in "${labels[@]}"; do
+    block+="${block:+|}-----BEGIN $label-----$nl([A-Za-z0-9+/]+={0,2}$nl)+-----END $label-----$nl"
+  done
+  if [[ "$1" == *.key ]]; then re="^$nl*($block)$nl*\$"; else re="^$nl*(($block)$nl*)+\$"; fi
+  [[ "$text" =~ $re ]] || return 1
+  # The base64 line length apart (at most 76 before the padding): a bounded repetition inside the
+  # pattern above costs more than the line walk it replaces.
+  re='[A-Za-z0-9+/]{77}'
+  [[ ! "$text" =~ $re ]]
+}
+
+# pem_walk NAME TEXT: check_pem's decision line by line, naming the first offending line in
+# DELIVERY_REASON.
+pem_walk() {
+  local name=$1 text=$2 line label="" re_labels want n=0 blocks=0 body=0
+  local -a lines
+  DELIVERY_REASON=""
+  re_labels="^(${PEM_LABELS[${name##*.}]})\$"
+  case "$name" in
+    *.crt) want="PEM certificates" ;;
+    *.pub) want="PEM public keys" ;;
+    *.key) want="one PEM private key" ;;
   esac
   # (the here-string adds the newline that ends the text's last line)
   mapfile -t lines <<<"${text%$'\n'}"
