@@ -36,24 +36,15 @@ CFG
 }
 
 configure_boot() {
-  local root=$1 arch=$2
+  local root=$1 arch=$2 console=ttyS0 terminal="console serial"
+  local -a serial=('GRUB_SERIAL_COMMAND="serial --speed=115200"')
   if [[ "$arch" == arm64 ]]; then
     # The virt machine's PL011 UART; GRUB's EFI build uses the firmware console (that UART).
-    cat >"$root/etc/default/grub.d/90-podplane.cfg" <<'CFG'
-GRUB_TIMEOUT=0
-GRUB_CMDLINE_LINUX_DEFAULT=""
-GRUB_CMDLINE_LINUX="console=tty0 console=ttyAMA0,115200 consoleblank=0"
-GRUB_TERMINAL="console"
-CFG
-    return
+    console=ttyAMA0 terminal=console serial=()
   fi
-  cat >"$root/etc/default/grub.d/90-podplane.cfg" <<'CFG'
-GRUB_TIMEOUT=0
-GRUB_CMDLINE_LINUX_DEFAULT=""
-GRUB_CMDLINE_LINUX="console=tty0 console=ttyS0,115200 consoleblank=0"
-GRUB_TERMINAL="console serial"
-GRUB_SERIAL_COMMAND="serial --speed=115200"
-CFG
+  printf '%s\n' "GRUB_TIMEOUT=0" 'GRUB_CMDLINE_LINUX_DEFAULT=""' \
+    "GRUB_CMDLINE_LINUX=\"console=tty0 console=$console,115200 consoleblank=0\"" \
+    "GRUB_TERMINAL=\"$terminal\"" "${serial[@]}" >"$root/etc/default/grub.d/90-podplane.cfg"
 }
 
 clear_identity() {
