@@ -12,8 +12,11 @@ import { allServiceNames } from "../pipeline/boot/vmconfig-spec.js";
 import { DELIVERY_EVENT, type GuestTimings } from "./boot-phases.js";
 import type { ConfigureRerun } from "./boot-report.js";
 import { timingsIn } from "./configure-timings.js";
+import { PROFILED_PS4 } from "./trace-profile.js";
 
 const CLOUD_INIT_TIMEOUT_S = 900;
+/** Written by cloud-init at the end of its final stage (after the user-data), readable by anyone. */
+const BOOT_FINISHED = "/var/lib/cloud/instance/boot-finished";
 // Generous: on a shared host at load 15-20 a TCG guest runs 5-10× slower (a delivery took over
 // 300 s once); a step that times out is an error, never a time, so a long bound costs nothing.
 const STEP_TIMEOUT_MS = 900_000;
@@ -34,6 +37,11 @@ export function ensureOk(result: SshResult, what: string): SshResult {
  */
 export async function waitForFirstBoot(ssh: SshClient, factor = 1): Promise<void> {
   const cloudInitS = Math.round(CLOUD_INIT_TIMEOUT_S * factor);
+  // First a wait that forks nothing until cloud-init's final stage has written boot-finished:
+  // `cloud-init status --wait` is a Python process polling four times a second, which takes the
+  // one emulated CPU from the user-data being timed. Then status --wait answers at once.
+  const quiet = `exec {t}<> <(:); for ((i = 0; i < ${cloudInitS * 5}; i++)); do [ -e ${BOOT_FINISHED} ] && break; read -r -t 0.2 -u "$t" _ || true; done`;
+  await runRetryingSshDrops(ssh, `bash -c '${quiet}'`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
   const status = await runRetryingSshDrops(ssh, `sudo -n timeout ${cloudInitS} cloud-init status --wait --long`, { timeoutMs: (CLOUD_INIT_TIMEOUT_S + 30) * 1000 });
   if (status.exitCode !== 0) {
     const output = await ssh.run("sudo -n tail -n 15 /var/log/cloud-init-output.log", { timeoutMs: 60_000 });
@@ -141,6 +149,34 @@ export function parseRerun(stdout: string): ConfigureRerun {
     sudoSeconds: between(match[4], match[5]),
     sourceSeconds: between(match[5], match[6]),
   };
+}
+
+/** Where --trace-delivery's traced bash processes append their lines on the guest. */
+const DELIVERY_TRACE = "/run/podplane-bench-delivery-trace.txt";
+
+/**
+ * Makes the delivery's watcher and every bash it runs (update-mutable-env.sh, configure.sh,
+ * restart.sh) trace themselves, stamped for profileTrace: a runtime drop-in gives the watcher's
+ * unit BASH_ENV, a file every non-interactive bash sources first (root's bash takes no PS4 from the
+ * environment, so it is set there). Gone at the next boot (/run). Run before the delivery.
+ */
+export async function traceDeliveryOn(ssh: SshClient): Promise<void> {
+  const script = [
+    "set -eu",
+    "mkdir -p /run/systemd/system/nstance-recv-watch.service.d",
+    `cat >/run/podplane-bench-trace.sh <<'TRACE'\nPS4='${PROFILED_PS4}'\nexec {BASH_XTRACEFD}>>${DELIVERY_TRACE}\nset -x\nTRACE`,
+    "printf '[Service]\\nEnvironment=BASH_ENV=/run/podplane-bench-trace.sh\\n' >/run/systemd/system/nstance-recv-watch.service.d/bench-trace.conf",
+    "systemctl daemon-reload",
+    "",
+  ].join("\n");
+  ensureOk(await ssh.run("sudo -n bash -s", { input: script, timeoutMs: STEP_TIMEOUT_MS }), "turning the delivery trace on");
+}
+
+/** The delivery's trace (traceDeliveryOn) into `file`; returns its text. */
+export async function fetchDeliveryTrace(ssh: SshClient, file: string): Promise<string> {
+  const result = ensureOk(await ssh.run(`sudo -n cat ${DELIVERY_TRACE}`, { timeoutMs: 120_000 }), "fetching the delivery trace");
+  await writeFile(file, result.stdout);
+  return result.stdout;
 }
 
 /** configure.sh once more under `bash -x`, each traced line stamped with $EPOCHREALTIME; the trace goes to `file`. */

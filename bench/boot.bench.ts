@@ -6,11 +6,14 @@
 //
 //   npm run build && npx vite-node bench/boot.bench.ts [--runs N] [--kind knc|knd] [--accel tcg|kvm]
 //     [--baked IMAGE] [--base IMAGE] [--pad BYTES] [--cache DIR] [--work DIR]
-//     [--arms install,baked] [--trace-rerun]
+//     [--arms install,baked] [--trace-rerun] [--trace-delivery]
 //
 // --arms baked (or install) boots one arm only and prints its figures without ratios (for aiming a
 // cut, never for the headline); --trace-rerun also runs configure.sh once more under `bash -x`
-// with a microsecond clock in PS4 and keeps the trace in <work>/<arm>-<run>/rerun-trace.txt.
+// with a microsecond clock in PS4 and keeps the trace in <work>/<arm>-<run>/rerun-trace.txt;
+// --trace-delivery traces the delivery's watcher and the scripts it runs (kept in
+// <work>/<arm>-<run>/delivery-trace.txt, the time per script and function printed): the trace
+// slows the delivery it traces, so that run's delivery figures aim a cut and measure nothing.
 //
 // Without --baked it bakes one with the CLI (`build --base debootstrap --skip-test`) from the
 // padded mirror; without --base it takes the debootstrap base from the cache (built if missing).
@@ -35,8 +38,9 @@ import { renderUserData } from "../pipeline/userdata/index.js";
 import { packVmconfig } from "../pipeline/vmconfig/index.js";
 import { generateStandinMirror } from "../test/fixtures/standins/index.js";
 import { applyingServices, prepareInputs, type BenchInputs } from "./boot-inputs.js";
-import { checkActiveServices, collectTimings, deliver, rerunConfigure, traceRerun, waitActive, waitForFirstBoot } from "./boot-guest.js";
+import { checkActiveServices, collectTimings, deliver, fetchDeliveryTrace, rerunConfigure, traceDeliveryOn, traceRerun, waitActive, waitForFirstBoot } from "./boot-guest.js";
 import { bootPhases } from "./boot-phases.js";
+import { profileTable, profileTrace } from "./trace-profile.js";
 import { markdown, singleArmText, type ArmRun, type BenchSetup } from "./boot-report.js";
 import { DOWNLOAD_PARALLEL, GUEST_MIRROR, guestMirrorForward, renderBootTimeInstall } from "./boot-time-install.js";
 import { restartSummaries, unitBreakdown } from "./boot-units.js";
@@ -57,6 +61,8 @@ Boots a baked image and the plain base with boot-time install side by side (BENC
   --cache DIR        artifact cache (default $PODPLANE_IMAGES_CACHE or ~/.cache/podplane-images)
   --work DIR         results and scratch (default .cache/bench-boot)
   --trace-rerun      keep a bash -x trace of one more no-op configure.sh run
+  --trace-delivery   trace the delivery's scripts and print where their time went (slows the
+                     delivery: its figures then aim a cut, they measure nothing)
 `;
 
 const { values: args } = parseArgs({
@@ -68,6 +74,7 @@ const { values: args } = parseArgs({
     runs: { type: "string", default: "3" },
     arms: { type: "string", default: "install,baked" },
     "trace-rerun": { type: "boolean", default: false },
+    "trace-delivery": { type: "boolean", default: false },
     accel: { type: "string", default: "tcg" },
     pad: { type: "string", default: String(REAL_KNC_BYTES) },
     cache: { type: "string" },
@@ -143,6 +150,7 @@ async function measureBoot(ctx: Context, arm: Arm, run: number): Promise<ArmRun>
       await step("first boot", () => waitForFirstBoot(ssh));
       if (registration.connections() === 0) throw new Error(`${label}: the user-data finished without reaching the registration listener`);
       log(`${label}: user-data done; delivering ${ctx.inputs.files.length} files`);
+      if (args["trace-delivery"]) await step("delivery trace", () => traceDeliveryOn(ssh));
       await step("delivery", () => deliver(ssh, ctx.inputs.files));
       await step("services", () => waitActive(ssh, ctx.units.map((u) => `${u}.service`)));
       const timings = await step("collecting timings", () => collectTimings(ssh, ctx.units.map((u) => `${u}.service`)));
@@ -150,6 +158,10 @@ async function measureBoot(ctx: Context, arm: Arm, run: number): Promise<ArmRun>
       await step("services-active check", () => checkActiveServices(ssh, ctx.checkContext(arm.userData)));
       const rerun = await step("configure.sh with unchanged inputs", () => rerunConfigure(ssh));
       if (args["trace-rerun"]) await step("traced rerun", () => traceRerun(ssh, path.join(dir, "rerun-trace.txt")));
+      if (args["trace-delivery"]) {
+        const trace = await step("delivery trace", () => fetchDeliveryTrace(ssh, path.join(dir, "delivery-trace.txt")));
+        log(`${label}: the traced delivery (slowed by its trace), time per script and function:\n${profileTable(profileTrace(trace))}`);
+      }
       const guestUserData = phases.userDataStart - phases.kernelAt;
       const guestDelivered = phases.delivered - phases.kernelAt;
       const units = unitBreakdown(timings, ctx.units.map((u) => `${u}.service`), guestUserData, guestDelivered);
