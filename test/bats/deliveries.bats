@@ -112,6 +112,21 @@ chowned() {
   [ -z "$(calls 'systemctl start')" ]
 }
 
+@test "a first knc delivery makes its ten staging directories (0700) with one mkdir" {
+  boot_fixture knc
+  deliver_knc
+  touch "$RECV/write-files.last"
+  exec_counting_path
+  run --separate-stderr env PATH="$COUNTED_PATH" "$BASH" "$INSTALLED_BIN/nstance-recv-watch.sh"
+  echo "$stderr"
+  [ "$status" -eq 0 ]
+  sort "$EXEC_LOG" | uniq -c
+  # the watcher's mkdir of the ten .delivery directories, and configure.sh's of its .staged ones
+  [ "$(grep -c '^mkdir$' "$EXEC_LOG")" -le 2 ]
+  [ "$(find "$PODPLANE_ROOT/opt" -type d -name .delivery | wc -l)" -eq 10 ]
+  [ -z "$(find "$PODPLANE_ROOT/opt" -type d -name .delivery ! -perm 0700)" ]
+}
+
 @test "the same delivery again changes nothing and restarts nothing" {
   boot_fixture knc
   deliver_knc

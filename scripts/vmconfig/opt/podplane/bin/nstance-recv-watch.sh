@@ -136,6 +136,7 @@ refuse() {
 # apply_delivery: steps 1-3 above; returns 1 (after logging why) when the delivery is refused.
 apply_delivery() {
   local q i
+  local -a dests=()
   PROBLEMS=() QUEUE_ROW=() QUEUE_TEXT=() DELIVERED=() MUTABLE_INPUT=""
   check_recv
   check_destinations
@@ -147,6 +148,8 @@ apply_delivery() {
     problem mutable.env "rejected by update-mutable-env.sh (reason above)"
     refuse || return 1
   fi
+  for i in "${QUEUE_ROW[@]}"; do dests+=("${DLV_DEST[i]}"); done
+  stage_delivery_dirs "${dests[@]}"
   for q in "${!QUEUE_ROW[@]}"; do
     i=${QUEUE_ROW[q]}
     stage_delivery "${DLV_DEST[i]}" "${DLV_MODE[i]}" "${DLV_OWNER[i]}" "${DLV_GROUP[i]}" "${QUEUE_TEXT[q]}"

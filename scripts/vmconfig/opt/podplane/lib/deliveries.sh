@@ -290,6 +290,19 @@ stage_delivery() {
   DELIVERED+=("$dest")
 }
 
+# stage_delivery_dirs DEST...: the staging directories (DIR/.delivery, 0700) the DESTs need and
+# lack, made by one mkdir (a first delivery needs ten: each exec costs tens of ms on an emulated
+# CPU). stage_delivery would make a missing one itself.
+stage_delivery_dirs() {
+  local dest dir
+  local -A missing=()
+  for dest in "$@"; do
+    dir="$PODPLANE_ROOT${dest%/*}/.delivery"
+    [[ -d "$dir" ]] || missing[$dir]=1
+  done
+  ((${#missing[@]} == 0)) || mkdir -m 0700 -- "${!missing[@]}"
+}
+
 commit_deliveries() {
   local key dir
   local -a files
