@@ -295,12 +295,12 @@ stage_delivery() {
 # CPU). stage_delivery would make a missing one itself.
 stage_delivery_dirs() {
   local dest dir
-  local -A missing=()
+  local -A lacking=()
   for dest in "$@"; do
     dir="$PODPLANE_ROOT${dest%/*}/.delivery"
-    [[ -d "$dir" ]] || missing[$dir]=1
+    [[ -d "$dir" ]] || lacking[$dir]=1
   done
-  ((${#missing[@]} == 0)) || mkdir -m 0700 -- "${!missing[@]}"
+  ((${#lacking[@]} == 0)) || mkdir -m 0700 -- "${!lacking[@]}"
 }
 
 commit_deliveries() {
