@@ -89,6 +89,8 @@ export interface TestImageOptions {
   format?: UserDataFormat;
   /** Default: the bake's probe (KVM only if a guest really boots with it; PODPLANE_ACCEL=kvm|tcg skips it). */
   accel?: Accelerator;
+  /** Where the accelerator verdict and the boot-speed record are kept (build's --cache); default $PODPLANE_IMAGES_CACHE or ~/.cache/podplane-images. */
+  cacheDir?: string;
   /** The user-data to boot with instead of the slim one rendered from the test env (tests, benchmarks). */
   userData?: (env: ReadonlyArray<readonly [string, string]>) => string;
   /** The images the manifest pins (vmconfig.images); default: those installed.json lists as preloaded. */
@@ -204,8 +206,9 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
   const ctx: CheckContext = { kind: options.kind, spec, userDataEnv, userData, delivered: digestsOf(inputs.files) };
 
   const arch = options.arch ?? "amd64";
-  const accel = options.accel ?? (await chooseAccelerator(arch, { image: options.image, cacheDir: defaultCacheDir(), signal: options.signal })).accelerator;
-  const scale = await bootTimeScale(arch, accel, defaultCacheDir());
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const accel = options.accel ?? (await chooseAccelerator(arch, { image: options.image, cacheDir, signal: options.signal })).accelerator;
+  const scale = await bootTimeScale(arch, accel, cacheDir);
   if (scale.factor !== 1) progress(`timeouts ×${scale.factor} (${scale.reason})`);
   const registration = await startCountingListener();
   const agent = await startCountingListener();
@@ -266,7 +269,7 @@ export async function testImage(options: TestImageOptions): Promise<ImageTestRep
   try {
     const sshSeconds = await waitForSsh(ssh, { timeoutMs: scaled(SSH_TIMEOUT_MS, scale), alive: () => vm.isRunning(), describeDeath: () => vm.exited, signal: options.signal });
     progress(`ssh answered after ${sshSeconds.toFixed(0)} s; waiting for cloud-init`);
-    await recordBootSpeed(arch, accel, sshSeconds, defaultCacheDir()).catch(() => undefined);
+    await recordBootSpeed(arch, accel, sshSeconds, cacheDir).catch(() => undefined);
     progress(`boot finished: ${await waitForBoot(ssh, scale)}`);
 
     const first = await snapshot();

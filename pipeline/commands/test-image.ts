@@ -20,6 +20,7 @@ interface TestImageFlags {
   json?: boolean;
   keep?: boolean;
   workDir?: string;
+  cache: string;
   directKernelBoot?: boolean;
   bootRecord?: string;
 }
@@ -55,6 +56,7 @@ export function register(program: Command): Command {
     .option("--delivery <dir>", "deliver DIR/recv/* and DIR/keys/* (as under /opt/nstance-agent/) instead of one generated with a throw-away CA")
     .addOption(new Option("--format <format>", "user-data format").choices(["script", "cloud-config"]).default("script"))
     .option("--work-dir <dir>", "where the overlay, seed, serial log and report go (default: a new temp dir)")
+    .addOption(new Option("--cache <dir>", "cache directory: the accelerator verdict, the boot-speed record, tmp/ for a direct boot's extraction (env PODPLANE_IMAGES_CACHE)").default(defaultCacheDir()).argParser((dir) => path.resolve(dir)))
     .option("--keep", "keep the overlay and seed after the test")
     .option("--json", "print the report as one JSON document")
     .option("--direct-kernel-boot", "boot with -kernel/-initrd/-append from the image's os.boot record (files extracted from the image and checked by digest first; needs root)")
@@ -91,7 +93,7 @@ image's.`,
       if (record && workDir) {
         printError(`test-image: direct kernel boot from ${record.from}: extracting ${record.boot.kernel.path} and ${record.boot.initrd.path} (partition ${record.boot.kernel.partition})`);
         await mkdir(workDir, { recursive: true });
-        directBoot = await prepareDirectBoot(file, record.boot, bootDir, { workParent: path.join(defaultCacheDir(), "tmp") });
+        directBoot = await prepareDirectBoot(file, record.boot, bootDir, { workParent: path.join(flags.cache, "tmp") });
       }
       let report: ImageTestReport;
       try {
@@ -104,6 +106,7 @@ image's.`,
           deliveryDir: flags.delivery ? path.resolve(flags.delivery) : undefined,
           format: flags.format,
           workDir,
+          cacheDir: flags.cache,
           keep: flags.keep,
           directBoot,
           onProgress: (line) => printError(`test-image: ${line}`),

@@ -91,9 +91,9 @@ function errorOf(error: unknown): Error {
 }
 
 /** Boots the image; the result as images.json keeps it. A failed test is an ETEST error carrying that record. */
-async function bootTest(deps: RunDeps, image: string, entry: PlanEntry, testDir: string, signal: AbortSignal, onProgress: (line: string) => void): Promise<ImageTestRecord> {
+async function bootTest(deps: RunDeps, image: string, entry: PlanEntry, testDir: string, ctx: EntryContext, onProgress: (line: string) => void): Promise<ImageTestRecord> {
   // The manifest's own image pins: images-preloaded checks the image against them, not only against what it says it holds.
-  const report = await deps.testImage({ image, kind: entry.kind, arch: entry.arch, images: entry.manifest.images, workDir: testDir, signal, onProgress });
+  const report = await deps.testImage({ image, kind: entry.kind, arch: entry.arch, images: entry.manifest.images, workDir: testDir, cacheDir: ctx.plan.options.cache, signal: ctx.options.signal, onProgress });
   const test: ImageTestRecord = {
     tested: true,
     ok: report.ok,
@@ -150,7 +150,7 @@ async function testOnly(entry: PlanEntry, ctx: EntryContext, clock: StepClock): 
   const testDir = path.join(o.out, "logs", `${existing.name}.test`);
   let test: ImageTestRecord;
   try {
-    test = await clock.time("test", () => bootTest(ctx.deps, existing.qemu?.path ?? "", entry, testDir, ctx.options.signal, ctx.report));
+    test = await clock.time("test", () => bootTest(ctx.deps, existing.qemu?.path ?? "", entry, testDir, ctx, ctx.report));
   } catch (error) {
     const failed = error instanceof WorkError ? (error.data.test as ImageTestRecord | undefined) : undefined;
     // The image is published already: its record now says the test failed.
@@ -184,7 +184,7 @@ async function bake(entry: PlanEntry, ctx: EntryContext, clock: StepClock): Prom
       // Beside the bake log, not in the work dir: a failed test's serial log and report must outlive the cleanup below.
       const testDir = path.join(path.dirname(paths.logPath), `${identity.name}.test`);
       try {
-        test = await clock.time("test", () => bootTest(ctx.deps, result.qemu?.path ?? "", entry, testDir, ctx.options.signal, (line) => ctx.report(`boot test: ${line}`)));
+        test = await clock.time("test", () => bootTest(ctx.deps, result.qemu?.path ?? "", entry, testDir, ctx, (line) => ctx.report(`boot test: ${line}`)));
       } catch (error) {
         if (error instanceof WorkError && error.code === "ETEST") throw new WorkError("ETEST", `${error.message}\n(the image is kept, not published)`, error.data, { logPath: error.logPath });
         throw error;

@@ -20,8 +20,10 @@ describe("build over a qemu matrix (in-process, fake packer, stand-in boot test)
     vi.stubEnv("PODPLANE_PACKER", path.join(FAKE_PACKER_DIR, "packer"));
 
     const booted: string[] = [];
+    const cacheDirs = new Set<string | undefined>();
     const testImage = (options: TestImageOptions): Promise<ImageTestReport> => {
       booted.push(options.kind);
+      cacheDirs.add(options.cacheDir);
       const ok = options.kind === "knd";
       return Promise.resolve({ image: options.image, kind: options.kind, ok, checks: [{ name: "services-active", ok, evidence: ok ? "all active" : "kubelet failed" }], logPath: path.join(options.workDir ?? "", "serial.log"), seconds: 1 });
     };
@@ -29,6 +31,8 @@ describe("build over a qemu matrix (in-process, fake packer, stand-in boot test)
     const summary = await runBuild(flags, new AbortController().signal, { testImage });
 
     expect(booted.sort()).toEqual(["knc", "knd"]);
+    // The boot test keeps its accelerator verdict and boot-speed record in build's --cache.
+    expect([...cacheDirs]).toEqual([cache]);
     expect(summary.ok).toBe(false);
     expect(summary.results.map((r) => [r.kind, r.action, r.result])).toEqual([
       ["knd", "bake", "built"],
