@@ -181,9 +181,10 @@ export async function fetchDeliveryTrace(ssh: SshClient, file: string): Promise<
 
 /** configure.sh once more under `bash -x`, each traced line stamped with $EPOCHREALTIME; the trace goes to `file`. */
 export async function traceRerun(ssh: SshClient, file: string): Promise<void> {
-  // Root's bash does not take PS4 from the environment: set inside; restart.sh, a child, traces
-  // through the exported SHELLOPTS with bash's default PS4 (its lines carry no stamp).
-  const script = "PS4='+ \\${EPOCHREALTIME} '; set -x; export SHELLOPTS; source /opt/podplane/bin/configure.sh";
+  // Root's bash does not take PS4 from the environment: set inside (the stamp profileTrace reads;
+  // its `$`s escaped for the double quotes below); restart.sh, a child, traces through the
+  // exported SHELLOPTS with bash's default PS4 (its lines carry no stamp).
+  const script = `PS4='${PROFILED_PS4.replaceAll("$", "\\$")}'; set -x; export SHELLOPTS; source /opt/podplane/bin/configure.sh`;
   const result = await ssh.run(`sudo -n bash -c "${script}" 2>&1 >/dev/null; echo "exit $?"`, { timeoutMs: STEP_TIMEOUT_MS });
   await writeFile(file, result.stdout);
 }
